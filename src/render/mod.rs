@@ -75,6 +75,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("ansible/meta.yml.j2", include_str!("../../templates/ansible/meta.yml.j2")),
     ("ansible/redis.conf.j2.j2", include_str!("../../templates/ansible/redis.conf.j2.j2")),
     ("ansible/group_vars.yml.j2", include_str!("../../templates/ansible/group_vars.yml.j2")),
+    ("ansible/yamllint.j2", include_str!("../../templates/ansible/yamllint.j2")),
 ];
 
 fn environment() -> Result<Environment<'static>, RenderError> {
@@ -119,6 +120,7 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
         ));
     }
     plan.extend([
+        ("ansible/.yamllint".into(), "ansible/yamllint.j2", base.clone()),
         ("ansible/redis.yml".into(), "ansible/playbook.yml.j2", base.clone()),
         ("ansible/collections/requirements.yml".into(), "ansible/requirements.yml.j2", base.clone()),
         ("ansible/roles/redis/defaults/main.yml".into(), "ansible/defaults.yml.j2", base.clone()),
@@ -161,7 +163,7 @@ fn finish(path: &str, source: &str, syntax: Syntax, body: &str) -> Result<String
     if path.ends_with(".tf") || path.ends_with(".tfvars") {
         text = hclfmt::align_attributes(&text);
         hcl::parse(&text).map_err(|e| RenderError(format!("{path} is not valid HCL: {e}")))?;
-    } else if path.ends_with(".yml") {
+    } else if path.ends_with(".yml") || path.ends_with(".yamllint") {
         serde_saphyr::from_str::<serde::de::IgnoredAny>(&text)
             .map_err(|e| RenderError(format!("{path} is not valid YAML: {e}")))?;
     }

@@ -3,6 +3,6 @@
 mod cli;
 mod common;
 mod determinism;
-// mod real_tools;
+mod real_tools;
 mod snapshots;
 mod uptodate;

@@ -1,0 +1,1 @@
+"""Project checkov policies (loaded with --external-checks-dir)."""

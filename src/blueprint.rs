@@ -30,14 +30,24 @@ pub struct Blueprint {
 
 impl Blueprint {
     /// Splits the file into its base layer and its environments.
-    pub fn into_layers(self) -> (Option<Sp<String>>, Layer, Option<Sp<Ordered<Layer>>>) {
-        let base = Layer {
-            aws: self.aws,
-            host: self.host,
-            redis: self.redis,
-        };
-        (self.name, base, self.environments)
+    pub fn into_layers(self) -> Layers {
+        Layers {
+            name: self.name,
+            base: Layer {
+                aws: self.aws,
+                host: self.host,
+                redis: self.redis,
+            },
+            environments: self.environments,
+        }
     }
+}
+
+/// The blueprint split into the layers that [`crate::validate`] resolves.
+pub struct Layers {
+    pub name: Option<Sp<String>>,
+    pub base: Layer,
+    pub environments: Option<Sp<Ordered<Layer>>>,
 }
 
 /// One layer of settings: the base blueprint or one environment's overrides.

@@ -68,12 +68,20 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Validate { blueprint } => match load::load(&blueprint) {
             Ok(model) => {
                 let envs: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
-                let _ = writeln!(out, "{}: valid (environments: {})", model.source, envs.join(", "));
+                let _ = writeln!(
+                    out,
+                    "{}: valid (environments: {})",
+                    model.source,
+                    envs.join(", ")
+                );
                 0
             }
             Err(e) => report_load(&e, err),
         },
-        Command::Check { blueprint, out: dir } => {
+        Command::Check {
+            blueprint,
+            out: dir,
+        } => {
             let files = match model_and_files(&blueprint, err) {
                 Ok((_, files)) => files,
                 Err(code) => return code,
@@ -126,7 +134,11 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                     Action::Remove => "removed",
                     Action::Unchanged => "unchanged",
                 };
-                let forced = if c.conflict.is_some() { " (hand edit overwritten: --force)" } else { "" };
+                let forced = if c.conflict.is_some() {
+                    " (hand edit overwritten: --force)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(out, "{word:>9}  {}{forced}", join(&shown, &c.path));
             }
             let _ = writeln!(
@@ -165,11 +177,21 @@ fn io_error(e: &std::io::Error, err: &mut dyn Write) -> u8 {
 fn report_conflicts(plan: &Plan, shown: &str, err: &mut dyn Write) -> u8 {
     for c in plan.conflicts() {
         let why = match c.conflict {
-            Some(Conflict::NotGenerated) => "was not written by infragen (no generated-code marker)",
+            Some(Conflict::NotGenerated) => {
+                "was not written by infragen (no generated-code marker)"
+            }
             _ => "was edited by hand since infragen wrote it",
         };
-        let what = if c.action == Action::Remove { "remove" } else { "overwrite" };
-        let _ = writeln!(err, "error: refusing to {what} {}: it {why}", join(shown, &c.path));
+        let what = if c.action == Action::Remove {
+            "remove"
+        } else {
+            "overwrite"
+        };
+        let _ = writeln!(
+            err,
+            "error: refusing to {what} {}: it {why}",
+            join(shown, &c.path)
+        );
         let _ = write!(err, "{}", sync::file_diff(c, shown));
     }
     let _ = writeln!(

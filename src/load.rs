@@ -41,15 +41,18 @@ impl LoadError {
 /// into messages and into each generated file's marker.
 pub fn load(path: &Path) -> Result<Model, LoadError> {
     let display = display_path(path);
-    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io(format!("cannot read blueprint {display}: {e}")))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| LoadError::Io(format!("cannot read blueprint {display}: {e}")))?;
     if meta.len() > MAX_BLUEPRINT_BYTES {
         return Err(LoadError::Io(format!(
             "blueprint {display} is {} bytes; the limit is {MAX_BLUEPRINT_BYTES}",
             meta.len()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| LoadError::Io(format!("cannot read blueprint {display}: {e}")))?;
-    let source = String::from_utf8(bytes).map_err(|_| LoadError::Io(format!("blueprint {display} is not UTF-8 text")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| LoadError::Io(format!("cannot read blueprint {display}: {e}")))?;
+    let source = String::from_utf8(bytes)
+        .map_err(|_| LoadError::Io(format!("blueprint {display} is not UTF-8 text")))?;
     load_str(&display, &source)
 }
 
@@ -79,13 +82,21 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
         let pos = e.location().filter(|l| l.line() > 0).map(|l| Pos::of(&l));
         let message = clean_message(&e.without_snippet().to_string())
             .replace("invalid i64", "expected a whole number")
-            .replace("strict mode expects true/false", "write true or false; YAML 1.1 spellings such as yes/no/on/off are refused");
+            .replace(
+                "strict mode expects true/false",
+                "write true or false; YAML 1.1 spellings such as yes/no/on/off are refused",
+            );
         let path = pos.map(|p| path_at(source, p.line)).unwrap_or_default();
         let mut d = Diagnostic::new(pos, path, message.clone());
         if message.contains("unknown field") {
             d = d.help("only the fields listed above; see the blueprint reference in README.md");
-        } else if message.contains("invalid type") || message.contains("invalid ") || message.contains("expected") {
-            d = d.help("a value of the type the field takes; see the blueprint reference in README.md");
+        } else if message.contains("invalid type")
+            || message.contains("invalid ")
+            || message.contains("expected")
+        {
+            d = d.help(
+                "a value of the type the field takes; see the blueprint reference in README.md",
+            );
         }
         d
     })
@@ -98,7 +109,9 @@ fn clean_message(raw: &str) -> String {
     let first = first.strip_prefix("error: ").unwrap_or(first);
     if let Some(rest) = first.strip_prefix("line ")
         && let Some((_, msg)) = rest.split_once(": ")
-        && rest.split_once(": ").is_some_and(|(loc, _)| loc.contains("column"))
+        && rest
+            .split_once(": ")
+            .is_some_and(|(loc, _)| loc.contains("column"))
     {
         return strip_trailing_location(msg).to_string();
     }

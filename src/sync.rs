@@ -79,7 +79,11 @@ impl Plan {
     /// blueprint produces (`b/`); `/dev/null` stands for a missing side.
     pub fn diff(&self, out: &str) -> String {
         let mut s = String::new();
-        for c in self.changes.iter().filter(|c| c.action != Action::Unchanged) {
+        for c in self
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Unchanged)
+        {
             s.push_str(&file_diff(c, out));
         }
         s
@@ -98,13 +102,21 @@ fn join(out: &str, path: &str) -> String {
 pub fn file_diff(c: &Change, out: &str) -> String {
     let shown = join(out, &c.path);
     let (a, b) = (
-        c.old.as_ref().map_or("/dev/null".to_string(), |_| format!("a/{shown}")),
-        c.new.as_ref().map_or("/dev/null".to_string(), |_| format!("b/{shown}")),
+        c.old
+            .as_ref()
+            .map_or("/dev/null".to_string(), |_| format!("a/{shown}")),
+        c.new
+            .as_ref()
+            .map_or("/dev/null".to_string(), |_| format!("b/{shown}")),
     );
     let old = c.old.as_deref().unwrap_or("");
     let new = c.new.as_deref().unwrap_or("");
     let diff = similar::TextDiff::from_lines(old, new);
-    let mut text = diff.unified_diff().context_radius(3).header(&a, &b).to_string();
+    let mut text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&a, &b)
+        .to_string();
     if !text.ends_with('\n') {
         text.push('\n');
     }
@@ -146,7 +158,9 @@ pub fn plan(out: &Path, files: &[OutputFile]) -> io::Result<Plan> {
             continue;
         }
         let old = read_optional(&out.join(&path))?;
-        let conflict = old.as_deref().and_then(|o| conflict_of(&path, o, &manifest));
+        let conflict = old
+            .as_deref()
+            .and_then(|o| conflict_of(&path, o, &manifest));
         changes.push(Change {
             path,
             action: Action::Remove,
@@ -183,7 +197,8 @@ fn read_optional(path: &Path) -> io::Result<Option<String>> {
 /// Collects (relative, `/`-separated) paths of regular files under `dir` whose first
 /// line is infragen's marker. Only the first bytes of each file are read.
 fn find_generated(root: &Path, dir: &Path, found: &mut Vec<String>) -> io::Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     for entry in entries {
         let entry = entry?;
         let ty = entry.file_type()?;
@@ -197,7 +212,10 @@ fn find_generated(root: &Path, dir: &Path, found: &mut Vec<String>) -> io::Resul
             let n = std::fs::File::open(&path)?.read(&mut head)?;
             if has_marker(&String::from_utf8_lossy(&head[..n])) {
                 let rel = path.strip_prefix(root).unwrap_or(&path);
-                let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let rel: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
                 found.push(rel.join("/"));
             }
         }
@@ -223,7 +241,9 @@ pub fn apply(out: &Path, plan: &Plan) -> io::Result<Summary> {
         let target = out.join(&c.path);
         match (c.action, &c.new) {
             (Action::Unchanged, _) => summary.unchanged += 1,
-            (Action::Create | Action::Update, Some(new)) if c.path == MANIFEST => manifest = Some((target, new, c.action)),
+            (Action::Create | Action::Update, Some(new)) if c.path == MANIFEST => {
+                manifest = Some((target, new, c.action))
+            }
             (Action::Create | Action::Update, Some(new)) => {
                 write_atomic(&target, new)?;
                 if c.action == Action::Create {
@@ -233,7 +253,8 @@ pub fn apply(out: &Path, plan: &Plan) -> io::Result<Summary> {
                 }
             }
             (Action::Remove, _) => {
-                std::fs::remove_file(&target).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", target.display())))?;
+                std::fs::remove_file(&target)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", target.display())))?;
                 remove_empty_parents(out, &target);
                 summary.removed += 1;
             }
@@ -255,8 +276,12 @@ pub fn apply(out: &Path, plan: &Plan) -> io::Result<Summary> {
 /// `target`: readers see the old file or the new one, never a partial one.
 pub fn write_atomic(target: &Path, contents: &str) -> io::Result<()> {
     let dir = target.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    std::fs::create_dir_all(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp: PathBuf = dir.join(format!(".{name}.infragen-{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -266,7 +291,10 @@ pub fn write_atomic(target: &Path, contents: &str) -> io::Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(io::Error::new(e.kind(), format!("{}: {e}", target.display())));
+        return Err(io::Error::new(
+            e.kind(),
+            format!("{}: {e}", target.display()),
+        ));
     }
     Ok(())
 }

@@ -10,16 +10,27 @@ use crate::model::{
 };
 use std::net::IpAddr;
 
+/// Where each field of a resolved section was set (defaults have no position).
+type FieldPositions = Vec<(&'static str, Pos)>;
+
 /// Builds the model from a parsed blueprint, or returns every problem found.
 pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let (name, base, environments) = bp.into_layers();
+    let crate::blueprint::Layers {
+        name,
+        base,
+        environments,
+    } = bp.into_layers();
 
     let name = match name {
         None => {
             diags.push(
-                Diagnostic::new(Some(Pos { line: 1, column: 1 }), "name", "missing required field `name`")
-                    .help("a lower-case name such as `redis-on-asterisk`"),
+                Diagnostic::new(
+                    Some(Pos { line: 1, column: 1 }),
+                    "name",
+                    "missing required field `name`",
+                )
+                .help("a lower-case name such as `redis-on-asterisk`"),
             );
             String::new()
         }
@@ -35,15 +46,23 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
     };
 
     let mut envs = Vec::new();
-    let mut hosts: Vec<(String, Host, Vec<(&'static str, Pos)>)> = Vec::new();
+    let mut hosts: Vec<(String, Host, FieldPositions)> = Vec::new();
     match &environments {
         None => diags.push(
-            Diagnostic::new(Some(Pos { line: 1, column: 1 }), "environments", "no environments defined")
-                .help("an `environments:` mapping with at least one entry, e.g. `dev: {}`"),
+            Diagnostic::new(
+                Some(Pos { line: 1, column: 1 }),
+                "environments",
+                "no environments defined",
+            )
+            .help("an `environments:` mapping with at least one entry, e.g. `dev: {}`"),
         ),
         Some(list) if list.value.0.is_empty() => diags.push(
-            Diagnostic::new(Some(Pos::of(&list.referenced)), "environments", "no environments defined")
-                .help("at least one entry, e.g. `dev: {}`"),
+            Diagnostic::new(
+                Some(Pos::of(&list.referenced)),
+                "environments",
+                "no environments defined",
+            )
+            .help("at least one entry, e.g. `dev: {}`"),
         ),
         Some(list) => {
             let mut seen: Vec<&str> = Vec::new();
@@ -89,9 +108,17 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
     if let Some((first_env, first, _)) = hosts.first() {
         for (env, h, positions) in &hosts[1..] {
             for (field, a, b) in [
-                ("host.terraform_module", &first.terraform_module, &h.terraform_module),
+                (
+                    "host.terraform_module",
+                    &first.terraform_module,
+                    &h.terraform_module,
+                ),
                 ("host.instance", &first.instance, &h.instance),
-                ("host.security_group", &first.security_group, &h.security_group),
+                (
+                    "host.security_group",
+                    &first.security_group,
+                    &h.security_group,
+                ),
                 ("host.iam_role", &first.iam_role, &h.iam_role),
                 ("host.ansible_group", &first.ansible_group, &h.ansible_group),
             ] {
@@ -151,7 +178,11 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn pick<T: Clone>(&self, field: &'static str, get: impl Fn(&Layer) -> Option<&Sp<T>>) -> Option<Val<T>> {
+    fn pick<T: Clone>(
+        &self,
+        field: &'static str,
+        get: impl Fn(&Layer) -> Option<&Sp<T>>,
+    ) -> Option<Val<T>> {
         let (sp, origin): (&Sp<T>, fn(Pos) -> Origin) = if let Some(v) = get(self.over) {
             (v, Origin::Env)
         } else {
@@ -165,7 +196,12 @@ impl Resolver<'_> {
         })
     }
 
-    fn or<T: Clone>(&self, field: &'static str, get: impl Fn(&Layer) -> Option<&Sp<T>>, default: T) -> Val<T> {
+    fn or<T: Clone>(
+        &self,
+        field: &'static str,
+        get: impl Fn(&Layer) -> Option<&Sp<T>>,
+        default: T,
+    ) -> Val<T> {
         self.pick(field, get).unwrap_or_else(|| Val {
             value: default,
             origin: Origin::Default,
@@ -186,32 +222,52 @@ impl Resolver<'_> {
                 Diagnostic::new(
                     Some(self.env_pos),
                     format!("environments.{}", self.env),
-                    format!("missing required field `{field}`: environment `{}` gets no value", self.env),
+                    format!(
+                        "missing required field `{field}`: environment `{}` gets no value",
+                        self.env
+                    ),
                 )
-                .help(format!("set it at the top level or under `environments.{}`, e.g. {example}", self.env)),
+                .help(format!(
+                    "set it at the top level or under `environments.{}`, e.g. {example}",
+                    self.env
+                )),
             );
         }
         v
     }
 
     fn err<T>(&mut self, v: &Val<T>, message: String, help: &str) {
-        self.diags.push(Diagnostic::new(v.pos(), v.path(), message).help(help));
+        self.diags
+            .push(Diagnostic::new(v.pos(), v.path(), message).help(help));
     }
 
     fn err_at(&mut self, pos: Pos, path: String, message: String, help: &str) {
-        self.diags.push(Diagnostic::new(Some(pos), path, message).help(help));
+        self.diags
+            .push(Diagnostic::new(Some(pos), path, message).help(help));
     }
 
-    fn env(&mut self) -> Option<(Env, Host, Vec<(&'static str, Pos)>)> {
-        let region = self.required("aws.region", |l| l.aws.as_ref()?.region.as_ref(), "`region: us-east-1`");
-        let vpc_cidr = self.required("aws.vpc_cidr", |l| l.aws.as_ref()?.vpc_cidr.as_ref(), "`vpc_cidr: 10.0.0.0/16`");
+    fn env(&mut self) -> Option<(Env, Host, FieldPositions)> {
+        let region = self.required(
+            "aws.region",
+            |l| l.aws.as_ref()?.region.as_ref(),
+            "`region: us-east-1`",
+        );
+        let vpc_cidr = self.required(
+            "aws.vpc_cidr",
+            |l| l.aws.as_ref()?.vpc_cidr.as_ref(),
+            "`vpc_cidr: 10.0.0.0/16`",
+        );
         let host = self.host();
         let redis = self.redis(vpc_cidr.as_ref());
 
         if let Some(region) = &region
             && !is_region(&region.value)
         {
-            self.err(region, format!("`{}` is not an AWS region name", region.value), "a region such as `us-east-1` or `eu-west-2`");
+            self.err(
+                region,
+                format!("`{}` is not an AWS region name", region.value),
+                "a region such as `us-east-1` or `eu-west-2`",
+            );
         }
         if let Some(v) = &vpc_cidr {
             match parse_cidr(&v.value) {
@@ -221,7 +277,11 @@ impl Resolver<'_> {
                     format!("a VPC CIDR must have a prefix between /16 and /28, not /{prefix}"),
                     "an IPv4 CIDR such as `10.0.0.0/16`",
                 ),
-                Ok(_) => self.err(v, format!("`{}` is not an IPv4 CIDR", v.value), "an IPv4 CIDR such as `10.0.0.0/16`"),
+                Ok(_) => self.err(
+                    v,
+                    format!("`{}` is not an IPv4 CIDR", v.value),
+                    "an IPv4 CIDR such as `10.0.0.0/16`",
+                ),
                 Err(e) => self.err(v, e, "an IPv4 CIDR such as `10.0.0.0/16`"),
             }
         }
@@ -238,27 +298,43 @@ impl Resolver<'_> {
         ))
     }
 
-    fn host(&mut self) -> Option<(Host, Vec<(&'static str, Pos)>)> {
+    fn host(&mut self) -> Option<(Host, FieldPositions)> {
         let module = self.required(
             "host.terraform_module",
             |l| l.host.as_ref()?.terraform_module.as_ref(),
             "`terraform_module: compute`",
         );
-        let instance = self.required("host.instance", |l| l.host.as_ref()?.instance.as_ref(), "`instance: aws_instance.asterisk`");
+        let instance = self.required(
+            "host.instance",
+            |l| l.host.as_ref()?.instance.as_ref(),
+            "`instance: aws_instance.asterisk`",
+        );
         let sg = self.required(
             "host.security_group",
             |l| l.host.as_ref()?.security_group.as_ref(),
             "`security_group: aws_security_group.asterisk`",
         );
-        let role = self.required("host.iam_role", |l| l.host.as_ref()?.iam_role.as_ref(), "`iam_role: aws_iam_role.asterisk`");
-        let group = self.required("host.ansible_group", |l| l.host.as_ref()?.ansible_group.as_ref(), "`ansible_group: asterisk`");
+        let role = self.required(
+            "host.iam_role",
+            |l| l.host.as_ref()?.iam_role.as_ref(),
+            "`iam_role: aws_iam_role.asterisk`",
+        );
+        let group = self.required(
+            "host.ansible_group",
+            |l| l.host.as_ref()?.ansible_group.as_ref(),
+            "`ansible_group: asterisk`",
+        );
 
         if let Some(m) = &module
             && !is_identifier(&m.value)
         {
             self.err(m, format!("`{}` is not a Terraform module directory name", m.value), "letters, digits, `_` and `-`, starting with a letter (the directory under terraform/modules/)");
         }
-        for (v, kind) in [(&instance, "aws_instance"), (&sg, "aws_security_group"), (&role, "aws_iam_role")] {
+        for (v, kind) in [
+            (&instance, "aws_instance"),
+            (&sg, "aws_security_group"),
+            (&role, "aws_iam_role"),
+        ] {
             if let Some(v) = v
                 && !is_address(&v.value, kind)
             {
@@ -270,12 +346,19 @@ impl Resolver<'_> {
             }
         }
         if let Some(g) = &group
-            && !(is_identifier(&g.value) && !g.value.contains('-'))
+            && (!is_identifier(&g.value) || g.value.contains('-'))
         {
-            self.err(g, format!("`{}` is not a valid Ansible group name", g.value), "letters, digits and `_`, starting with a letter");
+            self.err(
+                g,
+                format!("`{}` is not a valid Ansible group name", g.value),
+                "letters, digits and `_`, starting with a letter",
+            );
         }
         let mut positions = Vec::new();
-        for v in [&module, &instance, &sg, &role, &group].into_iter().flatten() {
+        for v in [&module, &instance, &sg, &role, &group]
+            .into_iter()
+            .flatten()
+        {
             if let Some(p) = v.pos() {
                 positions.push((v.field, p));
             }
@@ -294,9 +377,17 @@ impl Resolver<'_> {
 
     fn redis(&mut self, vpc_cidr: Option<&Val<String>>) -> Option<Redis> {
         let mut ok = true;
-        let version = self.or("redis.version", |l| l.redis.as_ref()?.version.as_ref(), "7.0".to_string());
+        let version = self.or(
+            "redis.version",
+            |l| l.redis.as_ref()?.version.as_ref(),
+            "7.0".to_string(),
+        );
         if !is_redis7(&version.value) {
-            self.err(&version, format!("Redis version `{}` is not supported", version.value), "a Redis 7.x version such as `7.0` or `7.2` (quoted)");
+            self.err(
+                &version,
+                format!("Redis version `{}` is not supported", version.value),
+                "a Redis 7.x version such as `7.0` or `7.2` (quoted)",
+            );
             ok = false;
         }
 
@@ -317,13 +408,22 @@ impl Resolver<'_> {
             vec![default_sp("0.0.0.0")],
         );
         if bind_raw.value.is_empty() {
-            self.err(&bind_raw, "`bind` is empty".into(), "one or more IP addresses, e.g. `[0.0.0.0]`");
+            self.err(
+                &bind_raw,
+                "`bind` is empty".into(),
+                "one or more IP addresses, e.g. `[0.0.0.0]`",
+            );
             ok = false;
         }
         for b in &bind_raw.value {
             if b.value.parse::<IpAddr>().is_err() {
                 let pos = item_pos(b, &bind_raw);
-                self.err_at(pos, bind_raw.path(), format!("`{}` is not an IP address", b.value), "IPv4 or IPv6 addresses, e.g. `0.0.0.0` or `10.0.1.5`");
+                self.err_at(
+                    pos,
+                    bind_raw.path(),
+                    format!("`{}` is not an IP address", b.value),
+                    "IPv4 or IPv6 addresses, e.g. `0.0.0.0` or `10.0.1.5`",
+                );
                 ok = false;
             }
         }
@@ -335,9 +435,14 @@ impl Resolver<'_> {
             vec![default_sp("vpc")],
         );
         let (mut allowed_ipv4, mut allowed_ipv6) = (Vec::new(), Vec::new());
-        let help_src = "`vpc` (the VPC CIDR) or a CIDR such as `10.0.1.0/24`; never 0.0.0.0/0 or ::/0";
+        let help_src =
+            "`vpc` (the VPC CIDR) or a CIDR such as `10.0.1.0/24`; never 0.0.0.0/0 or ::/0";
         if sources.value.is_empty() {
-            self.err(&sources, "`allowed_sources` is empty: no client could reach Redis".into(), help_src);
+            self.err(
+                &sources,
+                "`allowed_sources` is empty: no client could reach Redis".into(),
+                help_src,
+            );
             ok = false;
         }
         for s in &sources.value {
@@ -353,13 +458,27 @@ impl Resolver<'_> {
             };
             match parse_cidr(&cidr) {
                 Ok((_, 0)) => {
-                    self.err_at(pos, sources.path(), format!("`{cidr}` would open the Redis port to the whole internet"), help_src);
+                    self.err_at(
+                        pos,
+                        sources.path(),
+                        format!("`{cidr}` would open the Redis port to the whole internet"),
+                        help_src,
+                    );
                     ok = false;
                 }
                 Ok((ip, _)) => {
-                    let list = if ip.is_ipv4() { &mut allowed_ipv4 } else { &mut allowed_ipv6 };
+                    let list = if ip.is_ipv4() {
+                        &mut allowed_ipv4
+                    } else {
+                        &mut allowed_ipv6
+                    };
                     if list.contains(&cidr) {
-                        self.err_at(pos, sources.path(), format!("`{}` is listed twice (as `{cidr}`)", s.value), help_src);
+                        self.err_at(
+                            pos,
+                            sources.path(),
+                            format!("`{}` is listed twice (as `{cidr}`)", s.value),
+                            help_src,
+                        );
                         ok = false;
                     } else {
                         list.push(cidr);
@@ -390,7 +509,12 @@ impl Resolver<'_> {
                 );
                 ok = false;
             } else if blocked.contains(&upper) {
-                self.err_at(pos, blocked_raw.path(), format!("`{}` is listed twice", c.value), "each command once");
+                self.err_at(
+                    pos,
+                    blocked_raw.path(),
+                    format!("`{}` is listed twice", c.value),
+                    "each command once",
+                );
                 ok = false;
             } else {
                 blocked.push(upper);
@@ -398,7 +522,11 @@ impl Resolver<'_> {
         }
         let blocked_commands = blocked_raw.map(|_| blocked);
 
-        let len_raw = self.or("redis.auth.password_length", |l| l.redis.as_ref()?.auth.as_ref()?.password_length.as_ref(), 32);
+        let len_raw = self.or(
+            "redis.auth.password_length",
+            |l| l.redis.as_ref()?.auth.as_ref()?.password_length.as_ref(),
+            32,
+        );
         if !(32..=128).contains(&len_raw.value) {
             self.err(
                 &len_raw,
@@ -421,43 +549,77 @@ impl Resolver<'_> {
         if !is_secret_name(&secret_name.value) {
             self.err(
                 &secret_name,
-                format!("`{}` is not a valid Secrets Manager secret name", secret_name.value),
+                format!(
+                    "`{}` is not a valid Secrets Manager secret name",
+                    secret_name.value
+                ),
                 "1-512 characters: letters, digits and /_+=.@-",
             );
             ok = false;
         }
         let days_raw = self.or(
             "redis.auth.secret_recovery_days",
-            |l| l.redis.as_ref()?.auth.as_ref()?.secret_recovery_days.as_ref(),
+            |l| {
+                l.redis
+                    .as_ref()?
+                    .auth
+                    .as_ref()?
+                    .secret_recovery_days
+                    .as_ref()
+            },
             7,
         );
         if !(days_raw.value == 0 || (7..=30).contains(&days_raw.value)) {
             self.err(
                 &days_raw,
-                format!("recovery window of {} days is not allowed by Secrets Manager", days_raw.value),
+                format!(
+                    "recovery window of {} days is not allowed by Secrets Manager",
+                    days_raw.value
+                ),
                 "0 (delete at once) or 7 to 30 days",
             );
             ok = false;
         }
         let secret_recovery_days = days_raw.map(|v| u32::try_from(*v).unwrap_or(0));
-        let kms_key_arn = self.pick("redis.auth.kms_key_arn", |l| l.redis.as_ref()?.auth.as_ref()?.kms_key_arn.as_ref());
+        let kms_key_arn = self.pick("redis.auth.kms_key_arn", |l| {
+            l.redis.as_ref()?.auth.as_ref()?.kms_key_arn.as_ref()
+        });
         if let Some(k) = &kms_key_arn
             && !is_kms_arn(&k.value)
         {
-            self.err(k, format!("`{}` is not a KMS key ARN", k.value), "`arn:aws:kms:<region>:<account>:key/<key-id>`");
+            self.err(
+                k,
+                format!("`{}` is not a KMS key ARN", k.value),
+                "`arn:aws:kms:<region>:<account>:key/<key-id>`",
+            );
             ok = false;
         }
 
-        let mem_raw = self.or("redis.memory.max", |l| l.redis.as_ref()?.memory.as_ref()?.max.as_ref(), "512mb".to_string());
+        let mem_raw = self.or(
+            "redis.memory.max",
+            |l| l.redis.as_ref()?.memory.as_ref()?.max.as_ref(),
+            "512mb".to_string(),
+        );
         let mem_help = "a whole number with a Redis unit: b, k (1000), kb (1024), m, mb, g, gb, e.g. `512mb`; at least 1mb";
         let maxmemory = match MemSize::parse(&mem_raw.value) {
             Some(m) if m.bytes >= 1024 * 1024 => Some(mem_raw.map(|_| m)),
             Some(_) => {
-                self.err(&mem_raw, format!("`{}` is below 1mb; Redis cannot run a useful cache in that", mem_raw.value), mem_help);
+                self.err(
+                    &mem_raw,
+                    format!(
+                        "`{}` is below 1mb; Redis cannot run a useful cache in that",
+                        mem_raw.value
+                    ),
+                    mem_help,
+                );
                 None
             }
             None => {
-                self.err(&mem_raw, format!("`{}` is not a memory size Redis understands", mem_raw.value), mem_help);
+                self.err(
+                    &mem_raw,
+                    format!("`{}` is not a memory size Redis understands", mem_raw.value),
+                    mem_help,
+                );
                 None
             }
         };
@@ -467,11 +629,22 @@ impl Resolver<'_> {
             "allkeys-lru".to_string(),
         );
         if !EVICTION_POLICIES.contains(&policy.value.as_str()) {
-            self.err(&policy, format!("`{}` is not a Redis 7 eviction policy", policy.value), &EVICTION_POLICIES.join(", "));
+            self.err(
+                &policy,
+                format!("`{}` is not a Redis 7 eviction policy", policy.value),
+                &EVICTION_POLICIES.join(", "),
+            );
             ok = false;
         }
 
-        let snaps_raw = self.pick("redis.persistence.rdb_snapshots", |l| l.redis.as_ref()?.persistence.as_ref()?.rdb_snapshots.as_ref());
+        let snaps_raw = self.pick("redis.persistence.rdb_snapshots", |l| {
+            l.redis
+                .as_ref()?
+                .persistence
+                .as_ref()?
+                .rdb_snapshots
+                .as_ref()
+        });
         let snapshots = match snaps_raw {
             None => Val {
                 value: vec![snap(3600, 1), snap(300, 100), snap(60, 10000)],
@@ -503,14 +676,22 @@ impl Resolver<'_> {
                 v.map(|_| out)
             }
         };
-        let aof = self.or("redis.persistence.aof", |l| l.redis.as_ref()?.persistence.as_ref()?.aof.as_ref(), true);
+        let aof = self.or(
+            "redis.persistence.aof",
+            |l| l.redis.as_ref()?.persistence.as_ref()?.aof.as_ref(),
+            true,
+        );
         let appendfsync = self.or(
             "redis.persistence.appendfsync",
             |l| l.redis.as_ref()?.persistence.as_ref()?.appendfsync.as_ref(),
             "everysec".to_string(),
         );
         if !FSYNC_MODES.contains(&appendfsync.value.as_str()) {
-            self.err(&appendfsync, format!("`{}` is not an appendfsync mode", appendfsync.value), &FSYNC_MODES.join(", "));
+            self.err(
+                &appendfsync,
+                format!("`{}` is not an appendfsync mode", appendfsync.value),
+                &FSYNC_MODES.join(", "),
+            );
             ok = false;
         }
 
@@ -539,11 +720,18 @@ impl Resolver<'_> {
 }
 
 fn snap(after_seconds: u64, min_changes: u64) -> Snapshot {
-    Snapshot { after_seconds, min_changes }
+    Snapshot {
+        after_seconds,
+        min_changes,
+    }
 }
 
 fn default_sp(s: &str) -> Sp<String> {
-    Sp::new(s.to_string(), serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
+    Sp::new(
+        s.to_string(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
 }
 
 /// Position of a list item, falling back to the list's own position for defaults.
@@ -566,22 +754,34 @@ pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
             if prefix > 32 {
                 return Err(bad());
             }
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             IpAddr::V4((u32::from(v4) & mask).into())
         }
         IpAddr::V6(v6) => {
             if prefix > 128 {
                 return Err(bad());
             }
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             IpAddr::V6((u128::from(v6) & mask).into())
         }
     };
     if canonical != ip {
-        return Err(format!("`{s}` has host bits set; did you mean `{canonical}/{prefix}`?"));
+        return Err(format!(
+            "`{s}` has host bits set; did you mean `{canonical}/{prefix}`?"
+        ));
     }
     if canonical.to_string() != addr {
-        return Err(format!("`{s}` is not written canonically; write `{canonical}/{prefix}`"));
+        return Err(format!(
+            "`{s}` is not written canonically; write `{canonical}/{prefix}`"
+        ));
     }
     Ok((ip, prefix))
 }
@@ -603,7 +803,9 @@ fn is_identifier(s: &str) -> bool {
 
 fn is_address(s: &str, kind: &str) -> bool {
     match s.split_once('.') {
-        Some((t, name)) => t == kind && is_identifier(name.trim_start_matches('_')) && !name.contains('.'),
+        Some((t, name)) => {
+            t == kind && is_identifier(name.trim_start_matches('_')) && !name.contains('.')
+        }
         None => false,
     }
 }
@@ -613,7 +815,9 @@ fn is_region(s: &str) -> bool {
     parts.len() >= 3
         && parts.len() <= 4
         && parts[0].len() == 2
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty()
 }
@@ -626,7 +830,10 @@ fn is_redis7(s: &str) -> bool {
 }
 
 fn is_secret_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 512 && s.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+    !s.is_empty()
+        && s.len() <= 512
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
 }
 
 fn is_kms_arn(s: &str) -> bool {
@@ -636,7 +843,8 @@ fn is_kms_arn(s: &str) -> bool {
         && parts[1].starts_with("aws")
         && parts[2] == "kms"
         && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || ":/-_".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/-_".contains(c))
 }
 
 #[cfg(test)]
@@ -646,7 +854,11 @@ mod tests {
     #[test]
     fn cidrs() {
         assert!(parse_cidr("10.0.0.0/16").is_ok());
-        assert!(parse_cidr("10.0.0.1/16").unwrap_err().contains("did you mean `10.0.0.0/16`"));
+        assert!(
+            parse_cidr("10.0.0.1/16")
+                .unwrap_err()
+                .contains("did you mean `10.0.0.0/16`")
+        );
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("2001:db8::/32").is_ok());
         assert!(parse_cidr("10.0.0.0").is_err());
@@ -655,10 +867,26 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(is_region("us-east-1") && is_region("us-gov-west-1") && !is_region("us-east") && !is_region("US-east-1"));
-        assert!(is_redis7("7.0") && is_redis7("7.2.4") && is_redis7("7") && !is_redis7("6.2") && !is_redis7("7.x"));
-        assert!(is_address("aws_instance.asterisk", "aws_instance") && !is_address("aws_instance", "aws_instance"));
+        assert!(
+            is_region("us-east-1")
+                && is_region("us-gov-west-1")
+                && !is_region("us-east")
+                && !is_region("US-east-1")
+        );
+        assert!(
+            is_redis7("7.0")
+                && is_redis7("7.2.4")
+                && is_redis7("7")
+                && !is_redis7("6.2")
+                && !is_redis7("7.x")
+        );
+        assert!(
+            is_address("aws_instance.asterisk", "aws_instance")
+                && !is_address("aws_instance", "aws_instance")
+        );
         assert!(!is_address("aws_security_group.a", "aws_instance"));
-        assert!(is_slug("dev", 32) && !is_slug("../x", 32) && !is_slug("Dev", 32) && !is_slug("", 32));
+        assert!(
+            is_slug("dev", 32) && !is_slug("../x", 32) && !is_slug("Dev", 32) && !is_slug("", 32)
+        );
     }
 }

@@ -12,7 +12,11 @@ pub fn align_attributes(src: &str) -> String {
     let mut run: Vec<(String, String, String)> = Vec::new(); // (indent, key, value)
 
     fn flush(run: &mut Vec<(String, String, String)>, out: &mut Vec<String>) {
-        let width = run.iter().map(|(_, k, _)| k.chars().count()).max().unwrap_or(0);
+        let width = run
+            .iter()
+            .map(|(_, k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
         for (indent, key, value) in run.drain(..) {
             let pad = " ".repeat(width - key.chars().count());
             out.push(format!("{indent}{key}{pad} = {value}"));
@@ -44,7 +48,8 @@ fn single_line_attribute(line: &str) -> Option<(String, String, String)> {
     let key_end = trimmed
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         .unwrap_or(trimmed.len());
-    if key_end == 0 || !trimmed.as_bytes()[0].is_ascii_alphabetic() && trimmed.as_bytes()[0] != b'_' {
+    if key_end == 0 || !trimmed.as_bytes()[0].is_ascii_alphabetic() && trimmed.as_bytes()[0] != b'_'
+    {
         return None;
     }
     let (key, rest) = trimmed.split_at(key_end);
@@ -108,6 +113,9 @@ mod tests {
     #[test]
     fn comparison_is_not_an_attribute() {
         let src = "  condition = a == b\n  x = 1\n";
-        assert_eq!(align_attributes(src), "  condition = a == b\n  x         = 1\n");
+        assert_eq!(
+            align_attributes(src),
+            "  condition = a == b\n  x         = 1\n"
+        );
     }
 }

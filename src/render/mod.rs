@@ -34,7 +34,11 @@ pub struct RenderError(pub String);
 
 impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "internal error while rendering (please report it): {}", self.0)
+        write!(
+            f,
+            "internal error while rendering (please report it): {}",
+            self.0
+        )
     }
 }
 
@@ -59,23 +63,74 @@ pub fn has_marker(contents: &str) -> bool {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("terraform/redis_type.j2", include_str!("../../templates/terraform/redis_type.j2")),
-    ("terraform/module_variables.tf.j2", include_str!("../../templates/terraform/module_variables.tf.j2")),
-    ("terraform/module_redis.tf.j2", include_str!("../../templates/terraform/module_redis.tf.j2")),
-    ("terraform/module_iam.tf.j2", include_str!("../../templates/terraform/module_iam.tf.j2")),
-    ("terraform/module_outputs.tf.j2", include_str!("../../templates/terraform/module_outputs.tf.j2")),
-    ("terraform/root_variables.tf.j2", include_str!("../../templates/terraform/root_variables.tf.j2")),
-    ("terraform/root_outputs.tf.j2", include_str!("../../templates/terraform/root_outputs.tf.j2")),
-    ("terraform/env.tfvars.j2", include_str!("../../templates/terraform/env.tfvars.j2")),
-    ("ansible/playbook.yml.j2", include_str!("../../templates/ansible/playbook.yml.j2")),
-    ("ansible/requirements.yml.j2", include_str!("../../templates/ansible/requirements.yml.j2")),
-    ("ansible/defaults.yml.j2", include_str!("../../templates/ansible/defaults.yml.j2")),
-    ("ansible/tasks.yml.j2", include_str!("../../templates/ansible/tasks.yml.j2")),
-    ("ansible/handlers.yml.j2", include_str!("../../templates/ansible/handlers.yml.j2")),
-    ("ansible/meta.yml.j2", include_str!("../../templates/ansible/meta.yml.j2")),
-    ("ansible/redis.conf.j2.j2", include_str!("../../templates/ansible/redis.conf.j2.j2")),
-    ("ansible/group_vars.yml.j2", include_str!("../../templates/ansible/group_vars.yml.j2")),
-    ("ansible/yamllint.j2", include_str!("../../templates/ansible/yamllint.j2")),
+    (
+        "terraform/redis_type.j2",
+        include_str!("../../templates/terraform/redis_type.j2"),
+    ),
+    (
+        "terraform/module_variables.tf.j2",
+        include_str!("../../templates/terraform/module_variables.tf.j2"),
+    ),
+    (
+        "terraform/module_redis.tf.j2",
+        include_str!("../../templates/terraform/module_redis.tf.j2"),
+    ),
+    (
+        "terraform/module_iam.tf.j2",
+        include_str!("../../templates/terraform/module_iam.tf.j2"),
+    ),
+    (
+        "terraform/module_outputs.tf.j2",
+        include_str!("../../templates/terraform/module_outputs.tf.j2"),
+    ),
+    (
+        "terraform/root_variables.tf.j2",
+        include_str!("../../templates/terraform/root_variables.tf.j2"),
+    ),
+    (
+        "terraform/root_outputs.tf.j2",
+        include_str!("../../templates/terraform/root_outputs.tf.j2"),
+    ),
+    (
+        "terraform/env.tfvars.j2",
+        include_str!("../../templates/terraform/env.tfvars.j2"),
+    ),
+    (
+        "ansible/playbook.yml.j2",
+        include_str!("../../templates/ansible/playbook.yml.j2"),
+    ),
+    (
+        "ansible/requirements.yml.j2",
+        include_str!("../../templates/ansible/requirements.yml.j2"),
+    ),
+    (
+        "ansible/defaults.yml.j2",
+        include_str!("../../templates/ansible/defaults.yml.j2"),
+    ),
+    (
+        "ansible/tasks.yml.j2",
+        include_str!("../../templates/ansible/tasks.yml.j2"),
+    ),
+    (
+        "ansible/handlers.yml.j2",
+        include_str!("../../templates/ansible/handlers.yml.j2"),
+    ),
+    (
+        "ansible/meta.yml.j2",
+        include_str!("../../templates/ansible/meta.yml.j2"),
+    ),
+    (
+        "ansible/redis.conf.j2.j2",
+        include_str!("../../templates/ansible/redis.conf.j2.j2"),
+    ),
+    (
+        "ansible/group_vars.yml.j2",
+        include_str!("../../templates/ansible/group_vars.yml.j2"),
+    ),
+    (
+        "ansible/yamllint.j2",
+        include_str!("../../templates/ansible/yamllint.j2"),
+    ),
 ];
 
 fn environment() -> Result<Environment<'static>, RenderError> {
@@ -105,12 +160,36 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
     let base = views::base_view(model);
     let module_dir = format!("terraform/modules/{}", model.host.terraform_module);
     let mut plan: Vec<(String, &str, Value)> = vec![
-        (format!("{module_dir}/redis_variables.tf"), "terraform/module_variables.tf.j2", base.clone()),
-        (format!("{module_dir}/redis.tf"), "terraform/module_redis.tf.j2", base.clone()),
-        (format!("{module_dir}/redis_iam.tf"), "terraform/module_iam.tf.j2", base.clone()),
-        (format!("{module_dir}/redis_outputs.tf"), "terraform/module_outputs.tf.j2", base.clone()),
-        ("terraform/redis_variables.tf".into(), "terraform/root_variables.tf.j2", base.clone()),
-        ("terraform/redis_outputs.tf".into(), "terraform/root_outputs.tf.j2", base.clone()),
+        (
+            format!("{module_dir}/redis_variables.tf"),
+            "terraform/module_variables.tf.j2",
+            base.clone(),
+        ),
+        (
+            format!("{module_dir}/redis.tf"),
+            "terraform/module_redis.tf.j2",
+            base.clone(),
+        ),
+        (
+            format!("{module_dir}/redis_iam.tf"),
+            "terraform/module_iam.tf.j2",
+            base.clone(),
+        ),
+        (
+            format!("{module_dir}/redis_outputs.tf"),
+            "terraform/module_outputs.tf.j2",
+            base.clone(),
+        ),
+        (
+            "terraform/redis_variables.tf".into(),
+            "terraform/root_variables.tf.j2",
+            base.clone(),
+        ),
+        (
+            "terraform/redis_outputs.tf".into(),
+            "terraform/root_outputs.tf.j2",
+            base.clone(),
+        ),
     ];
     for env_model in &model.envs {
         plan.push((
@@ -120,14 +199,46 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
         ));
     }
     plan.extend([
-        ("ansible/.yamllint".into(), "ansible/yamllint.j2", base.clone()),
-        ("ansible/redis.yml".into(), "ansible/playbook.yml.j2", base.clone()),
-        ("ansible/collections/requirements.yml".into(), "ansible/requirements.yml.j2", base.clone()),
-        ("ansible/roles/redis/defaults/main.yml".into(), "ansible/defaults.yml.j2", base.clone()),
-        ("ansible/roles/redis/tasks/main.yml".into(), "ansible/tasks.yml.j2", base.clone()),
-        ("ansible/roles/redis/handlers/main.yml".into(), "ansible/handlers.yml.j2", base.clone()),
-        ("ansible/roles/redis/meta/main.yml".into(), "ansible/meta.yml.j2", base.clone()),
-        ("ansible/roles/redis/templates/redis.conf.j2".into(), "ansible/redis.conf.j2.j2", base.clone()),
+        (
+            "ansible/.yamllint".into(),
+            "ansible/yamllint.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/redis.yml".into(),
+            "ansible/playbook.yml.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/collections/requirements.yml".into(),
+            "ansible/requirements.yml.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/defaults/main.yml".into(),
+            "ansible/defaults.yml.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/tasks/main.yml".into(),
+            "ansible/tasks.yml.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/handlers/main.yml".into(),
+            "ansible/handlers.yml.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/meta/main.yml".into(),
+            "ansible/meta.yml.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/templates/redis.conf.j2".into(),
+            "ansible/redis.conf.j2.j2",
+            base.clone(),
+        ),
     ]);
     for env_model in &model.envs {
         plan.push((

@@ -148,10 +148,14 @@ pub fn hcl_literal(v: &Value) -> Result<String, Error> {
         ValueKind::Bool => Ok(v.is_true().to_string()),
         ValueKind::Number => Ok(v.to_string()),
         ValueKind::Seq => {
-            let items: Result<Vec<String>, Error> = v.try_iter()?.map(|i| hcl_literal(&i)).collect();
+            let items: Result<Vec<String>, Error> =
+                v.try_iter()?.map(|i| hcl_literal(&i)).collect();
             Ok(format!("[{}]", items?.join(", ")))
         }
-        _ => Err(Error::new(ErrorKind::InvalidOperation, format!("cannot write {} as HCL", v.kind()))),
+        _ => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot write {} as HCL", v.kind()),
+        )),
     }
 }
 
@@ -178,7 +182,10 @@ pub fn yaml_scalar(v: &Value) -> Result<String, Error> {
         }
         ValueKind::Bool => Ok(v.is_true().to_string()),
         ValueKind::Number => Ok(v.to_string()),
-        _ => Err(Error::new(ErrorKind::InvalidOperation, format!("cannot write {} as a YAML scalar", v.kind()))),
+        _ => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot write {} as a YAML scalar", v.kind()),
+        )),
     }
 }
 
@@ -188,9 +195,18 @@ mod tests {
 
     #[test]
     fn hcl_strings_are_escaped() {
-        assert_eq!(hcl_literal(&Value::from("a\"b\\${x}%{y}")).unwrap(), r#""a\"b\\$${x}%%{y}""#);
-        assert_eq!(hcl_literal(&Value::from(vec!["a", "b"])).unwrap(), r#"["a", "b"]"#);
-        assert_eq!(hcl_literal(&Value::from(Vec::<String>::new())).unwrap(), "[]");
+        assert_eq!(
+            hcl_literal(&Value::from("a\"b\\${x}%{y}")).unwrap(),
+            r#""a\"b\\$${x}%%{y}""#
+        );
+        assert_eq!(
+            hcl_literal(&Value::from(vec!["a", "b"])).unwrap(),
+            r#"["a", "b"]"#
+        );
+        assert_eq!(
+            hcl_literal(&Value::from(Vec::<String>::new())).unwrap(),
+            "[]"
+        );
         assert_eq!(hcl_literal(&Value::from(true)).unwrap(), "true");
     }
 

@@ -17,7 +17,11 @@ fn run_check(dir: &Path) -> Run {
 
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    assert!(
+        text.contains(from),
+        "{} does not contain {from:?}",
+        path.display()
+    );
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
@@ -28,16 +32,38 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
     let dir = workdir("blueprints/redis-on-asterisk.yaml");
     let first = run_gen(dir.path(), &[]);
     assert_eq!(first.code, 0, "{first:?}");
-    assert!(first.stdout.contains("  created  out/terraform/modules/compute/redis.tf"), "{}", first.stdout);
-    assert!(first.stdout.contains("out: 19 created, 0 updated, 0 removed, 0 unchanged"), "{}", first.stdout);
+    assert!(
+        first
+            .stdout
+            .contains("  created  out/terraform/modules/compute/redis.tf"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains("out: 19 created, 0 updated, 0 removed, 0 unchanged"),
+        "{}",
+        first.stdout
+    );
 
     let second = run_gen(dir.path(), &[]);
     assert_eq!(second.code, 0, "{second:?}");
-    assert!(second.stdout.contains("out: 0 created, 0 updated, 0 removed, 19 unchanged"), "{}", second.stdout);
+    assert!(
+        second
+            .stdout
+            .contains("out: 0 created, 0 updated, 0 removed, 19 unchanged"),
+        "{}",
+        second.stdout
+    );
 
     let ok = run_check(dir.path());
     assert_eq!(ok.code, 0, "{ok:?}");
-    assert!(ok.stdout.contains("out: up to date (19 files)"), "{}", ok.stdout);
+    assert!(
+        ok.stdout.contains("out: up to date (19 files)"),
+        "{}",
+        ok.stdout
+    );
 }
 
 #[test]
@@ -49,12 +75,23 @@ fn check_reports_a_changed_blueprint_with_status_and_diff_and_writes_nothing() {
 
     let run = run_check(dir.path());
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains("M out/ansible/inventory/dev/group_vars/asterisk/redis.yml\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("M out/.infragen-manifest\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("M out/ansible/inventory/dev/group_vars/asterisk/redis.yml\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("M out/.infragen-manifest\n"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("--- a/out/ansible/inventory/dev/group_vars/asterisk/redis.yml\n+++ b/out/ansible/inventory/dev/group_vars/asterisk/redis.yml\n"), "{}", run.stdout);
     assert!(run.stdout.contains("\n-redis_maxmemory: \"256mb\"  # 268435456 bytes\n+redis_maxmemory: \"300mb\"  # 314572800 bytes\n"), "{}", run.stdout);
     assert!(
-        run.stdout.trim_end().ends_with("run: infragen gen --blueprint blueprint.yaml --out out"),
+        run.stdout
+            .trim_end()
+            .ends_with("run: infragen gen --blueprint blueprint.yaml --out out"),
         "last line must name the fix: {}",
         run.stdout
     );
@@ -62,7 +99,13 @@ fn check_reports_a_changed_blueprint_with_status_and_diff_and_writes_nothing() {
 
     let fixed = run_gen(dir.path(), &[]);
     assert_eq!(fixed.code, 0, "{fixed:?}");
-    assert!(fixed.stdout.contains("  updated  out/ansible/inventory/dev/group_vars/asterisk/redis.yml"), "{}", fixed.stdout);
+    assert!(
+        fixed
+            .stdout
+            .contains("  updated  out/ansible/inventory/dev/group_vars/asterisk/redis.yml"),
+        "{}",
+        fixed.stdout
+    );
     assert_eq!(run_check(dir.path()).code, 0);
 }
 
@@ -74,35 +117,85 @@ fn missing_file_is_reported_as_added_and_restored_by_gen() {
 
     let run = run_check(dir.path());
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains(&format!("A {DEV_VARS}\n")), "{}", run.stdout);
-    assert!(run.stdout.contains(&format!("--- /dev/null\n+++ b/{DEV_VARS}\n")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("A {DEV_VARS}\n")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("--- /dev/null\n+++ b/{DEV_VARS}\n")),
+        "{}",
+        run.stdout
+    );
 
     let fixed = run_gen(dir.path(), &[]);
-    assert!(fixed.stdout.contains(&format!("  created  {DEV_VARS}")), "{}", fixed.stdout);
+    assert!(
+        fixed.stdout.contains(&format!("  created  {DEV_VARS}")),
+        "{}",
+        fixed.stdout
+    );
     assert_eq!(run_check(dir.path()).code, 0);
 }
 
 #[test]
 fn stale_files_of_a_removed_environment_are_reported_then_removed() {
     let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    edit(&dir.path().join(BP), "environments:\n", "environments:\n  qa: {}\n");
+    edit(
+        &dir.path().join(BP),
+        "environments:\n",
+        "environments:\n  qa: {}\n",
+    );
     assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    assert!(dir.path().join("out/terraform/environments/qa/redis.tfvars").exists());
-    edit(&dir.path().join(BP), "environments:\n  qa: {}\n", "environments:\n");
+    assert!(
+        dir.path()
+            .join("out/terraform/environments/qa/redis.tfvars")
+            .exists()
+    );
+    edit(
+        &dir.path().join(BP),
+        "environments:\n  qa: {}\n",
+        "environments:\n",
+    );
     // A hand-written file beside the generated ones must survive.
     std::fs::write(dir.path().join("out/terraform/main.tf"), "# hand-written\n").unwrap();
 
     let run = run_check(dir.path());
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains("D out/terraform/environments/qa/redis.tfvars\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("--- a/out/terraform/environments/qa/redis.tfvars\n+++ /dev/null\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("D out/terraform/environments/qa/redis.tfvars\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("--- a/out/terraform/environments/qa/redis.tfvars\n+++ /dev/null\n"),
+        "{}",
+        run.stdout
+    );
 
     let fixed = run_gen(dir.path(), &[]);
     assert_eq!(fixed.code, 0, "{fixed:?}");
-    assert!(fixed.stdout.contains("  removed  out/terraform/environments/qa/redis.tfvars"), "{}", fixed.stdout);
-    assert!(!dir.path().join("out/terraform/environments/qa").exists(), "empty directory left behind");
-    assert!(!dir.path().join("out/ansible/inventory/qa").exists(), "empty directory left behind");
-    assert_eq!(std::fs::read_to_string(dir.path().join("out/terraform/main.tf")).unwrap(), "# hand-written\n");
+    assert!(
+        fixed
+            .stdout
+            .contains("  removed  out/terraform/environments/qa/redis.tfvars"),
+        "{}",
+        fixed.stdout
+    );
+    assert!(
+        !dir.path().join("out/terraform/environments/qa").exists(),
+        "empty directory left behind"
+    );
+    assert!(
+        !dir.path().join("out/ansible/inventory/qa").exists(),
+        "empty directory left behind"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/terraform/main.tf")).unwrap(),
+        "# hand-written\n"
+    );
     assert_eq!(run_check(dir.path()).code, 0);
 }
 
@@ -119,18 +212,37 @@ fn hand_edit_stops_gen_with_a_diff_until_forced() {
     let run = run_gen(dir.path(), &[]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains(&format!("error: refusing to overwrite {DEV_VARS}: it was edited by hand since infragen wrote it")),
+        run.stderr.contains(&format!(
+            "error: refusing to overwrite {DEV_VARS}: it was edited by hand since infragen wrote it"
+        )),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("-redis_port: 7000\n+redis_port: 6379\n"), "the hand edit is shown: {}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("-redis_port: 7000\n+redis_port: 6379\n"),
+        "the hand edit is shown: {}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
-    assert_eq!(tree(dir.path()), before, "nothing may be written when gen refuses");
+    assert_eq!(
+        tree(dir.path()),
+        before,
+        "nothing may be written when gen refuses"
+    );
 
     let forced = run_gen(dir.path(), &["--force"]);
     assert_eq!(forced.code, 0, "{forced:?}");
-    assert!(forced.stdout.contains("hand edit overwritten"), "{}", forced.stdout);
-    assert!(std::fs::read_to_string(&target).unwrap().contains("redis_port: 6379"));
+    assert!(
+        forced.stdout.contains("hand edit overwritten"),
+        "{}",
+        forced.stdout
+    );
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("redis_port: 6379")
+    );
     assert_eq!(run_check(dir.path()).code, 0);
 }
 
@@ -142,22 +254,49 @@ fn a_hand_written_file_in_the_way_is_never_overwritten_silently() {
     std::fs::write(&target, "# my own playbook\n").unwrap();
     let run = run_gen(dir.path(), &[]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("refusing to overwrite out/ansible/redis.yml: it was not written by infragen"), "{}", run.stderr);
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "# my own playbook\n");
-    assert!(!dir.path().join("out/terraform").exists(), "nothing else may be written either");
+    assert!(
+        run.stderr.contains(
+            "refusing to overwrite out/ansible/redis.yml: it was not written by infragen"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "# my own playbook\n"
+    );
+    assert!(
+        !dir.path().join("out/terraform").exists(),
+        "nothing else may be written either"
+    );
 }
 
 #[test]
 fn hand_edited_stale_file_is_not_removed_without_force() {
     let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    edit(&dir.path().join(BP), "environments:\n", "environments:\n  qa: {}\n");
+    edit(
+        &dir.path().join(BP),
+        "environments:\n",
+        "environments:\n  qa: {}\n",
+    );
     assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    let stale = dir.path().join("out/terraform/environments/qa/redis.tfvars");
+    let stale = dir
+        .path()
+        .join("out/terraform/environments/qa/redis.tfvars");
     edit(&stale, "port", "port ");
-    edit(&dir.path().join(BP), "environments:\n  qa: {}\n", "environments:\n");
+    edit(
+        &dir.path().join(BP),
+        "environments:\n  qa: {}\n",
+        "environments:\n",
+    );
     let run = run_gen(dir.path(), &[]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("refusing to remove out/terraform/environments/qa/redis.tfvars"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("refusing to remove out/terraform/environments/qa/redis.tfvars"),
+        "{}",
+        run.stderr
+    );
     assert!(stale.exists());
 }
 
@@ -176,10 +315,28 @@ fn bad_blueprint_exits_2_with_located_errors_and_leaves_the_tree_untouched() {
         };
         assert_eq!(run.code, 2, "{cmd}: {run:?}");
         assert!(run.stderr.contains("error: environments.dev.redis.memory.max: `lots` is not a memory size Redis understands\n  --> blueprint.yaml:61:14\n"), "{cmd}: {}", run.stderr);
-        assert!(run.stderr.contains("error: redis.port: port 80 is out of range\n  --> blueprint.yaml:29:9\n"), "{cmd}: {}", run.stderr);
-        assert!(run.stderr.contains("   |              ^^^^\n"), "caret under the value: {}", run.stderr);
-        assert!(run.stderr.contains("2 problems found; nothing was written"), "{}", run.stderr);
-        assert_eq!(tree(dir.path()), before, "{cmd} must not touch the tree on bad input");
+        assert!(
+            run.stderr.contains(
+                "error: redis.port: port 80 is out of range\n  --> blueprint.yaml:29:9\n"
+            ),
+            "{cmd}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("   |              ^^^^\n"),
+            "caret under the value: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("2 problems found; nothing was written"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            tree(dir.path()),
+            before,
+            "{cmd} must not touch the tree on bad input"
+        );
     }
 }
 
@@ -188,9 +345,18 @@ fn bad_input_of_every_kind_exits_2() {
     let root = repo();
     for (file, needle) in [
         ("syntax.yaml", "syntax.yaml:4:13"),
-        ("unknown-key.yaml", "unknown field `maxx`, expected one of max, policy"),
-        ("wrong-type.yaml", "error: redis.port: expected a whole number"),
-        ("yaml11-bool.yaml", "YAML 1.1 spellings such as yes/no/on/off are refused"),
+        (
+            "unknown-key.yaml",
+            "unknown field `maxx`, expected one of max, policy",
+        ),
+        (
+            "wrong-type.yaml",
+            "error: redis.port: expected a whole number",
+        ),
+        (
+            "yaml11-bool.yaml",
+            "YAML 1.1 spellings such as yes/no/on/off are refused",
+        ),
         ("rules.yaml", "19 problems found"),
         ("host-differs.yaml", "shared by every environment"),
         ("missing.yaml", "missing required field `aws.region`"),
@@ -198,9 +364,16 @@ fn bad_input_of_every_kind_exits_2() {
         let path = format!("tests/fixtures/bad/{file}");
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let run = infragen(&root, &["gen", "--blueprint", &path, "--out", out.to_str().unwrap()]);
+        let run = infragen(
+            &root,
+            &["gen", "--blueprint", &path, "--out", out.to_str().unwrap()],
+        );
         assert_eq!(run.code, 2, "{file}: {run:?}");
-        assert!(run.stderr.contains(needle), "{file}: expected {needle:?} in\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(needle),
+            "{file}: expected {needle:?} in\n{}",
+            run.stderr
+        );
         assert!(!out.exists(), "{file}: nothing may be written");
     }
 }
@@ -210,13 +383,22 @@ fn missing_blueprint_and_usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let run = infragen(dir.path(), &["check", "--blueprint", "nope.yaml"]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("error: cannot read blueprint nope.yaml"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: cannot read blueprint nope.yaml"),
+        "{}",
+        run.stderr
+    );
 
     let empty = dir.path().join("empty.yaml");
     std::fs::write(&empty, "\n").unwrap();
     let run = infragen(dir.path(), &["validate", "--blueprint", "empty.yaml"]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("the blueprint is empty"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the blueprint is empty"),
+        "{}",
+        run.stderr
+    );
 
     for args in [&["frobnicate"][..], &["gen", "--bogus"][..], &[][..]] {
         let run = infragen(dir.path(), args);
@@ -231,7 +413,10 @@ fn missing_blueprint_and_usage_errors_exit_2() {
 fn validate_reports_the_environments() {
     let run = infragen(&repo(), &["validate"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.stdout, "blueprints/redis-on-asterisk.yaml: valid (environments: dev, prod)\n");
+    assert_eq!(
+        run.stdout,
+        "blueprints/redis-on-asterisk.yaml: valid (environments: dev, prod)\n"
+    );
 }
 
 #[test]

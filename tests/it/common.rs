@@ -40,20 +40,27 @@ pub fn infragen(cwd: &Path, args: &[&str]) -> Run {
 /// A temporary work directory holding a copy of `blueprint` as `blueprint.yaml`.
 pub fn workdir(blueprint: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(repo().join(blueprint), dir.path().join("blueprint.yaml")).expect("copy blueprint");
+    std::fs::copy(repo().join(blueprint), dir.path().join("blueprint.yaml"))
+        .expect("copy blueprint");
     dir
 }
 
 /// Every file under `dir`, with its bytes (to prove a tree was left untouched).
 pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 walk(root, &p, out);
             } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.insert(rel, std::fs::read(&p).unwrap());
             }
         }
@@ -66,6 +73,7 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// Renders a blueprint in-process, with its repo-relative path in the markers.
 pub fn render(blueprint: &str) -> Vec<infragen::render::OutputFile> {
     let src = std::fs::read_to_string(repo().join(blueprint)).expect("read blueprint");
-    let model = infragen::load::load_str(blueprint, &src).unwrap_or_else(|e| panic!("{}", e.render()));
+    let model =
+        infragen::load::load_str(blueprint, &src).unwrap_or_else(|e| panic!("{}", e.render()));
     infragen::render::render(&model).expect("render")
 }

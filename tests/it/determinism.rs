@@ -5,7 +5,11 @@ use crate::common::{GOOD_BLUEPRINTS, infragen, render, tree, workdir};
 #[test]
 fn rendering_twice_gives_identical_bytes() {
     for bp in GOOD_BLUEPRINTS {
-        assert_eq!(render(bp), render(bp), "{bp} rendered differently on a second run");
+        assert_eq!(
+            render(bp),
+            render(bp),
+            "{bp} rendered differently on a second run"
+        );
     }
 }
 
@@ -14,7 +18,10 @@ fn two_gen_runs_write_identical_trees() {
     let a = workdir("blueprints/redis-on-asterisk.yaml");
     let b = workdir("blueprints/redis-on-asterisk.yaml");
     for dir in [&a, &b] {
-        let run = infragen(dir.path(), &["gen", "--blueprint", "blueprint.yaml", "--out", "out"]);
+        let run = infragen(
+            dir.path(),
+            &["gen", "--blueprint", "blueprint.yaml", "--out", "out"],
+        );
         assert_eq!(run.code, 0, "{run:?}");
     }
     let (ta, tb) = (tree(&a.path().join("out")), tree(&b.path().join("out")));
@@ -34,8 +41,16 @@ fn output_carries_marker_and_no_volatile_data() {
                 "{}: first line must be the marker",
                 f.path
             );
-            for stamp in [format!("infragen {version}"), format!("v{version}"), format!("version {version}")] {
-                assert!(!f.contents.contains(&stamp), "{}: contains the version ({stamp})", f.path);
+            for stamp in [
+                format!("infragen {version}"),
+                format!("v{version}"),
+                format!("version {version}"),
+            ] {
+                assert!(
+                    !f.contents.contains(&stamp),
+                    "{}: contains the version ({stamp})",
+                    f.path
+                );
             }
             assert!(!f.contents.contains("2026-"), "{}: contains a date", f.path);
         }

@@ -22,7 +22,8 @@ struct Tools {
 }
 
 fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true") || std::env::var("INFRAGEN_REAL_TOOLS").is_ok_and(|v| v == "1")
+    std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("INFRAGEN_REAL_TOOLS").is_ok_and(|v| v == "1")
 }
 
 /// The tools, or `None` (after printing why) when they are missing and not required.
@@ -32,7 +33,13 @@ fn tools() -> Option<Tools> {
         .unwrap_or_else(|| repo().join(".venv"))
         .join("bin");
     let mut missing = Vec::new();
-    for tool in ["python", "checkov", "ansible-playbook", "ansible-lint", "yamllint"] {
+    for tool in [
+        "python",
+        "checkov",
+        "ansible-playbook",
+        "ansible-lint",
+        "yamllint",
+    ] {
         if !venv_bin.join(tool).exists() {
             missing.push(format!("{}", venv_bin.join(tool).display()));
         }
@@ -59,7 +66,11 @@ fn tools() -> Option<Tools> {
 impl Tools {
     fn cmd(&self, program: &str) -> Command {
         let path = self.venv_bin.join(program);
-        let mut c = Command::new(if path.exists() { path } else { PathBuf::from(program) });
+        let mut c = Command::new(if path.exists() {
+            path
+        } else {
+            PathBuf::from(program)
+        });
         let old_path = std::env::var("PATH").unwrap_or_default();
         c.env("PATH", format!("{}:{old_path}", self.venv_bin.display()))
             .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -74,13 +85,16 @@ impl Tools {
 
     fn terraform(&self, args: &[&str], cwd: &Path) -> Output {
         let mut c = self.cmd("python");
-        c.arg(repo().join("scripts/terraform.py")).args(args).current_dir(cwd);
+        c.arg(repo().join("scripts/terraform.py"))
+            .args(args)
+            .current_dir(cwd);
         run(c)
     }
 }
 
 fn run(mut c: Command) -> Output {
-    c.output().unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"))
+    c.output()
+        .unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"))
 }
 
 fn text(o: &Output) -> String {
@@ -111,8 +125,22 @@ fn terraform_fmt_accepts_every_generated_file() {
     let Some(t) = tools() else { return };
     for bp in GOOD_BLUEPRINTS {
         let out = generate(bp);
-        let o = t.terraform(&["fmt", "-check", "-diff", "-recursive", "-no-color", "terraform"], out.path());
-        assert!(o.status.success(), "terraform fmt rejects the Terraform generated from {bp}:\n{}", text(&o));
+        let o = t.terraform(
+            &[
+                "fmt",
+                "-check",
+                "-diff",
+                "-recursive",
+                "-no-color",
+                "terraform",
+            ],
+            out.path(),
+        );
+        assert!(
+            o.status.success(),
+            "terraform fmt rejects the Terraform generated from {bp}:\n{}",
+            text(&o)
+        );
     }
 }
 
@@ -120,20 +148,50 @@ fn terraform_fmt_accepts_every_generated_file() {
 fn terraform_fmt_check_can_fail() {
     let Some(t) = tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.tf"), "resource \"a\" \"b\" {\n  x = 1\n  longer = 2\n}\n").unwrap();
-    let o = t.terraform(&["fmt", "-check", "-diff", "-recursive", "-no-color", "."], dir.path());
-    assert_eq!(o.status.code(), Some(3), "a misaligned `=` must fail terraform fmt:\n{}", text(&o));
-    std::fs::write(dir.path().join("bad.tf"), "resource \"a\" \"b\" {\n  x = \n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.tf"),
+        "resource \"a\" \"b\" {\n  x = 1\n  longer = 2\n}\n",
+    )
+    .unwrap();
+    let o = t.terraform(
+        &["fmt", "-check", "-diff", "-recursive", "-no-color", "."],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "a misaligned `=` must fail terraform fmt:\n{}",
+        text(&o)
+    );
+    std::fs::write(
+        dir.path().join("bad.tf"),
+        "resource \"a\" \"b\" {\n  x = \n",
+    )
+    .unwrap();
     let o = t.terraform(&["fmt", "-check", "-no-color", "."], dir.path());
-    assert_eq!(o.status.code(), Some(2), "a syntax error must fail terraform fmt:\n{}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a syntax error must fail terraform fmt:\n{}",
+        text(&o)
+    );
 }
 
 fn checkov(t: &Tools, dir: &Path, ports: &str) -> Output {
     let mut c = t.cmd("checkov");
-    c.args(["-d", ".", "--framework", "terraform", "--skip-download", "--compact", "--quiet", "--external-checks-dir"])
-        .arg(repo().join("policies/checkov"))
-        .env("INFRAGEN_REDIS_PORTS", ports)
-        .current_dir(dir);
+    c.args([
+        "-d",
+        ".",
+        "--framework",
+        "terraform",
+        "--skip-download",
+        "--compact",
+        "--quiet",
+        "--external-checks-dir",
+    ])
+    .arg(repo().join("policies/checkov"))
+    .env("INFRAGEN_REDIS_PORTS", ports)
+    .current_dir(dir);
     run(c)
 }
 
@@ -142,16 +200,27 @@ fn checkov_finds_no_failed_check_and_every_skip_has_a_reason() {
     let Some(t) = tools() else { return };
     for bp in GOOD_BLUEPRINTS {
         let m = model(bp);
-        let ports: Vec<String> = m.envs.iter().map(|e| e.redis.port.value.to_string()).collect();
+        let ports: Vec<String> = m
+            .envs
+            .iter()
+            .map(|e| e.redis.port.value.to_string())
+            .collect();
         let out = generate(bp);
         let o = checkov(&t, &out.path().join("terraform"), &ports.join(","));
         let report = text(&o);
-        assert!(o.status.success() && report.contains("Failed checks: 0"), "checkov fails the Terraform generated from {bp}:\n{report}");
+        assert!(
+            o.status.success() && report.contains("Failed checks: 0"),
+            "checkov fails the Terraform generated from {bp}:\n{report}"
+        );
         for f in render(bp) {
             for line in f.contents.lines().filter(|l| l.contains("checkov:skip=")) {
                 let (_, rest) = line.split_once("checkov:skip=").unwrap();
                 let (id, reason) = rest.split_once(':').unwrap_or((rest, ""));
-                assert!(reason.trim().len() > 20, "{}: skip of {id} needs a one-line reason", f.path);
+                assert!(
+                    reason.trim().len() > 20,
+                    "{}: skip of {id} needs a one-line reason",
+                    f.path
+                );
             }
         }
     }
@@ -163,9 +232,17 @@ fn checkov_project_policy_fires_on_a_world_open_redis_port() {
     let o = checkov(&t, &repo().join("tests/fixtures/terraform-bad"), "6379");
     let report = text(&o);
     assert_eq!(o.status.code(), Some(1), "{report}");
-    for resource in ["aws_vpc_security_group_ingress_rule.redis_world", "aws_security_group.legacy"] {
-        let needle = format!("Check: CKV_INFRAGEN_1: \"Ensure the Redis port is not reachable from 0.0.0.0/0 or ::/0\"\n\tFAILED for resource: {resource}");
-        assert!(report.contains(&needle), "the project policy must fail {resource}:\n{report}");
+    for resource in [
+        "aws_vpc_security_group_ingress_rule.redis_world",
+        "aws_security_group.legacy",
+    ] {
+        let needle = format!(
+            "Check: CKV_INFRAGEN_1: \"Ensure the Redis port is not reachable from 0.0.0.0/0 or ::/0\"\n\tFAILED for resource: {resource}"
+        );
+        assert!(
+            report.contains(&needle),
+            "the project policy must fail {resource}:\n{report}"
+        );
     }
     assert!(!report.contains("FAILED for resource: aws_vpc_security_group_ingress_rule.ssh_from_office\n\tFile: /world_open.tf:21-27\n\tGuide") || !report.contains("CKV_INFRAGEN_1: \"Ensure the Redis port is not reachable from 0.0.0.0/0 or ::/0\"\n\tFAILED for resource: aws_vpc_security_group_ingress_rule.ssh_from_office"), "{report}");
 }
@@ -185,27 +262,50 @@ fn ansible_syntax_check_ansible_lint_and_yamllint_are_clean() {
                 .env("ANSIBLE_HOME", home.path())
                 .current_dir(&ansible);
             let o = run(c);
-            assert!(o.status.success(), "ansible-playbook --syntax-check fails on {bp} ({}):\n{}", env.name, text(&o));
+            assert!(
+                o.status.success(),
+                "ansible-playbook --syntax-check fails on {bp} ({}):\n{}",
+                env.name,
+                text(&o)
+            );
         }
         let mut c = t.cmd("ansible-lint");
         c.args(["--offline", "--profile", "production", "--nocolor"])
             .env("ANSIBLE_HOME", home.path())
             .current_dir(&ansible);
         let o = run(c);
-        assert!(o.status.success(), "ansible-lint --profile production fails on the Ansible generated from {bp}:\n{}", text(&o));
+        assert!(
+            o.status.success(),
+            "ansible-lint --profile production fails on the Ansible generated from {bp}:\n{}",
+            text(&o)
+        );
         let mut c = t.cmd("yamllint");
         c.args(["--strict", "."]).current_dir(&ansible);
         let o = run(c);
-        assert!(o.status.success(), "yamllint --strict fails on the Ansible generated from {bp}:\n{}", text(&o));
+        assert!(
+            o.status.success(),
+            "yamllint --strict fails on the Ansible generated from {bp}:\n{}",
+            text(&o)
+        );
     }
 }
 
 /// Runs the generated playbook against localhost in render-only mode; returns the
 /// rendered redis.conf path and the PLAY RECAP counters of each of two runs.
-fn ansible_render(t: &Tools, out: &Path, group: &str, env: &str, work: &Path) -> (PathBuf, Vec<String>) {
+fn ansible_render(
+    t: &Tools,
+    out: &Path,
+    group: &str,
+    env: &str,
+    work: &Path,
+) -> (PathBuf, Vec<String>) {
     let ansible = out.join("ansible");
     let inventory = ansible.join(format!("inventory/{env}/hosts.yml"));
-    std::fs::write(&inventory, format!("{group}:\n  hosts:\n    localhost:\n      ansible_connection: local\n")).unwrap();
+    std::fs::write(
+        &inventory,
+        format!("{group}:\n  hosts:\n    localhost:\n      ansible_connection: local\n"),
+    )
+    .unwrap();
     let conf = work.join("redis.conf");
     let vars = work.join("vars.json");
     let user = run({
@@ -236,8 +336,15 @@ fn ansible_render(t: &Tools, out: &Path, group: &str, env: &str, work: &Path) ->
             .current_dir(&ansible);
         let o = run(c);
         let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(o.status.success(), "the generated playbook failed for {env}:\n{}", text(&o).replace(TEST_PASSWORD, "<password>"));
-        assert!(!stdout.contains(TEST_PASSWORD), "the password appeared in Ansible's output");
+        assert!(
+            o.status.success(),
+            "the generated playbook failed for {env}:\n{}",
+            text(&o).replace(TEST_PASSWORD, "<password>")
+        );
+        assert!(
+            !stdout.contains(TEST_PASSWORD),
+            "the password appeared in Ansible's output"
+        );
         let recap = stdout
             .lines()
             .find(|l| l.starts_with("localhost") && l.contains("changed="))
@@ -271,7 +378,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts redis-server from `conf`, overriding only bind, port, dir and logfile (and the
@@ -292,7 +403,10 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             let o = child.wait_with_output().unwrap();
-            panic!("redis-server refused the rendered config ({status}):\n{}", text(&o).replace(TEST_PASSWORD, "<password>"));
+            panic!(
+                "redis-server refused the rendered config ({status}):\n{}",
+                text(&o).replace(TEST_PASSWORD, "<password>")
+            );
         }
         let reply = cli(port, None, &["PING"]);
         if reply.contains("NOAUTH") || reply.contains("PONG") {
@@ -301,7 +415,10 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
                 return Server { child, port };
             }
         }
-        assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -309,12 +426,26 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
 /// Runs redis-cli; the password goes through REDISCLI_AUTH, never the command line.
 fn cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
     let mut c = Command::new("redis-cli");
-    c.args(["--no-auth-warning", "-h", "127.0.0.1", "-p", &port.to_string()]).args(args).env_remove("REDISCLI_AUTH");
+    c.args([
+        "--no-auth-warning",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+    ])
+    .args(args)
+    .env_remove("REDISCLI_AUTH");
     if let Some(p) = password {
         c.env("REDISCLI_AUTH", p);
     }
     let o = run(c);
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)).trim().to_string()
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+    .trim()
+    .to_string()
 }
 
 fn auth(s: &Server, args: &[&str]) -> String {
@@ -342,7 +473,14 @@ fn fill(s: &Server, count: usize, size: usize, ttl: bool) -> String {
         }
     }
     let mut child = Command::new("redis-cli")
-        .args(["--no-auth-warning", "-h", "127.0.0.1", "-p", &s.port.to_string(), "--pipe"])
+        .args([
+            "--no-auth-warning",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &s.port.to_string(),
+            "--pipe",
+        ])
         .env("REDISCLI_AUTH", TEST_PASSWORD)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -362,12 +500,32 @@ fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
         let out = generate(bp);
         for env in &m.envs {
             let work = tempfile::tempdir().unwrap();
-            let (conf, recaps) = ansible_render(&t, out.path(), &m.host.ansible_group, &env.name, work.path());
-            assert!(recaps[0].contains("changed=1"), "{bp} {}: first run must write redis.conf: {}", env.name, recaps[0]);
-            assert!(recaps[1].contains("changed=0") && recaps[1].contains("failed=0"), "{bp} {}: second run must change nothing: {}", env.name, recaps[1]);
+            let (conf, recaps) = ansible_render(
+                &t,
+                out.path(),
+                &m.host.ansible_group,
+                &env.name,
+                work.path(),
+            );
+            assert!(
+                recaps[0].contains("changed=1"),
+                "{bp} {}: first run must write redis.conf: {}",
+                env.name,
+                recaps[0]
+            );
+            assert!(
+                recaps[1].contains("changed=0") && recaps[1].contains("failed=0"),
+                "{bp} {}: second run must change nothing: {}",
+                env.name,
+                recaps[1]
+            );
             let rendered = std::fs::read_to_string(&conf).unwrap();
             assert!(rendered.contains("appendonly yes") || rendered.contains("appendonly no"));
-            assert!(!rendered.contains("True") && !rendered.contains("False"), "{bp} {}: a YAML boolean leaked into redis.conf", env.name);
+            assert!(
+                !rendered.contains("True") && !rendered.contains("False"),
+                "{bp} {}: a YAML boolean leaked into redis.conf",
+                env.name
+            );
             live_redis(bp, env, &conf, work.path());
         }
     }
@@ -380,15 +538,46 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
     std::fs::create_dir_all(&data).unwrap();
     let mut server = start_redis(conf, &data, &[]);
 
-    assert!(cli(server.port, None, &["GET", "k"]).contains("NOAUTH"), "{ctx}: a command without a password must get NOAUTH");
-    assert!(cli(server.port, Some("wrong-password"), &["GET", "k"]).contains("WRONGPASS"), "{ctx}: a wrong password must get WRONGPASS");
-    assert_eq!(auth(&server, &["SET", "k", "v"]), "OK", "{ctx}: the right password must work");
+    assert!(
+        cli(server.port, None, &["GET", "k"]).contains("NOAUTH"),
+        "{ctx}: a command without a password must get NOAUTH"
+    );
+    assert!(
+        cli(server.port, Some("wrong-password"), &["GET", "k"]).contains("WRONGPASS"),
+        "{ctx}: a wrong password must get WRONGPASS"
+    );
+    assert_eq!(
+        auth(&server, &["SET", "k", "v"]),
+        "OK",
+        "{ctx}: the right password must work"
+    );
 
-    assert_eq!(config_get(&server, "maxmemory"), r.maxmemory.value.bytes.to_string(), "{ctx}: maxmemory");
-    assert_eq!(config_get(&server, "maxmemory-policy"), r.maxmemory_policy.value, "{ctx}: maxmemory-policy");
-    assert_eq!(config_get(&server, "appendonly"), if r.aof.value { "yes" } else { "no" }, "{ctx}: appendonly");
-    assert_eq!(config_get(&server, "appendfsync"), r.appendfsync.value, "{ctx}: appendfsync");
-    let save: Vec<String> = r.snapshots.value.iter().map(|s| format!("{} {}", s.after_seconds, s.min_changes)).collect();
+    assert_eq!(
+        config_get(&server, "maxmemory"),
+        r.maxmemory.value.bytes.to_string(),
+        "{ctx}: maxmemory"
+    );
+    assert_eq!(
+        config_get(&server, "maxmemory-policy"),
+        r.maxmemory_policy.value,
+        "{ctx}: maxmemory-policy"
+    );
+    assert_eq!(
+        config_get(&server, "appendonly"),
+        if r.aof.value { "yes" } else { "no" },
+        "{ctx}: appendonly"
+    );
+    assert_eq!(
+        config_get(&server, "appendfsync"),
+        r.appendfsync.value,
+        "{ctx}: appendfsync"
+    );
+    let save: Vec<String> = r
+        .snapshots
+        .value
+        .iter()
+        .map(|s| format!("{} {}", s.after_seconds, s.min_changes))
+        .collect();
     assert_eq!(config_get(&server, "save"), save.join(" "), "{ctx}: save");
     for command in &r.blocked_commands.value {
         // Valid arguments, so that Redis's arity check cannot answer first.
@@ -409,12 +598,19 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
         let reply = auth(&server, &full);
         // DEBUG and MODULE are also disabled since Redis 7.0 (enable-*-command no), a
         // check that answers before the ACL; ACL DRYRUN shows the ACL refuses them too.
-        let protected = matches!(command.as_str(), "DEBUG" | "MODULE") && reply.contains("command not allowed");
-        assert!(reply.contains("NOPERM") || protected, "{ctx}: blocked command {command} must be refused, got {reply:?}");
+        let protected =
+            matches!(command.as_str(), "DEBUG" | "MODULE") && reply.contains("command not allowed");
+        assert!(
+            reply.contains("NOPERM") || protected,
+            "{ctx}: blocked command {command} must be refused, got {reply:?}"
+        );
         let mut dry = vec!["ACL", "DRYRUN", "default"];
         dry.extend_from_slice(&full);
         let reply = auth(&server, &dry);
-        assert!(reply.contains("no permissions"), "{ctx}: the ACL must refuse {command}, got {reply:?}");
+        assert!(
+            reply.contains("no permissions"),
+            "{ctx}: the ACL must refuse {command}, got {reply:?}"
+        );
     }
 
     // Durability: keys written, server killed with SIGKILL, restarted from the same dir.
@@ -430,16 +626,26 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
     server = start_redis(conf, &data, &[]);
     let kept = auth(&server, &["EXISTS", "durable:0", "durable:49"]);
     if persistent {
-        assert_eq!(kept, "2", "{ctx}: keys must survive a SIGKILL and restart with AOF on");
+        assert_eq!(
+            kept, "2",
+            "{ctx}: keys must survive a SIGKILL and restart with AOF on"
+        );
     } else {
-        assert_eq!(kept, "0", "{ctx}: with persistence off the cache must start empty");
+        assert_eq!(
+            kept, "0",
+            "{ctx}: with persistence off the cache must start empty"
+        );
     }
     drop(server);
 
     // Eviction: a small maxmemory (the one override this test makes), filled past it.
     let evict_dir = work.join("evict");
     std::fs::create_dir_all(&evict_dir).unwrap();
-    let server = start_redis(conf, &evict_dir, &["--maxmemory", "4mb", "--appendonly", "no", "--save", ""]);
+    let server = start_redis(
+        conf,
+        &evict_dir,
+        &["--maxmemory", "4mb", "--appendonly", "no", "--save", ""],
+    );
     let volatile = r.maxmemory_policy.value.starts_with("volatile-");
     let report = fill(&server, 1500, 10_000, volatile);
     let info = auth(&server, &["INFO", "stats"]);
@@ -449,11 +655,21 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     if r.maxmemory_policy.value == "noeviction" {
-        assert!(report.contains("OOM"), "{ctx}: noeviction must refuse writes past maxmemory: {report}");
+        assert!(
+            report.contains("OOM"),
+            "{ctx}: noeviction must refuse writes past maxmemory: {report}"
+        );
     } else {
-        assert!(report.contains("errors: 0, replies: 1500"), "{ctx}: writes past maxmemory must never fail: {report}");
+        assert!(
+            report.contains("errors: 0, replies: 1500"),
+            "{ctx}: writes past maxmemory must never fail: {report}"
+        );
         assert!(!report.contains("OOM"), "{ctx}: {report}");
-        assert!(evicted > 0, "{ctx}: filling 15 MB into 4 MB must evict keys under {}", r.maxmemory_policy.value);
+        assert!(
+            evicted > 0,
+            "{ctx}: filling 15 MB into 4 MB must evict keys under {}",
+            r.maxmemory_policy.value
+        );
     }
     drop(server);
 }

@@ -13,7 +13,11 @@ fn combined(blueprint: &str) -> String {
 }
 
 fn name_of(path: &str) -> String {
-    std::path::Path::new(path).file_stem().unwrap().to_string_lossy().into_owned()
+    std::path::Path::new(path)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -34,8 +38,14 @@ fn error_reports_of_bad_blueprints() {
     for file in bad {
         let path = format!("tests/fixtures/bad/{file}");
         let run = infragen(&repo(), &["validate", "--blueprint", &path]);
-        assert_eq!(run.code, 2, "{path} should be rejected with exit 2: {run:?}");
-        assert!(run.stdout.is_empty(), "{path}: nothing on stdout for an invalid blueprint");
+        assert_eq!(
+            run.code, 2,
+            "{path} should be rejected with exit 2: {run:?}"
+        );
+        assert!(
+            run.stdout.is_empty(),
+            "{path}: nothing on stdout for an invalid blueprint"
+        );
         insta::assert_snapshot!(format!("errors_{}", name_of(&file)), run.stderr);
     }
 }

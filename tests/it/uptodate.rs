@@ -5,7 +5,8 @@ use crate::common::repo;
 #[test]
 fn committed_generated_tree_is_current() {
     let root = repo();
-    let model = infragen::load::load(&root.join("blueprints/redis-on-asterisk.yaml")).unwrap_or_else(|e| panic!("{}", e.render()));
+    let model = infragen::load::load(&root.join("blueprints/redis-on-asterisk.yaml"))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
     // Markers name the blueprint relative to the repo, as `infragen gen` run there does.
     let model = infragen::model::Model {
         source: "blueprints/redis-on-asterisk.yaml".into(),

@@ -2,8 +2,7 @@
 //! exit codes (the diff(1) convention: 0 same/success, 1 different, 2 trouble).
 
 use crate::load::{self, LoadError};
-use crate::model::Model;
-use crate::render::{self, OutputFile};
+use crate::render;
 use crate::sync::{self, Action, Conflict, Plan};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -82,17 +81,13 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             blueprint,
             out: dir,
         } => {
-            let files = match model_and_files(&blueprint, err) {
-                Ok((_, files)) => files,
+            let plan = match plan_for(&blueprint, &dir, err) {
+                Ok(plan) => plan,
                 Err(code) => return code,
-            };
-            let plan = match sync::plan(&dir, &files) {
-                Ok(p) => p,
-                Err(e) => return io_error(&e, err),
             };
             let shown = load::display_path(&dir);
             if plan.is_clean() {
-                let _ = writeln!(out, "{shown}: up to date ({} files)", files.len());
+                let _ = writeln!(out, "{shown}: up to date ({} files)", plan.changes.len());
                 return 0;
             }
             let _ = write!(out, "{}", plan.status(&shown));
@@ -111,13 +106,9 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             out: dir,
             force,
         } => {
-            let files = match model_and_files(&blueprint, err) {
-                Ok((_, files)) => files,
+            let plan = match plan_for(&blueprint, &dir, err) {
+                Ok(plan) => plan,
                 Err(code) => return code,
-            };
-            let plan = match sync::plan(&dir, &files) {
-                Ok(p) => p,
-                Err(e) => return io_error(&e, err),
             };
             let shown = load::display_path(&dir);
             if !force && plan.conflicts().next().is_some() {
@@ -155,13 +146,14 @@ fn join(out: &str, path: &str) -> String {
     format!("{}/{path}", out.trim_end_matches('/'))
 }
 
-fn model_and_files(blueprint: &Path, err: &mut dyn Write) -> Result<(Model, Vec<OutputFile>), u8> {
+/// Load, validate, render, and compare with the tree: everything before a write.
+fn plan_for(blueprint: &Path, dir: &Path, err: &mut dyn Write) -> Result<Plan, u8> {
     let model = load::load(blueprint).map_err(|e| report_load(&e, err))?;
     let files = render::render(&model).map_err(|e| {
         let _ = writeln!(err, "error: {e}");
         2
     })?;
-    Ok((model, files))
+    sync::plan(dir, &files).map_err(|e| io_error(&e, err))
 }
 
 fn report_load(e: &LoadError, err: &mut dyn Write) -> u8 {

@@ -118,33 +118,35 @@ pub fn env_view(model: &Model, env: &Env) -> Value {
     }
 }
 
+/// Writes `s` as a double-quoted string with backslash escapes, the syntax HCL and YAML
+/// share; `hcl` also doubles `${` and `%{`, which Terraform would interpolate.
+fn quoted(s: &str, hcl: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' | '%' if hcl && chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `{{ v | hcl }}`: a string, number, bool or list as an HCL literal.
 pub fn hcl_literal(v: &Value) -> Result<String, Error> {
     match v.kind() {
-        ValueKind::String => {
-            let s = v.as_str().unwrap_or_default();
-            let mut out = String::with_capacity(s.len() + 2);
-            out.push('"');
-            let mut chars = s.chars().peekable();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    // Template sequences would be interpolated by Terraform.
-                    '$' | '%' if chars.peek() == Some(&'{') => {
-                        out.push(c);
-                        out.push(c);
-                    }
-                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-            Ok(out)
-        }
+        ValueKind::String => Ok(quoted(v.as_str().unwrap_or_default(), true)),
         ValueKind::Bool => Ok(v.is_true().to_string()),
         ValueKind::Number => Ok(v.to_string()),
         ValueKind::Seq => {
@@ -164,22 +166,7 @@ pub fn hcl_literal(v: &Value) -> Result<String, Error> {
 /// strings whatever the YAML version of the reader.
 pub fn yaml_scalar(v: &Value) -> Result<String, Error> {
     match v.kind() {
-        ValueKind::String => {
-            let s = v.as_str().unwrap_or_default();
-            let mut out = String::with_capacity(s.len() + 2);
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-            Ok(out)
-        }
+        ValueKind::String => Ok(quoted(v.as_str().unwrap_or_default(), false)),
         ValueKind::Bool => Ok(v.is_true().to_string()),
         ValueKind::Number => Ok(v.to_string()),
         _ => Err(Error::new(

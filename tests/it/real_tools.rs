@@ -404,7 +404,8 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
         if let Ok(Some(status)) = child.try_wait() {
             let o = child.wait_with_output().unwrap();
             panic!(
-                "redis-server refused the rendered config ({status}):\n{}",
+                "redis-server refused {} (rendered by Ansible from ansible/roles/redis/templates/redis.conf.j2) and exited {status}:\n{}",
+                conf.display(),
                 text(&o).replace(TEST_PASSWORD, "<password>")
             );
         }

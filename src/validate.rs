@@ -2,16 +2,17 @@
 //! collecting all problems at once. The result is the typed [`Model`] or the list of
 //! [`Diagnostic`]s, each pointing at the line that set the bad value.
 
+use crate::aws::{CacheNode, human_bytes};
 use crate::blueprint::{Blueprint, Layer, Sp};
 use crate::diag::{Diagnostic, Pos};
 use crate::model::{
-    BLOCKABLE_COMMANDS, EVICTION_POLICIES, Env, FSYNC_MODES, Host, MemSize, Model, Origin, Redis,
-    Snapshot, Val,
+    BLOCKABLE_COMMANDS, EVICTION_POLICIES, ElastiCacheEnv, ElastiCacheShared, Env, FSYNC_MODES,
+    Host, MemSize, Mode, Model, Origin, Redis, Snapshot, Val,
 };
 use std::net::IpAddr;
 
 /// Where each field of a resolved section was set (defaults have no position).
-type FieldPositions = Vec<(&'static str, Pos)>;
+type Shared = Vec<Val<String>>;
 
 /// Builds the model from a parsed blueprint, or returns every problem found.
 pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
@@ -46,7 +47,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
     };
 
     let mut envs = Vec::new();
-    let mut hosts: Vec<(String, Host, FieldPositions)> = Vec::new();
+    let mut shared: Vec<Shared> = Vec::new();
     match &environments {
         None => diags.push(
             Diagnostic::new(
@@ -94,50 +95,73 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
                     name: &name,
                     diags: &mut diags,
                 };
-                if let Some((env, host, host_pos)) = r.env() {
+                if let Some((env, env_shared)) = r.env() {
                     envs.push(env);
-                    hosts.push((env_name.value.clone(), host, host_pos));
+                    shared.push(env_shared);
                 }
             }
         }
     }
 
-    // Module code and the role are shared by all environments, so the host they point at
-    // must be the same everywhere.
-    let mut host = None;
-    if let Some((first_env, first, _)) = hosts.first() {
-        for (env, h, positions) in &hosts[1..] {
-            for (field, a, b) in [
-                (
-                    "host.terraform_module",
-                    &first.terraform_module,
-                    &h.terraform_module,
-                ),
-                ("host.instance", &first.instance, &h.instance),
-                (
-                    "host.security_group",
-                    &first.security_group,
-                    &h.security_group,
-                ),
-                ("host.iam_role", &first.iam_role, &h.iam_role),
-                ("host.ansible_group", &first.ansible_group, &h.ansible_group),
-            ] {
-                if a != b {
-                    let pos = positions.iter().find(|(f, _)| *f == field).map(|(_, p)| *p);
-                    diags.push(
-                        Diagnostic::new(
-                            pos,
-                            format!("environments.{env}.{field}"),
-                            format!(
-                                "`{b}` differs from `{a}` in environment `{first_env}`; the generated module code and Ansible role are shared by every environment"
-                            ),
-                        )
-                        .help(format!("the same value in every environment (set `{field}` once at the top level)")),
-                    );
-                }
-            }
+    // Module code and the role are shared by all environments, so the values they are
+    // written from must be the same in every environment that uses them.
+    let mut first: Vec<&Val<String>> = Vec::new();
+    for v in shared.iter().flatten() {
+        match first.iter().find(|f| f.field == v.field) {
+            None => first.push(v),
+            Some(f) if f.value != v.value => diags.push(
+                Diagnostic::new(
+                    v.pos(),
+                    v.path(),
+                    format!(
+                        "`{}` differs from `{}` in environment `{}`; the generated module code and Ansible role are shared by every environment",
+                        v.value, f.value, f.env
+                    ),
+                )
+                .help(format!("the same value in every environment (set `{}` once at the top level)", v.field)),
+            ),
+            Some(_) => {}
         }
-        host = Some(first.clone());
+    }
+    let get = |field: &str| {
+        first
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.value.clone())
+    };
+    let host = (|| {
+        Some(Host {
+            terraform_module: get("host.terraform_module")?,
+            instance: get("host.instance")?,
+            security_group: get("host.security_group")?,
+            iam_role: get("host.iam_role")?,
+            ansible_group: get("host.ansible_group")?,
+        })
+    })();
+    let elasticache = (|| {
+        Some(ElastiCacheShared {
+            terraform_module: get("elasticache.terraform_module")?,
+            vpc_id: get("elasticache.vpc_id")?,
+            subnet_ids: get("elasticache.subnet_ids")?,
+        })
+    })();
+    if let (Some(e), Some(h)) = (&elasticache, &host)
+        && h.terraform_module == e.terraform_module
+        && let Some(v) = first
+            .iter()
+            .find(|f| f.field == "elasticache.terraform_module")
+    {
+        diags.push(
+            Diagnostic::new(
+                v.pos(),
+                v.path(),
+                format!(
+                    "module `{}` is also `host.terraform_module`",
+                    e.terraform_module
+                ),
+            )
+            .help("the module that owns ElastiCache (e.g. `data`), not the Asterisk host's module"),
+        );
     }
 
     dedupe(&mut diags);
@@ -146,6 +170,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
             name,
             source: source.to_string(),
             host,
+            elasticache,
             envs,
         }),
         _ => Err(diags),
@@ -246,7 +271,7 @@ impl Resolver<'_> {
             .push(Diagnostic::new(Some(pos), path, message).help(help));
     }
 
-    fn env(&mut self) -> Option<(Env, Host, FieldPositions)> {
+    fn env(&mut self) -> Option<(Env, Shared)> {
         let region = self.required(
             "aws.region",
             |l| l.aws.as_ref()?.region.as_ref(),
@@ -259,6 +284,11 @@ impl Resolver<'_> {
         );
         let host = self.host();
         let redis = self.redis(vpc_cidr.as_ref());
+        let mode = self.mode();
+        let elasticache = match (&mode, &redis) {
+            (Some(m), Some(r)) if m.value == Mode::ElastiCache => Some(self.elasticache(r)),
+            _ => None,
+        };
 
         if let Some(region) = &region
             && !is_region(&region.value)
@@ -285,20 +315,29 @@ impl Resolver<'_> {
                 Err(e) => self.err(v, e, "an IPv4 CIDR such as `10.0.0.0/16`"),
             }
         }
-        let (host, host_pos) = host?;
+        let mut shared = host?;
+        let elasticache = match elasticache {
+            Some(e) => {
+                let (env, more) = e?;
+                shared.extend(more);
+                Some(env)
+            }
+            None => None,
+        };
         Some((
             Env {
                 name: self.env.to_string(),
+                mode: mode?,
+                elasticache,
                 region: region?,
                 vpc_cidr: vpc_cidr?,
                 redis: redis?,
             },
-            host,
-            host_pos,
+            shared,
         ))
     }
 
-    fn host(&mut self) -> Option<(Host, FieldPositions)> {
+    fn host(&mut self) -> Option<Shared> {
         let module = self.required(
             "host.terraform_module",
             |l| l.host.as_ref()?.terraform_module.as_ref(),
@@ -354,24 +393,209 @@ impl Resolver<'_> {
                 "letters, digits and `_`, starting with a letter",
             );
         }
-        let mut positions = Vec::new();
-        for v in [&module, &instance, &sg, &role, &group]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(p) = v.pos() {
-                positions.push((v.field, p));
+        Some(vec![module?, instance?, sg?, role?, group?])
+    }
+
+    fn mode(&mut self) -> Option<Val<Mode>> {
+        let raw = self.or(
+            "redis.mode",
+            |l| l.redis.as_ref()?.mode.as_ref(),
+            "self_hosted".to_string(),
+        );
+        match raw.value.as_str() {
+            "self_hosted" => Some(raw.map(|_| Mode::SelfHosted)),
+            "elasticache" => Some(raw.map(|_| Mode::ElastiCache)),
+            other => {
+                self.err(
+                    &raw,
+                    format!("`{other}` is not a place Redis can run"),
+                    "`self_hosted` (on the Asterisk host) or `elasticache`",
+                );
+                None
             }
         }
+    }
+
+    /// ElastiCache settings for an environment in ElastiCache mode: sizing rules, plus
+    /// the module references that must be the same in every such environment.
+    fn elasticache(&mut self, redis: &Redis) -> Option<(ElastiCacheEnv, Shared)> {
+        let module = self.or(
+            "elasticache.terraform_module",
+            |l| l.elasticache.as_ref()?.terraform_module.as_ref(),
+            "data".to_string(),
+        );
+        let vpc_id = self.required(
+            "elasticache.vpc_id",
+            |l| l.elasticache.as_ref()?.vpc_id.as_ref(),
+            "`vpc_id: var.vpc_id`",
+        );
+        let subnets = self.required(
+            "elasticache.subnet_ids",
+            |l| l.elasticache.as_ref()?.subnet_ids.as_ref(),
+            "`subnet_ids: var.private_subnet_ids`",
+        );
+        let node_type = self.or(
+            "elasticache.node_type",
+            |l| l.elasticache.as_ref()?.node_type.as_ref(),
+            "cache.t3.small".to_string(),
+        );
+        let nodes_raw = self.or(
+            "elasticache.nodes",
+            |l| l.elasticache.as_ref()?.nodes.as_ref(),
+            1,
+        );
+        let multi_az = self.or(
+            "elasticache.multi_az",
+            |l| l.elasticache.as_ref()?.multi_az.as_ref(),
+            nodes_raw.value >= 2 && CacheNode::find(&node_type.value).is_some_and(|n| n.failover),
+        );
+        let retention_raw = self.or(
+            "elasticache.snapshot_retention_days",
+            |l| l.elasticache.as_ref()?.snapshot_retention_days.as_ref(),
+            1,
+        );
+        let mut ok = true;
+
+        if !is_identifier(&module.value) {
+            self.err(
+                &module,
+                format!(
+                    "`{}` is not a Terraform module directory name",
+                    module.value
+                ),
+                "letters, digits, `_` and `-`",
+            );
+            ok = false;
+        }
+        for v in [&vpc_id, &subnets].into_iter().flatten() {
+            if !is_reference(&v.value) {
+                self.err(
+                    v,
+                    format!("`{}` is not a Terraform reference", v.value),
+                    "a reference inside the module, such as `var.vpc_id`, `aws_vpc.main.id` or `aws_subnet.private[*].id`",
+                );
+                ok = false;
+            }
+        }
+        if !(1..=6).contains(&nodes_raw.value) {
+            self.err(
+                &nodes_raw,
+                format!("{} nodes is out of range", nodes_raw.value),
+                "1 to 6 (a primary and up to 5 replicas)",
+            );
+            ok = false;
+        }
+        if !(0..=35).contains(&retention_raw.value) {
+            self.err(
+                &retention_raw,
+                format!("{} days of snapshots is out of range", retention_raw.value),
+                "0 (no backups) to 35 days",
+            );
+            ok = false;
+        }
+        let engine_version = match redis.version.value.split('.').take(2).collect::<Vec<_>>()[..] {
+            ["7"] | ["7", "0"] => Some("7.0"),
+            ["7", "1"] => Some("7.1"),
+            _ => None,
+        };
+        if engine_version.is_none() {
+            self.err(
+                &redis.version,
+                format!(
+                    "ElastiCache for Redis has no version {}",
+                    redis.version.value
+                ),
+                "`7.0` or `7.1` for an environment in ElastiCache mode",
+            );
+            ok = false;
+        }
+        let name_len = self.name.len() + 1 + self.env.len();
+        if name_len > 40 {
+            let env_pos = self.env_pos;
+            self.err_at(
+                env_pos,
+                format!("environments.{}", self.env),
+                format!("the replication group id `{}-{}` is {name_len} characters; ElastiCache allows 40", self.name, self.env),
+                "a shorter `name` or environment name",
+            );
+            ok = false;
+        }
+        match CacheNode::find(&node_type.value) {
+            None => {
+                let known: Vec<&str> = crate::aws::CACHE_NODES.iter().map(|n| n.name).collect();
+                self.err(
+                    &node_type,
+                    format!("`{}` is not a node type infragen knows", node_type.value),
+                    &known.join(", "),
+                );
+                ok = false;
+            }
+            Some(node) => {
+                let usable = node.usable_bytes();
+                let max = &redis.maxmemory;
+                if max.value.bytes > usable {
+                    // Point at whichever of the two the environment set last.
+                    let (pos, path) = match (&node_type.origin, max.pos()) {
+                        (crate::model::Origin::Env(_), _) | (_, None) => {
+                            (node_type.pos(), node_type.path())
+                        }
+                        _ => (max.pos(), max.path()),
+                    };
+                    self.diags.push(
+                        Diagnostic::new(
+                            pos,
+                            path,
+                            format!(
+                                "redis.memory.max {} ({}) does not fit {}: {} GiB of memory, {}% reserved by ElastiCache, leaves {} usable",
+                                max.value.text,
+                                human_bytes(max.value.bytes),
+                                node.name,
+                                node.memory_gib,
+                                crate::aws::RESERVED_MEMORY_PERCENT,
+                                human_bytes(usable)
+                            ),
+                        )
+                        .help("a larger node type, or a smaller redis.memory.max"),
+                    );
+                    ok = false;
+                }
+                if multi_az.value && !node.failover {
+                    self.err(
+                        &multi_az,
+                        format!(
+                            "{} does not support Multi-AZ automatic failover (t1/t2 nodes)",
+                            node.name
+                        ),
+                        "`multi_az: false`, or a t3/t4g/m/r node type",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if multi_az.value && nodes_raw.value < 2 {
+            self.err(
+                &multi_az,
+                format!(
+                    "Multi-AZ needs at least 2 nodes, and nodes is {}",
+                    nodes_raw.value
+                ),
+                "`nodes: 2` or more, or `multi_az: false`",
+            );
+            ok = false;
+        }
+        let shared = vec![module, vpc_id?, subnets?];
+        if !ok {
+            return None;
+        }
         Some((
-            Host {
-                terraform_module: module?.value,
-                instance: instance?.value,
-                security_group: sg?.value,
-                iam_role: role?.value,
-                ansible_group: group?.value,
+            ElastiCacheEnv {
+                node_type,
+                nodes: nodes_raw.map(|n| *n as u32),
+                multi_az,
+                snapshot_retention_days: retention_raw.map(|n| *n as u32),
+                engine_version: engine_version?.to_string(),
             },
-            positions,
+            shared,
         ))
     }
 
@@ -808,6 +1032,33 @@ fn is_address(s: &str, kind: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// A Terraform reference such as `var.vpc_id`, `aws_vpc.main.id` or
+/// `aws_subnet.private[*].id` (no functions, no operators).
+fn is_reference(s: &str) -> bool {
+    let mut parts = s.split('.');
+    let first = parts.next().unwrap_or_default();
+    !s.is_empty()
+        && s.len() <= 200
+        && is_identifier(first)
+        && parts.clone().count() >= 1
+        && parts.all(|p| {
+            let name = p.strip_suffix("[*]").unwrap_or(p);
+            let name = match name.split_once('[') {
+                Some((n, idx)) => {
+                    if !(idx.ends_with(']')
+                        && idx[..idx.len() - 1].chars().all(|c| c.is_ascii_digit())
+                        && idx.len() > 1)
+                    {
+                        return false;
+                    }
+                    n
+                }
+                None => name,
+            };
+            is_identifier(name) || (name.starts_with('_') && is_identifier(&name[1..]))
+        })
 }
 
 fn is_region(s: &str) -> bool {

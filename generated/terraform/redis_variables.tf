@@ -9,6 +9,7 @@ variable "redis" {
     name                 = string
     environment          = string
     region               = string
+    mode                 = string
     port                 = number
     allowed_ipv4_cidrs   = list(string)
     allowed_ipv6_cidrs   = list(string)
@@ -17,6 +18,14 @@ variable "redis" {
     secret_name          = string
     secret_recovery_days = number
     kms_key_arn          = optional(string)
+    maxmemory_policy     = string
+    elasticache = optional(object({
+      node_type               = string
+      nodes                   = number
+      multi_az                = bool
+      snapshot_retention_days = number
+      engine_version          = string
+    }))
   })
 
   # A second guard behind infragen's own validation, for hand-written tfvars: the Redis
@@ -24,5 +33,10 @@ variable "redis" {
   validation {
     condition     = !contains(var.redis.allowed_ipv4_cidrs, "0.0.0.0/0") && !contains(var.redis.allowed_ipv6_cidrs, "::/0")
     error_message = "Redis must not be reachable from 0.0.0.0/0 or ::/0."
+  }
+
+  validation {
+    condition     = contains(["self_hosted", "elasticache"], var.redis.mode) && (var.redis.mode == "self_hosted" || var.redis.elasticache != null)
+    error_message = "redis.mode must be self_hosted, or elasticache with an elasticache object."
   }
 }

@@ -10,7 +10,7 @@
 pub mod hclfmt;
 mod views;
 
-use crate::model::Model;
+use crate::model::{Mode, Model};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use std::fmt::Write as _;
 
@@ -42,95 +42,60 @@ impl std::fmt::Display for RenderError {
     }
 }
 
-/// How a file type writes a comment line.
-#[derive(Clone, Copy)]
-enum Syntax {
-    /// Terraform, YAML, redis.conf, the manifest: `#`.
-    Hash,
+/// The marker line as a comment in the syntax of the file at `path`: `<!-- -->` for
+/// Markdown, `#` for everything else (Terraform, YAML, redis.conf, the manifest).
+fn marker_line(path: &str, source: &str) -> String {
+    if path.ends_with(".md") {
+        format!("<!-- {} -->", marker(source))
+    } else {
+        format!("# {}", marker(source))
+    }
 }
 
-/// The marker line for `source`, in `syntax`.
+/// The marker text for `source` (without comment syntax).
 pub fn marker(source: &str) -> String {
     format!("{MARKER_PREFIX}{source}. DO NOT EDIT.")
 }
 
 /// True when `contents` carries infragen's marker on its first line.
 pub fn has_marker(contents: &str) -> bool {
-    contents
-        .lines()
-        .next()
-        .is_some_and(|l| l.trim_start_matches(['#', ' ']).starts_with(MARKER_PREFIX))
+    contents.lines().next().is_some_and(|l| {
+        let l = l.strip_prefix("<!--").unwrap_or(l);
+        l.trim_start_matches(['#', ' ']).starts_with(MARKER_PREFIX)
+    })
 }
 
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "terraform/redis_type.j2",
-        include_str!("../../templates/terraform/redis_type.j2"),
-    ),
-    (
-        "terraform/module_variables.tf.j2",
-        include_str!("../../templates/terraform/module_variables.tf.j2"),
-    ),
-    (
-        "terraform/module_redis.tf.j2",
-        include_str!("../../templates/terraform/module_redis.tf.j2"),
-    ),
-    (
-        "terraform/module_iam.tf.j2",
-        include_str!("../../templates/terraform/module_iam.tf.j2"),
-    ),
-    (
-        "terraform/module_outputs.tf.j2",
-        include_str!("../../templates/terraform/module_outputs.tf.j2"),
-    ),
-    (
-        "terraform/root_variables.tf.j2",
-        include_str!("../../templates/terraform/root_variables.tf.j2"),
-    ),
-    (
-        "terraform/root_outputs.tf.j2",
-        include_str!("../../templates/terraform/root_outputs.tf.j2"),
-    ),
-    (
-        "terraform/env.tfvars.j2",
-        include_str!("../../templates/terraform/env.tfvars.j2"),
-    ),
-    (
-        "ansible/playbook.yml.j2",
-        include_str!("../../templates/ansible/playbook.yml.j2"),
-    ),
-    (
-        "ansible/requirements.yml.j2",
-        include_str!("../../templates/ansible/requirements.yml.j2"),
-    ),
-    (
-        "ansible/defaults.yml.j2",
-        include_str!("../../templates/ansible/defaults.yml.j2"),
-    ),
-    (
-        "ansible/tasks.yml.j2",
-        include_str!("../../templates/ansible/tasks.yml.j2"),
-    ),
-    (
-        "ansible/handlers.yml.j2",
-        include_str!("../../templates/ansible/handlers.yml.j2"),
-    ),
-    (
-        "ansible/meta.yml.j2",
-        include_str!("../../templates/ansible/meta.yml.j2"),
-    ),
-    (
-        "ansible/redis.conf.j2.j2",
-        include_str!("../../templates/ansible/redis.conf.j2.j2"),
-    ),
-    (
-        "ansible/group_vars.yml.j2",
-        include_str!("../../templates/ansible/group_vars.yml.j2"),
-    ),
-    (
-        "ansible/yamllint.j2",
-        include_str!("../../templates/ansible/yamllint.j2"),
-    ),
+/// Embeds templates/<name> under its name: templates are part of the binary, so
+/// rendering never reads a file.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates![
+    "terraform/redis_type.j2",
+    "terraform/module_variables.tf.j2",
+    "terraform/module_secret.tf.j2",
+    "terraform/module_redis.tf.j2",
+    "terraform/module_iam.tf.j2",
+    "terraform/module_outputs.tf.j2",
+    "terraform/data_variables.tf.j2",
+    "terraform/data_elasticache.tf.j2",
+    "terraform/data_outputs.tf.j2",
+    "terraform/root_variables.tf.j2",
+    "terraform/root_outputs.tf.j2",
+    "terraform/env.tfvars.j2",
+    "ansible/yamllint.j2",
+    "ansible/playbook.yml.j2",
+    "ansible/requirements.yml.j2",
+    "ansible/defaults.yml.j2",
+    "ansible/tasks.yml.j2",
+    "ansible/handlers.yml.j2",
+    "ansible/meta.yml.j2",
+    "ansible/redis.conf.j2.j2",
+    "ansible/group_vars.yml.j2",
+    "docs/migration.md.j2",
 ];
 
 fn environment() -> Result<Environment<'static>, RenderError> {
@@ -158,6 +123,7 @@ fn environment() -> Result<Environment<'static>, RenderError> {
 pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
     let env = environment()?;
     let base = views::base_view(model);
+    let self_hosted = model.uses(Mode::SelfHosted);
     let module_dir = format!("terraform/modules/{}", model.host.terraform_module);
     let mut plan: Vec<(String, &str, Value)> = vec![
         (
@@ -166,20 +132,51 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
             base.clone(),
         ),
         (
-            format!("{module_dir}/redis.tf"),
-            "terraform/module_redis.tf.j2",
+            format!("{module_dir}/redis_secret.tf"),
+            "terraform/module_secret.tf.j2",
             base.clone(),
         ),
-        (
-            format!("{module_dir}/redis_iam.tf"),
-            "terraform/module_iam.tf.j2",
-            base.clone(),
-        ),
-        (
-            format!("{module_dir}/redis_outputs.tf"),
-            "terraform/module_outputs.tf.j2",
-            base.clone(),
-        ),
+    ];
+    if self_hosted {
+        plan.extend([
+            (
+                format!("{module_dir}/redis.tf"),
+                "terraform/module_redis.tf.j2",
+                base.clone(),
+            ),
+            (
+                format!("{module_dir}/redis_iam.tf"),
+                "terraform/module_iam.tf.j2",
+                base.clone(),
+            ),
+        ]);
+    }
+    plan.push((
+        format!("{module_dir}/redis_outputs.tf"),
+        "terraform/module_outputs.tf.j2",
+        base.clone(),
+    ));
+    if let Some(ec) = &model.elasticache {
+        let data_dir = format!("terraform/modules/{}", ec.terraform_module);
+        plan.extend([
+            (
+                format!("{data_dir}/redis_variables.tf"),
+                "terraform/data_variables.tf.j2",
+                base.clone(),
+            ),
+            (
+                format!("{data_dir}/redis_elasticache.tf"),
+                "terraform/data_elasticache.tf.j2",
+                base.clone(),
+            ),
+            (
+                format!("{data_dir}/redis_outputs.tf"),
+                "terraform/data_outputs.tf.j2",
+                base.clone(),
+            ),
+        ]);
+    }
+    plan.extend([
         (
             "terraform/redis_variables.tf".into(),
             "terraform/root_variables.tf.j2",
@@ -190,7 +187,7 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
             "terraform/root_outputs.tf.j2",
             base.clone(),
         ),
-    ];
+    ]);
     for env_model in &model.envs {
         plan.push((
             format!("terraform/environments/{}/redis.tfvars", env_model.name),
@@ -198,55 +195,68 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
             views::env_view(model, env_model),
         ));
     }
-    plan.extend([
-        (
-            "ansible/.yamllint".into(),
-            "ansible/yamllint.j2",
-            base.clone(),
-        ),
-        (
-            "ansible/redis.yml".into(),
-            "ansible/playbook.yml.j2",
-            base.clone(),
-        ),
-        (
-            "ansible/collections/requirements.yml".into(),
-            "ansible/requirements.yml.j2",
-            base.clone(),
-        ),
-        (
-            "ansible/roles/redis/defaults/main.yml".into(),
-            "ansible/defaults.yml.j2",
-            base.clone(),
-        ),
-        (
-            "ansible/roles/redis/tasks/main.yml".into(),
-            "ansible/tasks.yml.j2",
-            base.clone(),
-        ),
-        (
-            "ansible/roles/redis/handlers/main.yml".into(),
-            "ansible/handlers.yml.j2",
-            base.clone(),
-        ),
-        (
-            "ansible/roles/redis/meta/main.yml".into(),
-            "ansible/meta.yml.j2",
-            base.clone(),
-        ),
-        (
-            "ansible/roles/redis/templates/redis.conf.j2".into(),
-            "ansible/redis.conf.j2.j2",
-            base.clone(),
-        ),
-    ]);
-    for env_model in &model.envs {
+    if self_hosted {
+        plan.extend([
+            (
+                "ansible/.yamllint".into(),
+                "ansible/yamllint.j2",
+                base.clone(),
+            ),
+            (
+                "ansible/redis.yml".into(),
+                "ansible/playbook.yml.j2",
+                base.clone(),
+            ),
+            (
+                "ansible/collections/requirements.yml".into(),
+                "ansible/requirements.yml.j2",
+                base.clone(),
+            ),
+            (
+                "ansible/roles/redis/defaults/main.yml".into(),
+                "ansible/defaults.yml.j2",
+                base.clone(),
+            ),
+            (
+                "ansible/roles/redis/tasks/main.yml".into(),
+                "ansible/tasks.yml.j2",
+                base.clone(),
+            ),
+            (
+                "ansible/roles/redis/handlers/main.yml".into(),
+                "ansible/handlers.yml.j2",
+                base.clone(),
+            ),
+            (
+                "ansible/roles/redis/meta/main.yml".into(),
+                "ansible/meta.yml.j2",
+                base.clone(),
+            ),
+            (
+                "ansible/roles/redis/templates/redis.conf.j2".into(),
+                "ansible/redis.conf.j2.j2",
+                base.clone(),
+            ),
+        ]);
+    }
+    for env_model in model
+        .envs
+        .iter()
+        .filter(|e| e.mode.value == Mode::SelfHosted)
+    {
         plan.push((
             format!(
                 "ansible/inventory/{}/group_vars/{}/redis.yml",
                 env_model.name, model.host.ansible_group
             ),
             "ansible/group_vars.yml.j2",
+            views::env_view(model, env_model),
+        ));
+    }
+    for env_model in &model.envs {
+        plan.push((
+            format!("docs/{}/MIGRATION.md", env_model.name),
+            "docs/migration.md.j2",
             views::env_view(model, env_model),
         ));
     }
@@ -257,7 +267,7 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
             .get_template(template)
             .and_then(|t| t.render(ctx))
             .map_err(|e| RenderError(format!("{path}: {e:#}")))?;
-        let contents = finish(&path, &model.source, Syntax::Hash, &body)?;
+        let contents = finish(&path, &model.source, &body)?;
         files.push(OutputFile { path, contents });
     }
     files.push(manifest(&model.source, &files));
@@ -265,9 +275,12 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
 }
 
 /// Adds the marker, applies the formatter pass, and parses the result back.
-fn finish(path: &str, source: &str, syntax: Syntax, body: &str) -> Result<String, RenderError> {
-    let Syntax::Hash = syntax;
-    let mut text = format!("# {}\n{}", marker(source), body.trim_start_matches('\n'));
+fn finish(path: &str, source: &str, body: &str) -> Result<String, RenderError> {
+    let mut text = format!(
+        "{}\n{}",
+        marker_line(path, source),
+        body.trim_start_matches('\n')
+    );
     if !text.ends_with('\n') {
         text.push('\n');
     }

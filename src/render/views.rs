@@ -1,7 +1,7 @@
 //! What the templates see: plain serialisable views of the model, and the two filters
 //! that turn values into HCL and YAML literals (templates never quote by hand).
 
-use crate::model::{Env, Model};
+use crate::model::{ElastiCacheEnv, Env, Mode, Model};
 use minijinja::value::{Serde, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 use serde::Serialize;
@@ -22,8 +22,20 @@ struct SnapshotView {
 }
 
 #[derive(Serialize)]
+struct ElastiCacheView<'a> {
+    node_type: &'a str,
+    nodes: u32,
+    multi_az: bool,
+    snapshot_retention_days: u32,
+    engine_version: &'a str,
+}
+
+#[derive(Serialize)]
 struct EnvView<'a> {
     name: &'a str,
+    mode: &'a str,
+    version: &'a str,
+    elasticache: Option<ElastiCacheView<'a>>,
     region: &'a str,
     port: u16,
     bind: &'a [String],
@@ -71,12 +83,71 @@ fn kms_skip(model: &Model) -> Option<String> {
     })
 }
 
+/// Names of the environments in ElastiCache mode for which `pred` holds.
+fn elasticache_envs(model: &Model, pred: impl Fn(&Env, &ElastiCacheEnv) -> bool) -> Vec<&str> {
+    model
+        .envs
+        .iter()
+        .filter_map(|e| {
+            e.elasticache
+                .as_ref()
+                .filter(|ec| pred(e, ec))
+                .map(|_| e.name.as_str())
+        })
+        .collect()
+}
+
+/// checkov checks on the replication group that the blueprint deliberately does not
+/// meet, each with the reason (`ID:reason`).
+fn elasticache_skips(model: &Model) -> Vec<String> {
+    let mut skips = Vec::new();
+    let without_kms = elasticache_envs(model, |e, _| e.redis.kms_key_arn.is_none());
+    if !without_kms.is_empty() {
+        skips.push(format!(
+            "CKV_AWS_191:The blueprint names no customer KMS key for {} so ElastiCache encrypts at rest with its AWS-managed key",
+            without_kms.join(", ")
+        ));
+    }
+    let single = elasticache_envs(model, |_, ec| !ec.multi_az.value);
+    if !single.is_empty() {
+        skips.push(format!(
+            "CKV2_AWS_50:Multi-AZ failover is off for {} (elasticache.multi_az); a cache miss falls back to PostgreSQL",
+            single.join(", ")
+        ));
+    }
+    let no_backup = elasticache_envs(model, |_, ec| ec.snapshot_retention_days.value == 0);
+    if !no_backup.is_empty() {
+        skips.push(format!(
+            "CKV_AWS_134:No snapshots for {} (elasticache.snapshot_retention_days 0); the cache repopulates from PostgreSQL",
+            no_backup.join(", ")
+        ));
+    }
+    skips
+}
+
+#[derive(Serialize)]
+struct ElastiCacheSharedView<'a> {
+    terraform_module: &'a str,
+    vpc_id: &'a str,
+    subnet_ids: &'a str,
+}
+
 /// Context for files shared by all environments.
 pub fn base_view(model: &Model) -> Value {
     minijinja::context! {
         name => &model.name,
         host => Value::from(Serde(host(model))),
+        elasticache => model.elasticache.as_ref().map(|e| Value::from(Serde(ElastiCacheSharedView {
+            terraform_module: &e.terraform_module,
+            vpc_id: &e.vpc_id,
+            subnet_ids: &e.subnet_ids,
+        }))),
+        modes => minijinja::context! {
+            self_hosted => model.uses(Mode::SelfHosted),
+            elasticache => model.uses(Mode::ElastiCache),
+        },
         kms_skip => kms_skip(model),
+        elasticache_skips => elasticache_skips(model),
     }
 }
 
@@ -85,6 +156,15 @@ pub fn env_view(model: &Model, env: &Env) -> Value {
     let r = &env.redis;
     let view = EnvView {
         name: &env.name,
+        mode: env.mode.value.as_str(),
+        version: &r.version.value,
+        elasticache: env.elasticache.as_ref().map(|e| ElastiCacheView {
+            node_type: &e.node_type.value,
+            nodes: e.nodes.value,
+            multi_az: e.multi_az.value,
+            snapshot_retention_days: e.snapshot_retention_days.value,
+            engine_version: &e.engine_version,
+        }),
         region: &env.region.value,
         port: r.port.value,
         bind: &r.bind.value,
@@ -112,9 +192,8 @@ pub fn env_view(model: &Model, env: &Env) -> Value {
         blocked_commands: &r.blocked_commands.value,
     };
     minijinja::context! {
-        name => &model.name,
-        host => Value::from(Serde(host(model))),
         env => Value::from(Serde(view)),
+        ..base_view(model)
     }
 }
 

@@ -42,7 +42,7 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
     assert!(
         first
             .stdout
-            .contains("out: 19 created, 0 updated, 0 removed, 0 unchanged"),
+            .contains("out: 22 created, 0 updated, 0 removed, 0 unchanged"),
         "{}",
         first.stdout
     );
@@ -52,7 +52,7 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
     assert!(
         second
             .stdout
-            .contains("out: 0 created, 0 updated, 0 removed, 19 unchanged"),
+            .contains("out: 0 created, 0 updated, 0 removed, 22 unchanged"),
         "{}",
         second.stdout
     );
@@ -60,7 +60,7 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
     let ok = run_check(dir.path());
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(
-        ok.stdout.contains("out: up to date (19 files)"),
+        ok.stdout.contains("out: up to date (22 files)"),
         "{}",
         ok.stdout
     );
@@ -314,10 +314,10 @@ fn bad_blueprint_exits_2_with_located_errors_and_leaves_the_tree_untouched() {
             infragen(dir.path(), &[cmd, "--blueprint", BP, "--out", "out"])
         };
         assert_eq!(run.code, 2, "{cmd}: {run:?}");
-        assert!(run.stderr.contains("error: environments.dev.redis.memory.max: `lots` is not a memory size Redis understands\n  --> blueprint.yaml:61:14\n"), "{cmd}: {}", run.stderr);
+        assert!(run.stderr.contains("error: environments.dev.redis.memory.max: `lots` is not a memory size Redis understands\n  --> blueprint.yaml:72:14\n"), "{cmd}: {}", run.stderr);
         assert!(
             run.stderr.contains(
-                "error: redis.port: port 80 is out of range\n  --> blueprint.yaml:29:9\n"
+                "error: redis.port: port 80 is out of range\n  --> blueprint.yaml:40:9\n"
             ),
             "{cmd}: {}",
             run.stderr
@@ -423,4 +423,111 @@ fn validate_reports_the_environments() {
 fn check_on_the_shipped_tree_passes_from_the_repo_root() {
     let run = infragen(&repo(), &["check"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn flipping_one_environment_to_self_hosted_changes_exactly_its_files() {
+    let dir = workdir("tests/fixtures/elasticache.yaml");
+    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let prod_vars = "out/ansible/inventory/prod/group_vars/asterisk/redis.yml";
+    let cache = "out/terraform/modules/data/redis_elasticache.tf";
+    assert!(dir.path().join(cache).exists());
+    assert!(
+        !dir.path().join(prod_vars).exists(),
+        "no role run for an ElastiCache environment"
+    );
+
+    edit(
+        &dir.path().join(BP),
+        "mode: elasticache",
+        "mode: self_hosted",
+    );
+    let stale = run_check(dir.path());
+    assert_eq!(
+        stale.code, 1,
+        "check must catch the un-regenerated tree: {stale:?}"
+    );
+    for line in [
+        &format!("A {prod_vars}"),
+        &format!("D {cache}"),
+        "D out/terraform/modules/data/redis_variables.tf",
+        "D out/terraform/modules/data/redis_outputs.tf",
+        "M out/terraform/environments/prod/redis.tfvars",
+        "M out/terraform/redis_outputs.tf",
+        "M out/docs/prod/MIGRATION.md",
+    ] {
+        assert!(
+            stale.stdout.lines().any(|l| l == line),
+            "missing {line:?} in\n{}",
+            stale.stdout
+        );
+    }
+    assert!(
+        !stale.stdout.contains("M out/terraform/environments/dev/"),
+        "dev must not change:\n{}",
+        stale.stdout
+    );
+
+    let flipped = run_gen(dir.path(), &[]);
+    assert_eq!(flipped.code, 0, "{flipped:?}");
+    assert!(
+        flipped.stdout.contains(&format!("  removed  {cache}")),
+        "{}",
+        flipped.stdout
+    );
+    assert!(
+        flipped.stdout.contains(&format!("  created  {prod_vars}")),
+        "{}",
+        flipped.stdout
+    );
+    assert!(
+        !dir.path().join("out/terraform/modules/data").exists(),
+        "the data module's generated files are gone"
+    );
+    assert_eq!(run_check(dir.path()).code, 0);
+
+    // Rollback: flip back, gen, and the tree is what it was.
+    edit(
+        &dir.path().join(BP),
+        "mode: self_hosted",
+        "mode: elasticache",
+    );
+    let back = run_gen(dir.path(), &[]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert!(
+        back.stdout.contains(&format!("  created  {cache}"))
+            && back.stdout.contains(&format!("  removed  {prod_vars}")),
+        "{}",
+        back.stdout
+    );
+    assert_eq!(run_check(dir.path()).code, 0);
+}
+
+#[test]
+fn elasticache_sizing_is_rejected_with_the_usable_memory() {
+    let run = infragen(
+        &repo(),
+        &[
+            "validate",
+            "--blueprint",
+            "tests/fixtures/bad/elasticache-sizing.yaml",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("error: environments.small.elasticache.node_type: redis.memory.max 512mb (512 MiB) does not fit cache.t3.micro: 0.5 GiB of memory, 25% reserved by ElastiCache, leaves 384 MiB usable\n  --> tests/fixtures/bad/elasticache-sizing.yaml:23:18"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Multi-AZ needs at least 2 nodes"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("cache.t2.medium does not support Multi-AZ automatic failover"),
+        "{}",
+        run.stderr
+    );
 }

@@ -9,6 +9,7 @@ pub const GOOD_BLUEPRINTS: &[&str] = &[
     "blueprints/redis-on-asterisk.yaml",
     "tests/fixtures/three-envs.yaml",
     "tests/fixtures/cache-only.yaml",
+    "tests/fixtures/elasticache.yaml",
 ];
 
 pub fn repo() -> PathBuf {

@@ -7,7 +7,7 @@
 //! why they skip.
 
 use crate::common::{GOOD_BLUEPRINTS, render, repo};
-use infragen::model::Model;
+use infragen::model::{Mode, Model};
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -257,7 +257,11 @@ fn ansible_syntax_check_ansible_lint_and_yamllint_are_clean() {
         let out = generate(bp);
         let ansible = out.path().join("ansible");
         let home = tempfile::tempdir().unwrap();
-        for env in model(bp).envs {
+        for env in model(bp)
+            .envs
+            .into_iter()
+            .filter(|e| e.mode.value == Mode::SelfHosted)
+        {
             let mut c = t.cmd("ansible-playbook");
             c.args(["--syntax-check", "-i"])
                 .arg(format!("inventory/{}", env.name))
@@ -295,12 +299,14 @@ fn ansible_syntax_check_ansible_lint_and_yamllint_are_clean() {
 
 /// Runs the generated playbook against localhost in render-only mode; returns the
 /// rendered redis.conf path and the PLAY RECAP counters of each of two runs.
+/// With `live_port`, the role also talks to the Redis listening there (AOF switch, PING).
 fn ansible_render(
     t: &Tools,
     out: &Path,
     group: &str,
     env: &str,
     work: &Path,
+    live_port: Option<u16>,
 ) -> (PathBuf, Vec<String>) {
     let ansible = out.join("ansible");
     let inventory = ansible.join(format!("inventory/{env}/hosts.yml"));
@@ -320,10 +326,12 @@ fn ansible_render(
     std::fs::write(
         &vars,
         format!(
-            r#"{{"redis_manage_system": false, "redis_config_path": "{}", "redis_config_owner": "{user}", "redis_config_group": "{group_name}", "redis_password": "{TEST_PASSWORD}", "ansible_become": false, "ansible_python_interpreter": "{}"}}"#,
+            r#"{{"redis_manage_system": false, "redis_live": {live}, {port}"redis_config_path": "{}", "redis_config_owner": "{user}", "redis_config_group": "{group_name}", "redis_password": "{TEST_PASSWORD}", "ansible_become": false, "ansible_python_interpreter": "{}"}}"#,
             conf.display(),
             t.venv_bin.join("python").display(),
             group_name = primary_group(),
+            live = live_port.is_some(),
+            port = live_port.map(|p| format!(r#""redis_port": {p}, "#)).unwrap_or_default(),
         ),
     )
     .unwrap();
@@ -502,7 +510,7 @@ fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
     for bp in GOOD_BLUEPRINTS {
         let m = model(bp);
         let out = generate(bp);
-        for env in &m.envs {
+        for env in m.envs.iter().filter(|e| e.mode.value == Mode::SelfHosted) {
             let work = tempfile::tempdir().unwrap();
             let (conf, recaps) = ansible_render(
                 &t,
@@ -510,6 +518,7 @@ fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
                 &m.host.ansible_group,
                 &env.name,
                 work.path(),
+                None,
             );
             assert!(
                 recaps[0].contains("changed=1"),
@@ -672,4 +681,93 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
         );
     }
     drop(server);
+}
+
+#[test]
+fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
+    let Some(t) = tools() else { return };
+    let bp = "blueprints/redis-on-asterisk.yaml";
+    let m = model(bp);
+    let env = m
+        .envs
+        .iter()
+        .find(|e| e.redis.aof.value)
+        .expect("an environment with AOF on");
+    let out = generate(bp);
+    let work = tempfile::tempdir().unwrap();
+    // The Redis already running on the host: RDB only, with a dataset on disk.
+    let old_conf = work.path().join("rdb-only.conf");
+    std::fs::write(
+        &old_conf,
+        format!("requirepass {TEST_PASSWORD}\nappendonly no\nsave \"\"\n"),
+    )
+    .unwrap();
+    let rdb_dataset = |dir: &Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        let server = start_redis(&old_conf, dir, &[]);
+        for i in 0..200 {
+            assert_eq!(auth(&server, &["SET", &format!("cached:{i}"), "v"]), "OK");
+        }
+        assert_eq!(auth(&server, &["SAVE"]), "OK");
+        server
+    };
+    let graceful_stop = |server: Server| {
+        // What systemd's restart does: SIGTERM, and Redis writes its files on the way out.
+        let _ = cli(server.port, Some(TEST_PASSWORD), &["SHUTDOWN"]);
+        let mut server = server;
+        let _ = server.child.wait();
+    };
+
+    // Control: editing the config to `appendonly yes` and restarting loses the dataset.
+    let naive = work.path().join("naive");
+    graceful_stop(rdb_dataset(&naive));
+    let render_dir = work.path().join("render");
+    std::fs::create_dir_all(&render_dir).unwrap();
+    let (conf, _) = ansible_render(
+        &t,
+        out.path(),
+        &m.host.ansible_group,
+        &env.name,
+        &render_dir,
+        None,
+    );
+    let server = start_redis(&conf, &naive, &[]);
+    assert_eq!(
+        auth(&server, &["DBSIZE"]),
+        "0",
+        "control: a plain restart with AOF on should start empty"
+    );
+    drop(server);
+
+    // The role: AOF switched on at run time, rewrite awaited, then the config written.
+    let safe = work.path().join("safe");
+    let server = rdb_dataset(&safe);
+    let live = work.path().join("live");
+    std::fs::create_dir_all(&live).unwrap();
+    let (conf, recaps) = ansible_render(
+        &t,
+        out.path(),
+        &m.host.ansible_group,
+        &env.name,
+        &live,
+        Some(server.port),
+    );
+    assert!(
+        recaps[0].contains("changed=2") && recaps[0].contains("failed=0"),
+        "first run: AOF switch and config write: {}",
+        recaps[0]
+    );
+    assert!(
+        recaps[1].contains("changed=0") && recaps[1].contains("failed=0"),
+        "second run must change nothing: {}",
+        recaps[1]
+    );
+    assert_eq!(config_get(&server, "appendonly"), "yes");
+    graceful_stop(server);
+    let server = start_redis(&conf, &safe, &[]);
+    assert_eq!(
+        auth(&server, &["DBSIZE"]),
+        "200",
+        "every key must survive the switch to AOF and the restart"
+    );
 }

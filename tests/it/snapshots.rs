@@ -49,3 +49,64 @@ fn error_reports_of_bad_blueprints() {
         insta::assert_snapshot!(format!("errors_{}", name_of(&file)), run.stderr);
     }
 }
+
+/// The migration as a reviewable diff: the fixture with prod on ElastiCache, then with
+/// prod moved to the host. It reads like the seed's "Files Modified / Files Created".
+#[test]
+fn migration_from_elasticache_to_self_hosted() {
+    let bp = "tests/fixtures/elasticache.yaml";
+    let src = std::fs::read_to_string(repo().join(bp)).unwrap();
+    let flipped = src.replace("mode: elasticache", "mode: self_hosted");
+    assert_ne!(src, flipped);
+    let render = |text: &str| {
+        let model = infragen::load::load_str(bp, text).unwrap_or_else(|e| panic!("{}", e.render()));
+        infragen::render::render(&model).unwrap()
+    };
+    let (before, after) = (render(&src), render(&flipped));
+    let find = |files: &[infragen::render::OutputFile], path: &str| {
+        files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.contents.clone())
+    };
+    let (mut created, mut removed, mut modified) = (Vec::new(), Vec::new(), Vec::new());
+    for f in &after {
+        match find(&before, &f.path) {
+            None => created.push(f.path.clone()),
+            Some(old) if old != f.contents && f.path != infragen::render::MANIFEST => {
+                modified.push((f.path.clone(), old, f.contents.clone()))
+            }
+            _ => {}
+        }
+    }
+    for f in &before {
+        if find(&after, &f.path).is_none() {
+            removed.push(f.path.clone());
+        }
+    }
+    let mut report =
+        String::from("prod: redis.mode elasticache -> self_hosted\n\nFiles created:\n");
+    created
+        .iter()
+        .for_each(|p| report.push_str(&format!("  {p}\n")));
+    report.push_str("\nFiles removed:\n");
+    removed
+        .iter()
+        .for_each(|p| report.push_str(&format!("  {p}\n")));
+    report.push_str("\nFiles modified:\n");
+    modified
+        .iter()
+        .for_each(|(p, _, _)| report.push_str(&format!("  {p}\n")));
+    for (path, old, new) in &modified {
+        report.push('\n');
+        let diff = similar::TextDiff::from_lines(old, new);
+        report.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(2)
+                .header(&format!("a/{path}"), &format!("b/{path}"))
+                .to_string(),
+        );
+    }
+    insta::assert_snapshot!("migration_elasticache_to_self_hosted", report);
+}

@@ -5,7 +5,9 @@ redis = {
   name        = "voice-campaign"
   environment = "prod"
   region      = "us-east-1"
-  port        = 6379
+  # Where Redis runs: "self_hosted" (the Asterisk host) or "elasticache".
+  mode = "self_hosted"
+  port = 6379
   # The only clients that may reach the port (the security group admits no others).
   allowed_ipv4_cidrs = ["10.20.0.0/16"]
   allowed_ipv6_cidrs = []
@@ -14,4 +16,5 @@ redis = {
   secret_name        = "voice-campaign/prod/redis-password"
   # Days Secrets Manager keeps a deleted secret recoverable (0: delete at once).
   secret_recovery_days = 30
+  maxmemory_policy     = "allkeys-lru"
 }

@@ -3,11 +3,12 @@
 # its module "compute" block: `redis = var.redis`.
 
 variable "redis" {
-  description = "Redis self-hosted on the Asterisk host, per environment (from infragen's terraform/environments/<env>/redis.tfvars)."
+  description = "Redis settings of one environment (from infragen's terraform/environments/<env>/redis.tfvars)."
   type = object({
     name                 = string
     environment          = string
     region               = string
+    mode                 = string
     port                 = number
     allowed_ipv4_cidrs   = list(string)
     allowed_ipv6_cidrs   = list(string)
@@ -16,6 +17,14 @@ variable "redis" {
     secret_name          = string
     secret_recovery_days = number
     kms_key_arn          = optional(string)
+    maxmemory_policy     = string
+    elasticache = optional(object({
+      node_type               = string
+      nodes                   = number
+      multi_az                = bool
+      snapshot_retention_days = number
+      engine_version          = string
+    }))
   })
 
   # A second guard behind infragen's own validation, for hand-written tfvars: the Redis
@@ -23,5 +32,10 @@ variable "redis" {
   validation {
     condition     = !contains(var.redis.allowed_ipv4_cidrs, "0.0.0.0/0") && !contains(var.redis.allowed_ipv6_cidrs, "::/0")
     error_message = "Redis must not be reachable from 0.0.0.0/0 or ::/0."
+  }
+
+  validation {
+    condition     = contains(["self_hosted", "elasticache"], var.redis.mode) && (var.redis.mode == "self_hosted" || var.redis.elasticache != null)
+    error_message = "redis.mode must be self_hosted, or elasticache with an elasticache object."
   }
 }

@@ -62,6 +62,16 @@ impl CacheNode {
     }
 }
 
+/// A size in MiB, exact to one decimal: for arithmetic a reader can check.
+pub fn mib(bytes: u64) -> String {
+    let tenths = (bytes * 10).div_ceil(1 << 20);
+    if tenths.is_multiple_of(10) {
+        format!("{} MiB", tenths / 10)
+    } else {
+        format!("{}.{} MiB", tenths / 10, tenths % 10)
+    }
+}
+
 /// Human-readable size: MiB below 1 GiB, GiB with two decimals above.
 pub fn human_bytes(bytes: u64) -> String {
     const MIB: f64 = (1u64 << 20) as f64;
@@ -73,6 +83,100 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{:.2} GiB", b / GIB)
     }
 }
+
+
+/// When the ElastiCache prices below were recorded. A blueprint overrides a price with
+/// `elasticache.hourly_price_usd`.
+pub const CACHE_PRICES_AS_OF: &str = "2026-11";
+
+/// On-demand hourly list prices in USD, us-east-1, for ElastiCache for Redis OSS nodes.
+pub const CACHE_PRICES: &[(&str, f64)] = &[
+    ("cache.t2.micro", 0.017),
+    ("cache.t2.small", 0.034),
+    ("cache.t2.medium", 0.068),
+    ("cache.t3.micro", 0.017),
+    ("cache.t3.small", 0.034),
+    ("cache.t3.medium", 0.068),
+    ("cache.t4g.micro", 0.016),
+    ("cache.t4g.small", 0.032),
+    ("cache.t4g.medium", 0.065),
+    ("cache.m5.large", 0.156),
+    ("cache.m5.xlarge", 0.311),
+    ("cache.m6g.large", 0.149),
+    ("cache.m6g.xlarge", 0.298),
+    ("cache.m7g.large", 0.158),
+    ("cache.m7g.xlarge", 0.315),
+    ("cache.r5.large", 0.216),
+    ("cache.r5.xlarge", 0.431),
+    ("cache.r6g.large", 0.206),
+    ("cache.r6g.xlarge", 0.411),
+    ("cache.r7g.large", 0.219),
+    ("cache.r7g.xlarge", 0.437),
+];
+
+/// Hours in a billing month, as AWS's calculator counts them.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+pub fn cache_price(node_type: &str) -> Option<f64> {
+    CACHE_PRICES
+        .iter()
+        .find(|(n, _)| *n == node_type)
+        .map(|(_, p)| *p)
+}
+
+/// EC2 instance types a host may be, with their memory in GiB.
+pub const EC2_MEMORY_GIB: &[(&str, u64)] = &[
+    ("t3.micro", 1),
+    ("t3.small", 2),
+    ("t3.medium", 4),
+    ("t3.large", 8),
+    ("t3.xlarge", 16),
+    ("t3.2xlarge", 32),
+    ("t3a.micro", 1),
+    ("t3a.small", 2),
+    ("t3a.medium", 4),
+    ("t3a.large", 8),
+    ("t3a.xlarge", 16),
+    ("t4g.micro", 1),
+    ("t4g.small", 2),
+    ("t4g.medium", 4),
+    ("t4g.large", 8),
+    ("t4g.xlarge", 16),
+    ("m5.large", 8),
+    ("m5.xlarge", 16),
+    ("m5.2xlarge", 32),
+    ("m6i.large", 8),
+    ("m6i.xlarge", 16),
+    ("m6g.large", 8),
+    ("m6g.xlarge", 16),
+    ("m7g.large", 8),
+    ("m7g.xlarge", 16),
+    ("c5.large", 4),
+    ("c5.xlarge", 8),
+    ("c5.2xlarge", 16),
+    ("c6i.large", 4),
+    ("c6i.xlarge", 8),
+    ("c6g.large", 4),
+    ("c6g.xlarge", 8),
+    ("c7g.large", 4),
+    ("c7g.xlarge", 8),
+    ("r5.large", 16),
+    ("r5.xlarge", 32),
+    ("r6i.large", 16),
+    ("r6g.large", 16),
+];
+
+/// Memory of an EC2 instance type in bytes.
+pub fn ec2_memory_bytes(instance_type: &str) -> Option<u64> {
+    EC2_MEMORY_GIB
+        .iter()
+        .find(|(n, _)| *n == instance_type)
+        .map(|(_, g)| g << 30)
+}
+
+/// What Redis needs beyond its dataset for the process itself, buffers and
+/// fragmentation; counted once on top of the fork's doubling.
+pub const REDIS_OVERHEAD_BYTES: u64 = 128 << 20;
 
 #[cfg(test)]
 mod tests {

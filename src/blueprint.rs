@@ -24,6 +24,8 @@ pub struct Blueprint {
     pub aws: Option<AwsLayer>,
     pub host: Option<HostLayer>,
     pub elasticache: Option<ElastiCacheLayer>,
+    pub consumers: Option<Sp<Vec<Consumer>>>,
+    pub monitoring: Option<MonitoringLayer>,
     pub redis: Option<RedisLayer>,
     /// Environments in the order they are written; each overrides any field of the base.
     pub environments: Option<Sp<Ordered<Layer>>>,
@@ -38,6 +40,8 @@ impl Blueprint {
                 aws: self.aws,
                 host: self.host,
                 elasticache: self.elasticache,
+                consumers: self.consumers,
+                monitoring: self.monitoring,
                 redis: self.redis,
             },
             environments: self.environments,
@@ -59,6 +63,8 @@ pub struct Layer {
     pub aws: Option<AwsLayer>,
     pub host: Option<HostLayer>,
     pub elasticache: Option<ElastiCacheLayer>,
+    pub consumers: Option<Sp<Vec<Consumer>>>,
+    pub monitoring: Option<MonitoringLayer>,
     pub redis: Option<RedisLayer>,
 }
 
@@ -77,6 +83,35 @@ pub struct HostLayer {
     pub security_group: Option<Sp<String>>,
     pub iam_role: Option<Sp<String>>,
     pub ansible_group: Option<Sp<String>>,
+    /// EC2 instance type of the host (its RAM bounds what Redis may use).
+    pub instance_type: Option<Sp<String>>,
+    /// Memory kept free for Asterisk and the OS, in Redis units (`1gb`).
+    pub asterisk_reserve: Option<Sp<String>>,
+    /// Kernel settings Redis's docs recommend; each can be switched off.
+    pub overcommit_memory: Option<Sp<bool>>,
+    pub disable_thp: Option<Sp<bool>>,
+}
+
+/// Who uses Redis: a Lambda function (or any client) with its security group and role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consumer {
+    pub name: Sp<String>,
+    /// Terraform reference, in the root module, to the consumer's security group id.
+    pub security_group: Sp<String>,
+    /// Terraform reference, in the root module, to the consumer's IAM role name.
+    pub iam_role: Sp<String>,
+}
+
+/// Alarms and the metrics they read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringLayer {
+    pub namespace: Option<Sp<String>>,
+    pub memory_alert_percent: Option<Sp<i64>>,
+    pub interval_seconds: Option<Sp<i64>>,
+    /// An existing SNS topic for notifications; without it one is created.
+    pub sns_topic_arn: Option<Sp<String>>,
 }
 
 /// Where Redis runs when an environment sets `redis.mode: elasticache`.
@@ -90,6 +125,8 @@ pub struct ElastiCacheLayer {
     pub nodes: Option<Sp<i64>>,
     pub multi_az: Option<Sp<bool>>,
     pub snapshot_retention_days: Option<Sp<i64>>,
+    /// Overrides the price table's on-demand hourly price of the node type (USD).
+    pub hourly_price_usd: Option<Sp<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -45,6 +45,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
         blueprint: PathBuf,
     },
+    /// Print the monthly cost of each environment against its ElastiCache equivalent.
+    Cost {
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
+        blueprint: PathBuf,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -73,6 +78,13 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                     model.source,
                     envs.join(", ")
                 );
+                0
+            }
+            Err(e) => report_load(&e, err),
+        },
+        Command::Cost { blueprint } => match load::load(&blueprint) {
+            Ok(model) => {
+                let _ = write!(out, "{}", crate::cost::table(&model));
                 0
             }
             Err(e) => report_load(&e, err),

@@ -9,6 +9,7 @@
 pub mod aws;
 pub mod blueprint;
 pub mod cli;
+pub mod cost;
 pub mod diag;
 pub mod load;
 pub mod model;

@@ -141,11 +141,54 @@ pub struct ElastiCacheShared {
     pub subnet_ids: String,
 }
 
-/// ElastiCache sizing for one environment in ElastiCache mode.
+/// ElastiCache node type and count of an environment: what it runs on in ElastiCache
+/// mode, and what the cost report compares against in self-hosted mode.
 #[derive(Debug, Clone)]
-pub struct ElastiCacheEnv {
+pub struct CacheSizing {
     pub node_type: Val<String>,
     pub nodes: Val<u32>,
+    /// On-demand USD per node-hour: the blueprint's override or the price table's.
+    pub hourly_price_usd: Val<f64>,
+}
+
+impl CacheSizing {
+    pub fn hourly_usd(&self) -> f64 {
+        self.hourly_price_usd.value
+    }
+}
+
+/// A client of Redis (a Lambda function), referenced from the root module.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Consumer {
+    pub name: String,
+    pub security_group: String,
+    pub iam_role: String,
+}
+
+/// Metrics and alarms of one environment.
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    pub namespace: Val<String>,
+    pub memory_alert_percent: Val<u32>,
+    pub interval_seconds: Val<u32>,
+    pub sns_topic_arn: Option<Val<String>>,
+}
+
+/// How Redis shares the Asterisk host (self-hosted mode).
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub instance_type: Val<String>,
+    pub instance_bytes: u64,
+    pub asterisk_reserve: Val<MemSize>,
+    pub overcommit_memory: Val<bool>,
+    pub disable_thp: Val<bool>,
+    /// systemd `MemoryMax` of the Redis service: maxmemory x 2 (fork) + overhead.
+    pub memory_max_bytes: u64,
+}
+
+/// ElastiCache settings for one environment in ElastiCache mode.
+#[derive(Debug, Clone)]
+pub struct ElastiCacheEnv {
     pub multi_az: Val<bool>,
     pub snapshot_retention_days: Val<u32>,
     /// ElastiCache engine version (`7.0` or `7.1`).
@@ -158,6 +201,8 @@ pub struct Redis {
     pub version: Val<String>,
     pub port: Val<u16>,
     pub bind: Val<Vec<String>>,
+    /// `allowed_sources` as written (`vpc` not expanded).
+    pub allowed_sources: Val<Vec<String>>,
     /// Allowed IPv4 client CIDRs (`vpc` already expanded).
     pub allowed_ipv4: Vec<String>,
     /// Allowed IPv6 client CIDRs.
@@ -181,8 +226,14 @@ pub struct Redis {
 pub struct Env {
     pub name: String,
     pub mode: Val<Mode>,
+    pub sizing: CacheSizing,
     /// Set when `mode` is ElastiCache.
     pub elasticache: Option<ElastiCacheEnv>,
+    /// Set when `mode` is self-hosted.
+    pub guard: Option<Guard>,
+    pub monitoring: Monitoring,
+    /// The consumers (validated to be the same in every environment; see [`Model::consumers`]).
+    pub consumers: Vec<Consumer>,
     pub region: Val<String>,
     pub vpc_cidr: Val<String>,
     pub redis: Redis,
@@ -197,6 +248,8 @@ pub struct Model {
     pub host: Host,
     /// Set when at least one environment runs on ElastiCache.
     pub elasticache: Option<ElastiCacheShared>,
+    /// Clients granted network access and the password (same in every environment).
+    pub consumers: Vec<Consumer>,
     /// Environments in blueprint order.
     pub envs: Vec<Env>,
 }

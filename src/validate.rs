@@ -2,12 +2,13 @@
 //! collecting all problems at once. The result is the typed [`Model`] or the list of
 //! [`Diagnostic`]s, each pointing at the line that set the bad value.
 
-use crate::aws::{CacheNode, human_bytes};
+use crate::aws::{CacheNode, human_bytes, mib};
 use crate::blueprint::{Blueprint, Layer, Sp};
 use crate::diag::{Diagnostic, Pos};
 use crate::model::{
-    BLOCKABLE_COMMANDS, EVICTION_POLICIES, ElastiCacheEnv, ElastiCacheShared, Env, FSYNC_MODES,
-    Host, MemSize, Mode, Model, Origin, Redis, Snapshot, Val,
+    BLOCKABLE_COMMANDS, CacheSizing, Consumer, EVICTION_POLICIES, ElastiCacheEnv,
+    ElastiCacheShared, Env, FSYNC_MODES, Guard, Host, MemSize, Mode, Model, Monitoring, Origin,
+    Redis, Snapshot, Val,
 };
 use std::net::IpAddr;
 
@@ -171,6 +172,10 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
             source: source.to_string(),
             host,
             elasticache,
+            consumers: envs
+                .first()
+                .map(|e: &Env| e.consumers.clone())
+                .unwrap_or_default(),
             envs,
         }),
         _ => Err(diags),
@@ -285,10 +290,19 @@ impl Resolver<'_> {
         let host = self.host();
         let redis = self.redis(vpc_cidr.as_ref());
         let mode = self.mode();
-        let elasticache = match (&mode, &redis) {
-            (Some(m), Some(r)) if m.value == Mode::ElastiCache => Some(self.elasticache(r)),
+        let sizing = self.cache_sizing();
+        let elasticache = match (&mode, &redis, &sizing) {
+            (Some(m), Some(r), Some(s)) if m.value == Mode::ElastiCache => {
+                Some(self.elasticache(r, s))
+            }
             _ => None,
         };
+        let guard = match (&mode, &redis) {
+            (Some(m), Some(r)) if m.value == Mode::SelfHosted => Some(self.guard(r)),
+            _ => None,
+        };
+        let monitoring = self.monitoring();
+        let consumers = self.consumers();
 
         if let Some(region) = &region
             && !is_region(&region.value)
@@ -324,11 +338,33 @@ impl Resolver<'_> {
             }
             None => None,
         };
+        let guard = match guard {
+            Some(g) => Some(g?),
+            None => None,
+        };
+        let (consumers, consumers_key) = consumers?;
+        if let Some(r) = &redis
+            && r.allowed_ipv4.is_empty()
+            && r.allowed_ipv6.is_empty()
+            && consumers.is_empty()
+        {
+            self.err(
+                &r.allowed_sources,
+                "no client could reach Redis: `redis.allowed_sources` and `consumers` are both empty".into(),
+                "`allowed_sources: [vpc]`, CIDRs, or `consumers` with their security groups",
+            );
+            return None;
+        }
+        shared.push(consumers_key);
         Some((
             Env {
                 name: self.env.to_string(),
                 mode: mode?,
+                sizing: sizing?,
                 elasticache,
+                guard,
+                monitoring: monitoring?,
+                consumers,
                 region: region?,
                 vpc_cidr: vpc_cidr?,
                 redis: redis?,
@@ -416,9 +452,70 @@ impl Resolver<'_> {
         }
     }
 
+    /// The node type, count and price: used by ElastiCache mode and by the cost report.
+    fn cache_sizing(&mut self) -> Option<CacheSizing> {
+        let node_type = self.or(
+            "elasticache.node_type",
+            |l| l.elasticache.as_ref()?.node_type.as_ref(),
+            "cache.t3.small".to_string(),
+        );
+        let nodes_raw = self.or(
+            "elasticache.nodes",
+            |l| l.elasticache.as_ref()?.nodes.as_ref(),
+            1,
+        );
+        let price = self.pick("elasticache.hourly_price_usd", |l| {
+            l.elasticache.as_ref()?.hourly_price_usd.as_ref()
+        });
+        let mut ok = true;
+        if CacheNode::find(&node_type.value).is_none() {
+            let known: Vec<&str> = crate::aws::CACHE_NODES.iter().map(|n| n.name).collect();
+            self.err(
+                &node_type,
+                format!("`{}` is not a node type infragen knows", node_type.value),
+                &known.join(", "),
+            );
+            ok = false;
+        }
+        if !(1..=6).contains(&nodes_raw.value) {
+            self.err(
+                &nodes_raw,
+                format!("{} nodes is out of range", nodes_raw.value),
+                "1 to 6 (a primary and up to 5 replicas)",
+            );
+            ok = false;
+        }
+        let hourly_price_usd = match price {
+            Some(p) if p.value.is_finite() && p.value > 0.0 && p.value < 1000.0 => p,
+            Some(p) => {
+                self.err(
+                    &p,
+                    format!("{} is not an hourly price", p.value),
+                    "a positive number of US dollars per node-hour, e.g. 0.034",
+                );
+                return None;
+            }
+            None => Val {
+                value: crate::aws::cache_price(&node_type.value).unwrap_or(0.0),
+                origin: Origin::Default,
+                field: "elasticache.hourly_price_usd",
+                env: self.env.to_string(),
+            },
+        };
+        ok.then(|| CacheSizing {
+            node_type,
+            nodes: nodes_raw.map(|n| *n as u32),
+            hourly_price_usd,
+        })
+    }
+
     /// ElastiCache settings for an environment in ElastiCache mode: sizing rules, plus
     /// the module references that must be the same in every such environment.
-    fn elasticache(&mut self, redis: &Redis) -> Option<(ElastiCacheEnv, Shared)> {
+    fn elasticache(
+        &mut self,
+        redis: &Redis,
+        sizing: &CacheSizing,
+    ) -> Option<(ElastiCacheEnv, Shared)> {
         let module = self.or(
             "elasticache.terraform_module",
             |l| l.elasticache.as_ref()?.terraform_module.as_ref(),
@@ -434,20 +531,11 @@ impl Resolver<'_> {
             |l| l.elasticache.as_ref()?.subnet_ids.as_ref(),
             "`subnet_ids: var.private_subnet_ids`",
         );
-        let node_type = self.or(
-            "elasticache.node_type",
-            |l| l.elasticache.as_ref()?.node_type.as_ref(),
-            "cache.t3.small".to_string(),
-        );
-        let nodes_raw = self.or(
-            "elasticache.nodes",
-            |l| l.elasticache.as_ref()?.nodes.as_ref(),
-            1,
-        );
+        let node = CacheNode::find(&sizing.node_type.value)?;
         let multi_az = self.or(
             "elasticache.multi_az",
             |l| l.elasticache.as_ref()?.multi_az.as_ref(),
-            nodes_raw.value >= 2 && CacheNode::find(&node_type.value).is_some_and(|n| n.failover),
+            sizing.nodes.value >= 2 && node.failover,
         );
         let retention_raw = self.or(
             "elasticache.snapshot_retention_days",
@@ -476,14 +564,6 @@ impl Resolver<'_> {
                 );
                 ok = false;
             }
-        }
-        if !(1..=6).contains(&nodes_raw.value) {
-            self.err(
-                &nodes_raw,
-                format!("{} nodes is out of range", nodes_raw.value),
-                "1 to 6 (a primary and up to 5 replicas)",
-            );
-            ok = false;
         }
         if !(0..=35).contains(&retention_raw.value) {
             self.err(
@@ -520,64 +600,50 @@ impl Resolver<'_> {
             );
             ok = false;
         }
-        match CacheNode::find(&node_type.value) {
-            None => {
-                let known: Vec<&str> = crate::aws::CACHE_NODES.iter().map(|n| n.name).collect();
-                self.err(
-                    &node_type,
-                    format!("`{}` is not a node type infragen knows", node_type.value),
-                    &known.join(", "),
-                );
-                ok = false;
-            }
-            Some(node) => {
-                let usable = node.usable_bytes();
-                let max = &redis.maxmemory;
-                if max.value.bytes > usable {
-                    // Point at whichever of the two the environment set last.
-                    let (pos, path) = match (&node_type.origin, max.pos()) {
-                        (crate::model::Origin::Env(_), _) | (_, None) => {
-                            (node_type.pos(), node_type.path())
-                        }
-                        _ => (max.pos(), max.path()),
-                    };
-                    self.diags.push(
-                        Diagnostic::new(
-                            pos,
-                            path,
-                            format!(
-                                "redis.memory.max {} ({}) does not fit {}: {} GiB of memory, {}% reserved by ElastiCache, leaves {} usable",
-                                max.value.text,
-                                human_bytes(max.value.bytes),
-                                node.name,
-                                node.memory_gib,
-                                crate::aws::RESERVED_MEMORY_PERCENT,
-                                human_bytes(usable)
-                            ),
-                        )
-                        .help("a larger node type, or a smaller redis.memory.max"),
-                    );
-                    ok = false;
-                }
-                if multi_az.value && !node.failover {
-                    self.err(
-                        &multi_az,
-                        format!(
-                            "{} does not support Multi-AZ automatic failover (t1/t2 nodes)",
-                            node.name
-                        ),
-                        "`multi_az: false`, or a t3/t4g/m/r node type",
-                    );
-                    ok = false;
-                }
-            }
+        let usable = node.usable_bytes();
+        let max = &redis.maxmemory;
+        if max.value.bytes > usable {
+            // Point at whichever of the two the environment set itself.
+            let node_type = &sizing.node_type;
+            let (pos, path) = match (&node_type.origin, max.pos()) {
+                (Origin::Env(_), _) | (_, None) => (node_type.pos(), node_type.path()),
+                _ => (max.pos(), max.path()),
+            };
+            self.diags.push(
+                Diagnostic::new(
+                    pos,
+                    path,
+                    format!(
+                        "redis.memory.max {} ({}) does not fit {}: {} GiB of memory, {}% reserved by ElastiCache, leaves {} usable",
+                        max.value.text,
+                        human_bytes(max.value.bytes),
+                        node.name,
+                        node.memory_gib,
+                        crate::aws::RESERVED_MEMORY_PERCENT,
+                        human_bytes(usable)
+                    ),
+                )
+                .help("a larger node type, or a smaller redis.memory.max"),
+            );
+            ok = false;
         }
-        if multi_az.value && nodes_raw.value < 2 {
+        if multi_az.value && !node.failover {
+            self.err(
+                &multi_az,
+                format!(
+                    "{} does not support Multi-AZ automatic failover (t1/t2 nodes)",
+                    node.name
+                ),
+                "`multi_az: false`, or a t3/t4g/m/r node type",
+            );
+            ok = false;
+        }
+        if multi_az.value && sizing.nodes.value < 2 {
             self.err(
                 &multi_az,
                 format!(
                     "Multi-AZ needs at least 2 nodes, and nodes is {}",
-                    nodes_raw.value
+                    sizing.nodes.value
                 ),
                 "`nodes: 2` or more, or `multi_az: false`",
             );
@@ -589,14 +655,237 @@ impl Resolver<'_> {
         }
         Some((
             ElastiCacheEnv {
-                node_type,
-                nodes: nodes_raw.map(|n| *n as u32),
                 multi_az,
                 snapshot_retention_days: retention_raw.map(|n| *n as u32),
                 engine_version: engine_version?.to_string(),
             },
             shared,
         ))
+    }
+
+    /// How Redis shares the host: the capacity rule and the kernel settings.
+    fn guard(&mut self, redis: &Redis) -> Option<Guard> {
+        let instance_type = self.required(
+            "host.instance_type",
+            |l| l.host.as_ref()?.instance_type.as_ref(),
+            "`instance_type: t3.medium`",
+        )?;
+        let reserve_raw = self.or(
+            "host.asterisk_reserve",
+            |l| l.host.as_ref()?.asterisk_reserve.as_ref(),
+            "1gb".to_string(),
+        );
+        let overcommit_memory = self.or(
+            "host.overcommit_memory",
+            |l| l.host.as_ref()?.overcommit_memory.as_ref(),
+            true,
+        );
+        let disable_thp = self.or(
+            "host.disable_thp",
+            |l| l.host.as_ref()?.disable_thp.as_ref(),
+            true,
+        );
+        let Some(reserve) = MemSize::parse(&reserve_raw.value) else {
+            self.err(
+                &reserve_raw,
+                format!("`{}` is not a memory size", reserve_raw.value),
+                "a whole number with a unit: b, k, kb, m, mb, g, gb, e.g. `1gb`",
+            );
+            return None;
+        };
+        let Some(ram) = crate::aws::ec2_memory_bytes(&instance_type.value) else {
+            let known: Vec<&str> = crate::aws::EC2_MEMORY_GIB.iter().map(|(n, _)| *n).collect();
+            self.err(
+                &instance_type,
+                format!(
+                    "`{}` is not an instance type infragen knows",
+                    instance_type.value
+                ),
+                &known.join(", "),
+            );
+            return None;
+        };
+        let max = &redis.maxmemory;
+        let memory_max_bytes = max
+            .value
+            .bytes
+            .saturating_mul(2)
+            .saturating_add(crate::aws::REDIS_OVERHEAD_BYTES);
+        let needed = memory_max_bytes.saturating_add(reserve.bytes);
+        if needed > ram {
+            // Point at whichever of the three the environment set itself, else at maxmemory.
+            let at = [
+                (
+                    instance_type.origin.clone(),
+                    instance_type.pos(),
+                    instance_type.path(),
+                ),
+                (
+                    reserve_raw.origin.clone(),
+                    reserve_raw.pos(),
+                    reserve_raw.path(),
+                ),
+            ]
+            .into_iter()
+            .find(|(o, _, _)| matches!(o, Origin::Env(_)))
+            .map(|(_, p, path)| (p, path))
+            .unwrap_or((
+                max.pos().or(instance_type.pos()),
+                if max.pos().is_some() {
+                    max.path()
+                } else {
+                    instance_type.path()
+                },
+            ));
+            self.diags.push(
+                Diagnostic::new(
+                    at.0,
+                    at.1,
+                    format!(
+                        "Redis's worst case does not fit {}: 2 x {} (maxmemory, doubled by a fork for RDB/AOF rewrites) + {} overhead + {} Asterisk reserve = {} > {} of RAM",
+                        instance_type.value,
+                        mib(max.value.bytes),
+                        mib(crate::aws::REDIS_OVERHEAD_BYTES),
+                        mib(reserve.bytes),
+                        mib(needed),
+                        mib(ram)
+                    ),
+                )
+                .help("a smaller redis.memory.max, a smaller host.asterisk_reserve, or a larger host.instance_type"),
+            );
+            return None;
+        }
+        Some(Guard {
+            instance_type,
+            instance_bytes: ram,
+            asterisk_reserve: reserve_raw.map(|_| reserve),
+            overcommit_memory,
+            disable_thp,
+            memory_max_bytes,
+        })
+    }
+
+    fn monitoring(&mut self) -> Option<Monitoring> {
+        let namespace = self.or(
+            "monitoring.namespace",
+            |l| l.monitoring.as_ref()?.namespace.as_ref(),
+            "Infragen/Redis".to_string(),
+        );
+        let pct = self.or(
+            "monitoring.memory_alert_percent",
+            |l| l.monitoring.as_ref()?.memory_alert_percent.as_ref(),
+            80,
+        );
+        let interval = self.or(
+            "monitoring.interval_seconds",
+            |l| l.monitoring.as_ref()?.interval_seconds.as_ref(),
+            60,
+        );
+        let topic = self.pick("monitoring.sns_topic_arn", |l| {
+            l.monitoring.as_ref()?.sns_topic_arn.as_ref()
+        });
+        let mut ok = true;
+        let ns_ok = !namespace.value.is_empty()
+            && namespace.value.len() <= 255
+            && !namespace.value.starts_with("AWS/")
+            && namespace
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c));
+        if !ns_ok {
+            self.err(
+                &namespace,
+                format!("`{}` is not a custom CloudWatch namespace", namespace.value),
+                "letters, digits and ._-/#: (not starting with AWS/), e.g. `VoiceCampaign/Redis`",
+            );
+            ok = false;
+        }
+        if !(1..=100).contains(&pct.value) {
+            self.err(
+                &pct,
+                format!("{}% is not a percentage of maxmemory", pct.value),
+                "1 to 100 (default 80)",
+            );
+            ok = false;
+        }
+        if !(60..=3600).contains(&interval.value) || interval.value % 60 != 0 {
+            self.err(
+                &interval,
+                format!("{} seconds is not a metric period", interval.value),
+                "a multiple of 60 from 60 to 3600",
+            );
+            ok = false;
+        }
+        if let Some(t) = &topic
+            && !(t.value.starts_with("arn:aws")
+                && t.value.split(':').nth(2) == Some("sns")
+                && t.value.split(':').count() == 6)
+        {
+            self.err(
+                t,
+                format!("`{}` is not an SNS topic ARN", t.value),
+                "`arn:aws:sns:<region>:<account>:<topic>`, or leave it out to create a topic",
+            );
+            ok = false;
+        }
+        ok.then(|| Monitoring {
+            namespace,
+            memory_alert_percent: pct.map(|v| *v as u32),
+            interval_seconds: interval.map(|v| *v as u32),
+            sns_topic_arn: topic,
+        })
+    }
+
+    /// The consumers, as one shared value (module code names them) plus the list.
+    fn consumers(&mut self) -> Option<(Vec<Consumer>, Val<String>)> {
+        let list = self.or("consumers", |l| l.consumers.as_ref(), Vec::new());
+        let mut out: Vec<Consumer> = Vec::new();
+        let mut ok = true;
+        for c in &list.value {
+            let name_pos = Pos::of(&c.name.referenced);
+            if !is_slug(&c.name.value, 32) {
+                self.err_at(
+                    name_pos,
+                    list.path(),
+                    format!("consumer name `{}` is not valid", c.name.value),
+                    "lower-case letters, digits and `-`, e.g. `dialer`",
+                );
+                ok = false;
+            } else if out.iter().any(|o| o.name == c.name.value) {
+                self.err_at(
+                    name_pos,
+                    list.path(),
+                    format!("consumer `{}` is listed twice", c.name.value),
+                    "each consumer once",
+                );
+                ok = false;
+            }
+            for (field, v) in [
+                ("security_group", &c.security_group),
+                ("iam_role", &c.iam_role),
+            ] {
+                if !is_reference(&v.value) {
+                    self.err_at(
+                        Pos::of(&v.referenced),
+                        list.path(),
+                        format!("{field} `{}` is not a Terraform reference", v.value),
+                        "a reference valid in the root module, e.g. `module.lambda.dialer_security_group_id` or `aws_iam_role.dialer.name`",
+                    );
+                    ok = false;
+                }
+            }
+            out.push(Consumer {
+                name: c.name.value.clone(),
+                security_group: c.security_group.value.clone(),
+                iam_role: c.iam_role.value.clone(),
+            });
+        }
+        let key: Vec<String> = out
+            .iter()
+            .map(|c| format!("{} ({}, {})", c.name, c.security_group, c.iam_role))
+            .collect();
+        let shared = list.map(|_| key.join("; "));
+        ok.then_some((out, shared))
     }
 
     fn redis(&mut self, vpc_cidr: Option<&Val<String>>) -> Option<Redis> {
@@ -661,14 +950,6 @@ impl Resolver<'_> {
         let (mut allowed_ipv4, mut allowed_ipv6) = (Vec::new(), Vec::new());
         let help_src =
             "`vpc` (the VPC CIDR) or a CIDR such as `10.0.1.0/24`; never 0.0.0.0/0 or ::/0";
-        if sources.value.is_empty() {
-            self.err(
-                &sources,
-                "`allowed_sources` is empty: no client could reach Redis".into(),
-                help_src,
-            );
-            ok = false;
-        }
         for s in &sources.value {
             let pos = item_pos(s, &sources);
             let cidr = if s.value == "vpc" {
@@ -926,6 +1207,7 @@ impl Resolver<'_> {
             version,
             port,
             bind,
+            allowed_sources: sources.map(|v| v.iter().map(|s| s.value.clone()).collect()),
             allowed_ipv4,
             allowed_ipv6,
             blocked_commands,

@@ -3,6 +3,17 @@
 # outputs rather than hard-coding addresses, so switching an environment between
 # self-hosted and ElastiCache (redis.mode) needs no change on their side.
 
+locals {
+  # The environment a Lambda function needs to use Redis; wire a function with
+  # `environment { variables = local.redis_lambda_environment }`.
+  redis_lambda_environment = {
+    REDIS_HOST                = module.compute.redis_endpoint
+    REDIS_PORT                = tostring(var.redis.port)
+    REDIS_PASSWORD_SECRET_ARN = module.compute.redis_password_secret_arn
+    REDIS_TLS                 = tostring(var.redis.mode == "elasticache")
+  }
+}
+
 output "redis_endpoint" {
   description = "Address of Redis: the Asterisk host's private IP, or the ElastiCache primary endpoint."
   value       = module.compute.redis_endpoint
@@ -21,4 +32,9 @@ output "redis_password_secret_arn" {
 output "redis_tls" {
   description = "Whether clients must connect with TLS (ElastiCache requires it with AUTH)."
   value       = var.redis.mode == "elasticache"
+}
+
+output "redis_lambda_environment" {
+  description = "REDIS_HOST, REDIS_PORT, REDIS_PASSWORD_SECRET_ARN and REDIS_TLS for a Lambda function's environment."
+  value       = local.redis_lambda_environment
 }

@@ -85,6 +85,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "terraform/data_outputs.tf.j2",
     "terraform/root_variables.tf.j2",
     "terraform/root_outputs.tf.j2",
+    "terraform/root_consumers.tf.j2",
+    "terraform/root_monitoring.tf.j2",
     "terraform/env.tfvars.j2",
     "ansible/yamllint.j2",
     "ansible/playbook.yml.j2",
@@ -95,7 +97,15 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "ansible/meta.yml.j2",
     "ansible/redis.conf.j2.j2",
     "ansible/group_vars.yml.j2",
+    "ansible/role/redis_metrics.py.j2",
+    "ansible/role/redis-guard.conf.j2.j2",
+    "ansible/role/sysctl.conf.j2.j2",
+    "ansible/role/redis-metrics.service.j2.j2",
+    "ansible/role/redis-metrics.timer.j2.j2",
+    "ansible/role/redis-metrics.env.j2.j2",
     "docs/migration.md.j2",
+    "docs/runbook.md.j2",
+    "docs/cost.md.j2",
 ];
 
 fn environment() -> Result<Environment<'static>, RenderError> {
@@ -187,7 +197,19 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
             "terraform/root_outputs.tf.j2",
             base.clone(),
         ),
+        (
+            "terraform/redis_monitoring.tf".into(),
+            "terraform/root_monitoring.tf.j2",
+            base.clone(),
+        ),
     ]);
+    if !model.consumers.is_empty() {
+        plan.push((
+            "terraform/redis_consumers.tf".into(),
+            "terraform/root_consumers.tf.j2",
+            base.clone(),
+        ));
+    }
     for env_model in &model.envs {
         plan.push((
             format!("terraform/environments/{}/redis.tfvars", env_model.name),
@@ -238,6 +260,32 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
                 base.clone(),
             ),
         ]);
+        for (name, template) in [
+            (
+                "templates/redis-guard.conf.j2",
+                "ansible/role/redis-guard.conf.j2.j2",
+            ),
+            ("templates/sysctl.conf.j2", "ansible/role/sysctl.conf.j2.j2"),
+            (
+                "templates/redis-metrics.service.j2",
+                "ansible/role/redis-metrics.service.j2.j2",
+            ),
+            (
+                "templates/redis-metrics.timer.j2",
+                "ansible/role/redis-metrics.timer.j2.j2",
+            ),
+            (
+                "templates/redis-metrics.env.j2",
+                "ansible/role/redis-metrics.env.j2.j2",
+            ),
+            ("files/redis_metrics.py", "ansible/role/redis_metrics.py.j2"),
+        ] {
+            plan.push((
+                format!("ansible/roles/redis/{name}"),
+                template,
+                base.clone(),
+            ));
+        }
     }
     for env_model in model
         .envs
@@ -259,7 +307,14 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
             "docs/migration.md.j2",
             views::env_view(model, env_model),
         ));
+        plan.push((
+            format!("docs/{}/REDIS_RUNBOOK.md", env_model.name),
+            "docs/runbook.md.j2",
+            views::env_view(model, env_model),
+        ));
     }
+
+    plan.push(("docs/REDIS_COST.md".into(), "docs/cost.md.j2", base.clone()));
 
     let mut files = Vec::with_capacity(plan.len() + 1);
     for (path, template, ctx) in plan {

@@ -1,6 +1,7 @@
 //! What the templates see: plain serialisable views of the model, and the two filters
 //! that turn values into HCL and YAML literals (templates never quote by hand).
 
+use crate::aws::human_bytes;
 use crate::model::{ElastiCacheEnv, Env, Mode, Model};
 use minijinja::value::{Serde, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
@@ -31,7 +32,28 @@ struct ElastiCacheView<'a> {
 }
 
 #[derive(Serialize)]
+struct MonitoringView<'a> {
+    namespace: &'a str,
+    memory_alert_percent: u32,
+    interval_seconds: u32,
+    sns_topic_arn: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct GuardView<'a> {
+    instance_type: &'a str,
+    instance_memory: String,
+    asterisk_reserve: &'a str,
+    memory_max_bytes: u64,
+    memory_max: String,
+    overcommit_memory: bool,
+    disable_thp: bool,
+}
+
+#[derive(Serialize)]
 struct EnvView<'a> {
+    monitoring: MonitoringView<'a>,
+    guard: Option<GuardView<'a>>,
     name: &'a str,
     mode: &'a str,
     version: &'a str,
@@ -148,6 +170,8 @@ pub fn base_view(model: &Model) -> Value {
         },
         kms_skip => kms_skip(model),
         elasticache_skips => elasticache_skips(model),
+        consumers => Value::from(Serde(&model.consumers)),
+        cost_table => crate::cost::table(model),
     }
 }
 
@@ -155,12 +179,31 @@ pub fn base_view(model: &Model) -> Value {
 pub fn env_view(model: &Model, env: &Env) -> Value {
     let r = &env.redis;
     let view = EnvView {
+        monitoring: MonitoringView {
+            namespace: &env.monitoring.namespace.value,
+            memory_alert_percent: env.monitoring.memory_alert_percent.value,
+            interval_seconds: env.monitoring.interval_seconds.value,
+            sns_topic_arn: env
+                .monitoring
+                .sns_topic_arn
+                .as_ref()
+                .map(|t| t.value.as_str()),
+        },
+        guard: env.guard.as_ref().map(|g| GuardView {
+            instance_type: &g.instance_type.value,
+            instance_memory: human_bytes(g.instance_bytes),
+            asterisk_reserve: &g.asterisk_reserve.value.text,
+            memory_max_bytes: g.memory_max_bytes,
+            memory_max: human_bytes(g.memory_max_bytes),
+            overcommit_memory: g.overcommit_memory.value,
+            disable_thp: g.disable_thp.value,
+        }),
         name: &env.name,
         mode: env.mode.value.as_str(),
         version: &r.version.value,
         elasticache: env.elasticache.as_ref().map(|e| ElastiCacheView {
-            node_type: &e.node_type.value,
-            nodes: e.nodes.value,
+            node_type: &env.sizing.node_type.value,
+            nodes: env.sizing.nodes.value,
             multi_az: e.multi_az.value,
             snapshot_retention_days: e.snapshot_retention_days.value,
             engine_version: &e.engine_version,

@@ -25,10 +25,21 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// The 1-based line of the first line of `path` containing `needle`.
+fn line_of(path: &Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle in file")
+        + 1
+}
+
 const DEV_VARS: &str = "out/ansible/inventory/dev/group_vars/asterisk/redis.yml";
 
 #[test]
 fn gen_creates_then_reports_unchanged_and_check_passes() {
+    let n = crate::common::render("blueprints/redis-on-asterisk.yaml").len();
+    assert!(n > 20, "the shipped blueprint renders {n} files");
     let dir = workdir("blueprints/redis-on-asterisk.yaml");
     let first = run_gen(dir.path(), &[]);
     assert_eq!(first.code, 0, "{first:?}");
@@ -40,9 +51,9 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
         first.stdout
     );
     assert!(
-        first
-            .stdout
-            .contains("out: 22 created, 0 updated, 0 removed, 0 unchanged"),
+        first.stdout.contains(&format!(
+            "out: {n} created, 0 updated, 0 removed, 0 unchanged"
+        )),
         "{}",
         first.stdout
     );
@@ -50,9 +61,9 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
     let second = run_gen(dir.path(), &[]);
     assert_eq!(second.code, 0, "{second:?}");
     assert!(
-        second
-            .stdout
-            .contains("out: 0 created, 0 updated, 0 removed, 22 unchanged"),
+        second.stdout.contains(&format!(
+            "out: 0 created, 0 updated, 0 removed, {n} unchanged"
+        )),
         "{}",
         second.stdout
     );
@@ -60,7 +71,7 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
     let ok = run_check(dir.path());
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(
-        ok.stdout.contains("out: up to date (22 files)"),
+        ok.stdout.contains(&format!("out: up to date ({n} files)")),
         "{}",
         ok.stdout
     );
@@ -314,11 +325,15 @@ fn bad_blueprint_exits_2_with_located_errors_and_leaves_the_tree_untouched() {
             infragen(dir.path(), &[cmd, "--blueprint", BP, "--out", "out"])
         };
         assert_eq!(run.code, 2, "{cmd}: {run:?}");
-        assert!(run.stderr.contains("error: environments.dev.redis.memory.max: `lots` is not a memory size Redis understands\n  --> blueprint.yaml:72:14\n"), "{cmd}: {}", run.stderr);
+        let (max_line, port_line) = (
+            line_of(&dir.path().join(BP), "max: lots"),
+            line_of(&dir.path().join(BP), "port: 80"),
+        );
+        assert!(run.stderr.contains(&format!("error: environments.dev.redis.memory.max: `lots` is not a memory size Redis understands\n  --> blueprint.yaml:{max_line}:14\n")), "{cmd}: {}", run.stderr);
         assert!(
-            run.stderr.contains(
-                "error: redis.port: port 80 is out of range\n  --> blueprint.yaml:40:9\n"
-            ),
+            run.stderr.contains(&format!(
+                "error: redis.port: port 80 is out of range\n  --> blueprint.yaml:{port_line}:9\n"
+            )),
             "{cmd}: {}",
             run.stderr
         );
@@ -527,6 +542,111 @@ fn elasticache_sizing_is_rejected_with_the_usable_memory() {
     assert!(
         run.stderr
             .contains("cache.t2.medium does not support Multi-AZ automatic failover"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn cost_command_prints_the_table_of_the_generated_doc() {
+    let run = infragen(&repo(), &["cost"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc = std::fs::read_to_string(repo().join("generated/docs/REDIS_COST.md")).unwrap();
+    assert!(
+        doc.contains(&run.stdout),
+        "docs/REDIS_COST.md must hold exactly the table `infragen cost` prints"
+    );
+    assert!(
+        run.stdout.contains(
+            "| dev | Asterisk host | 1 x cache.t3.small | 0.034 | $24.82 | $0.00 (existing host) |"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    // The seed's numbers: cache.t3.micro at $0.017/h is $12.41 a month, $24.82 for two.
+    let dir = workdir("tests/fixtures/elasticache.yaml");
+    edit(
+        &dir.path().join(BP),
+        "  node_type: cache.t3.small\n",
+        "  node_type: cache.t3.micro\n",
+    );
+    edit(
+        &dir.path().join(BP),
+        "        max: 256mb",
+        "        max: 256mb\n    elasticache:\n      hourly_price_usd: 0.02",
+    );
+    edit(&dir.path().join(BP), "    max: 512mb", "    max: 300mb");
+    let run = infragen(dir.path(), &["cost", "--blueprint", BP]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("| prod | ElastiCache | 2 x cache.t3.micro | 0.017 | $24.82 | $24.82 |"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("| dev | Asterisk host | 1 x cache.t3.micro | 0.020 (blueprint) | $14.60 | $0.00 (existing host) |"), "{}", run.stdout);
+}
+
+#[test]
+fn check_catches_a_stale_or_edited_doc() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    edit(
+        &dir.path().join(BP),
+        "memory_alert_percent: 80",
+        "memory_alert_percent: 85",
+    );
+    let run = run_check(dir.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    for line in [
+        "M out/docs/dev/REDIS_RUNBOOK.md",
+        "M out/docs/prod/REDIS_RUNBOOK.md",
+        "M out/terraform/environments/dev/redis.tfvars",
+    ] {
+        assert!(
+            run.stdout.lines().any(|l| l == line),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("+| `voice-campaign-dev-redis-memory` | `UsedMemoryPercent` >= 85%"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The co-location rule at its boundary: on a t3.small (2 GiB) with a 1 GiB reserve,
+/// 2 x 448mb + 128 MiB + 1 GiB is exactly 2 GiB and fits; 449mb does not.
+#[test]
+fn capacity_rule_accepts_the_boundary_and_rejects_one_megabyte_more() {
+    let dir = workdir("tests/fixtures/cache-only.yaml");
+    edit(
+        &dir.path().join(BP),
+        "instance_type: t3.medium",
+        "instance_type: t3.small\n  asterisk_reserve: 1gb",
+    );
+    edit(
+        &dir.path().join(BP),
+        "redis:\n",
+        "redis:\n  memory:\n    max: 448mb\n",
+    );
+    let fits = infragen(dir.path(), &["validate", "--blueprint", BP]);
+    assert_eq!(fits.code, 0, "{fits:?}");
+    edit(&dir.path().join(BP), "max: 448mb", "max: 449mb");
+    let run = infragen(dir.path(), &["validate", "--blueprint", BP]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("error: redis.memory.max: Redis's worst case does not fit t3.small: 2 x 449 MiB (maxmemory, doubled by a fork for RDB/AOF rewrites) + 128 MiB overhead + 1024 MiB Asterisk reserve = 2050 MiB > 2048 MiB of RAM"),
+        "{}",
+        run.stderr
+    );
+    let line = line_of(&dir.path().join(BP), "max: 449mb");
+    assert!(
+        run.stderr
+            .contains(&format!("  --> blueprint.yaml:{line}:10")),
         "{}",
         run.stderr
     );

@@ -771,3 +771,181 @@ fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
         "every key must survive the switch to AOF and the restart"
     );
 }
+
+/// Runs the generated metrics publisher once in dry-run mode; returns its payload.
+fn publish(
+    t: &Tools,
+    script: &Path,
+    server: &Server,
+    state: &Path,
+    out: &Path,
+) -> serde_json::Value {
+    let monitor_password =
+        infragen::render::sha256_hex(&format!("{TEST_PASSWORD}:infragen-monitor"));
+    let mut c = t.cmd("python");
+    c.arg(script)
+        .arg("--dry-run")
+        .arg(out)
+        .env("REDIS_PORT", server.port.to_string())
+        .env("REDIS_MONITOR_USER", "infragen-monitor")
+        .env("REDIS_MONITOR_PASSWORD", &monitor_password)
+        .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
+        .env("METRICS_ENVIRONMENT", "dev")
+        .env("METRICS_STATE_DIR", state);
+    let o = run(c);
+    let report = text(&o).replace(&monitor_password, "<monitor password>");
+    assert!(
+        o.status.success(),
+        "the metrics publisher failed:\n{report}"
+    );
+    assert!(
+        !report.contains(&monitor_password) && !report.contains(TEST_PASSWORD),
+        "a password reached the publisher's output"
+    );
+    let raw = std::fs::read_to_string(out).unwrap();
+    assert!(
+        !raw.contains(&monitor_password) && !raw.contains(TEST_PASSWORD),
+        "a password reached the CloudWatch payload"
+    );
+    serde_json::from_str(&raw).unwrap()
+}
+
+fn metric(payload: &serde_json::Value, name: &str) -> f64 {
+    let data = payload["MetricData"].as_array().expect("MetricData");
+    let m = data
+        .iter()
+        .find(|m| m["MetricName"] == name)
+        .unwrap_or_else(|| panic!("no metric {name} in {payload}"));
+    assert_eq!(
+        m["Dimensions"],
+        serde_json::json!([{"Name": "Environment", "Value": "dev"}])
+    );
+    m["Value"].as_f64().unwrap()
+}
+
+#[test]
+fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
+    let Some(t) = tools() else { return };
+    let bp = "blueprints/redis-on-asterisk.yaml";
+    let m = model(bp);
+    let out = generate(bp);
+    let work = tempfile::tempdir().unwrap();
+    let (conf, _) = ansible_render(
+        &t,
+        out.path(),
+        &m.host.ansible_group,
+        "dev",
+        work.path(),
+        None,
+    );
+    let data = work.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = start_redis(&conf, &data, &["--maxmemory", "2mb"]);
+
+    // The monitor user may read INFO and nothing else.
+    let monitor_password =
+        infragen::render::sha256_hex(&format!("{TEST_PASSWORD}:infragen-monitor"));
+    let as_monitor = |args: &[&str]| {
+        let mut all = vec!["--user", "infragen-monitor"];
+        all.extend_from_slice(args);
+        cli(server.port, Some(&monitor_password), &all)
+    };
+    assert!(
+        as_monitor(&["INFO", "server"]).contains("redis_version:7."),
+        "the monitor user must read INFO"
+    );
+    assert!(
+        as_monitor(&["GET", "k"]).contains("NOPERM"),
+        "the monitor user must not read keys"
+    );
+    assert!(
+        as_monitor(&["CONFIG", "GET", "requirepass"]).contains("NOPERM"),
+        "the monitor user must not read the config"
+    );
+
+    let script = out
+        .path()
+        .join("ansible/roles/redis/files/redis_metrics.py");
+    let state = work.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let first = publish(
+        &t,
+        &script,
+        &server,
+        &state,
+        &work.path().join("payload1.json"),
+    );
+    assert_eq!(first["Namespace"], "VoiceCampaign/Redis");
+    let names: Vec<&str> = first["MetricData"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["MetricName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Up",
+            "UsedMemoryPercent",
+            "ConnectedClients",
+            "RejectedConnections",
+            "EvictedKeys",
+            "PersistenceFailed"
+        ]
+    );
+    assert_eq!(metric(&first, "Up"), 1.0);
+    let used = metric(&first, "UsedMemoryPercent");
+    assert!(used > 0.0 && used <= 100.0, "UsedMemoryPercent {used}");
+    assert!(
+        metric(&first, "ConnectedClients") >= 1.0,
+        "the publisher itself is connected"
+    );
+    assert_eq!(metric(&first, "PersistenceFailed"), 0.0);
+    assert_eq!(metric(&first, "EvictedKeys"), 0.0);
+
+    // Fill past the 2 MB maxmemory: the next run reports the evictions since the first.
+    let report = fill(&server, 600, 10_000, false);
+    assert!(report.contains("errors: 0"), "{report}");
+    let second = publish(
+        &t,
+        &script,
+        &server,
+        &state,
+        &work.path().join("payload2.json"),
+    );
+    assert!(
+        metric(&second, "EvictedKeys") > 0.0,
+        "evictions since the previous run"
+    );
+    let used = metric(&second, "UsedMemoryPercent");
+    assert!(
+        used > 50.0 && used <= 110.0,
+        "a full cache reports high memory use, got {used}"
+    );
+    assert_eq!(metric(&second, "RejectedConnections"), 0.0);
+
+    // Redis down: no payload, a failing exit, and the alarm sees missing data.
+    let port = server.port;
+    drop(server);
+    let mut c = t.cmd("python");
+    c.arg(&script)
+        .arg("--dry-run")
+        .arg(work.path().join("payload3.json"))
+        .env("REDIS_PORT", port.to_string())
+        .env("REDIS_MONITOR_USER", "infragen-monitor")
+        .env("REDIS_MONITOR_PASSWORD", &monitor_password)
+        .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
+        .env("METRICS_ENVIRONMENT", "dev")
+        .env("METRICS_STATE_DIR", &state);
+    let o = run(c);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        text(&o).replace(&monitor_password, "<monitor password>")
+    );
+    assert!(
+        !work.path().join("payload3.json").exists(),
+        "no payload when Redis is down"
+    );
+}

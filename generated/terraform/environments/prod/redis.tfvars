@@ -17,4 +17,10 @@ redis = {
   # Days Secrets Manager keeps a deleted secret recoverable (0: delete at once).
   secret_recovery_days = 30
   maxmemory_policy     = "allkeys-lru"
+  # Metrics the host publishes and the alarms on them.
+  monitoring = {
+    namespace            = "VoiceCampaign/Redis"
+    memory_alert_percent = 80
+    interval_seconds     = 60
+  }
 }

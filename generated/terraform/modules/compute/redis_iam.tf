@@ -32,3 +32,26 @@ resource "aws_iam_role_policy" "redis_password_read" {
     )
   })
 }
+
+# The metrics publisher on the host may put metrics into the blueprint's namespace only.
+resource "aws_iam_role_policy" "redis_metrics_put" {
+  count = var.redis.mode == "self_hosted" ? 1 : 0
+
+  name = "redis-metrics-put"
+  role = aws_iam_role.asterisk.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "PutRedisMetrics"
+      Effect   = "Allow"
+      Action   = ["cloudwatch:PutMetricData"]
+      Resource = ["*"]
+      Condition = {
+        StringEquals = {
+          "cloudwatch:namespace" = var.redis.monitoring.namespace
+        }
+      }
+    }]
+  })
+}

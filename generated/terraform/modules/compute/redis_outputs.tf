@@ -12,6 +12,11 @@ output "redis_port" {
   value       = var.redis.port
 }
 
+output "redis_security_group_id" {
+  description = "The Asterisk host's security group, which admits Redis clients."
+  value       = aws_security_group.asterisk.id
+}
+
 output "redis_password_secret_arn" {
   description = "ARN of the Secrets Manager secret holding the Redis AUTH password."
   value       = aws_secretsmanager_secret.redis_password.arn

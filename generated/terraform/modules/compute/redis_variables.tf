@@ -18,6 +18,12 @@ variable "redis" {
     secret_recovery_days = number
     kms_key_arn          = optional(string)
     maxmemory_policy     = string
+    monitoring = object({
+      namespace            = string
+      memory_alert_percent = number
+      interval_seconds     = number
+      sns_topic_arn        = optional(string)
+    })
     elasticache = optional(object({
       node_type               = string
       nodes                   = number

@@ -84,7 +84,6 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-
 /// When the ElastiCache prices below were recorded. A blueprint overrides a price with
 /// `elasticache.hourly_price_usd`.
 pub const CACHE_PRICES_AS_OF: &str = "2026-11";

@@ -53,14 +53,22 @@ fn output_carries_marker_and_no_volatile_data() {
                     f.path
                 );
             }
-            assert!(!f.contents.contains(&today()), "{}: contains today's date", f.path);
+            assert!(
+                !f.contents.contains(&today()),
+                "{}: contains today's date",
+                f.path
+            );
         }
     }
 }
 
 /// Today's date as YYYY-MM-DD (UTC), from the system clock.
 fn today() -> String {
-    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 / 86_400;
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 86_400;
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -76,6 +84,9 @@ fn today() -> String {
 
 #[test]
 fn today_is_computed_like_date_does() {
-    let out = std::process::Command::new("date").args(["-u", "+%Y-%m-%d"]).output().expect("date");
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .expect("date");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), today());
 }

@@ -161,11 +161,13 @@ fn join(out: &str, path: &str) -> String {
 /// Load, validate, render, and compare with the tree: everything before a write.
 fn plan_for(blueprint: &Path, dir: &Path, err: &mut dyn Write) -> Result<Plan, u8> {
     let model = load::load(blueprint).map_err(|e| report_load(&e, err))?;
-    let files = render::render(&model).map_err(|e| {
-        let _ = writeln!(err, "error: {e}");
-        2
-    })?;
-    sync::plan(dir, &files).map_err(|e| io_error(&e, err))
+    let mut planner = sync::Planner::new(dir).map_err(|e| io_error(&e, err))?;
+    render::render_each(&model, |f| planner.add(f).map_err(sync::PlanError::from))
+        .and_then(|()| planner.finish().map_err(sync::PlanError::from))
+        .map_err(|e| {
+            let _ = writeln!(err, "error: {e}");
+            2
+        })
 }
 
 fn report_load(e: &LoadError, err: &mut dyn Write) -> u8 {

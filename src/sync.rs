@@ -9,7 +9,7 @@
 //! edits unless forced.
 
 use crate::render::{MANIFEST, OutputFile, has_marker, parse_manifest, sha256_hex};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -37,9 +37,9 @@ pub enum Conflict {
 pub struct Change {
     pub path: String,
     pub action: Action,
-    /// Contents on disk, if the file exists.
+    /// Contents on disk, when the file exists and differs (unchanged files keep none).
     pub old: Option<String>,
-    /// Contents the blueprint produces, unless the file is to be removed.
+    /// Contents the blueprint produces, when they must be written.
     pub new: Option<String>,
     pub conflict: Option<Conflict>,
 }
@@ -128,48 +128,118 @@ const SKIP_DIRS: &[&str] = &[".git", ".terraform", ".venv", "node_modules", "tar
 
 /// Compares `files` with the tree under `out`. Reads only.
 pub fn plan(out: &Path, files: &[OutputFile]) -> io::Result<Plan> {
-    let manifest: BTreeMap<String, String> = read_optional(&out.join(MANIFEST))?
-        .map(|t| parse_manifest(&t).into_iter().collect())
-        .unwrap_or_default();
-    let mut changes = Vec::with_capacity(files.len());
+    let mut planner = Planner::new(out)?;
     for f in files {
-        let old = read_optional(&out.join(&f.path))?;
-        let (action, conflict) = match &old {
-            None => (Action::Create, None),
-            Some(o) if *o == f.contents => (Action::Unchanged, None),
-            Some(o) => (Action::Update, conflict_of(&f.path, o, &manifest)),
-        };
-        changes.push(Change {
-            path: f.path.clone(),
-            action,
-            old,
-            new: Some(f.contents.clone()),
-            conflict,
-        });
+        planner.add(f.clone())?;
     }
-    let produced: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    let mut stale = Vec::new();
-    if out.is_dir() {
-        find_generated(out, out, &mut stale)?;
+    planner.finish()
+}
+
+/// Why a plan could not be made: the render failed, or the tree could not be read.
+#[derive(Debug)]
+pub enum PlanError {
+    Render(crate::render::RenderError),
+    Io(io::Error),
+}
+
+impl From<crate::render::RenderError> for PlanError {
+    fn from(e: crate::render::RenderError) -> Self {
+        PlanError::Render(e)
     }
-    stale.sort();
-    for path in stale {
-        if produced.contains(&path.as_str()) {
-            continue;
+}
+
+impl From<io::Error> for PlanError {
+    fn from(e: io::Error) -> Self {
+        PlanError::Io(e)
+    }
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Render(e) => write!(f, "{e}"),
+            PlanError::Io(e) => write!(f, "{e}"),
         }
-        let old = read_optional(&out.join(&path))?;
-        let conflict = old
-            .as_deref()
-            .and_then(|o| conflict_of(&path, o, &manifest));
-        changes.push(Change {
-            path,
-            action: Action::Remove,
-            old,
-            new: None,
-            conflict,
-        });
     }
-    Ok(Plan { changes })
+}
+
+/// Builds a [`Plan`] one rendered file at a time: each file is compared with the tree
+/// as it arrives, and the contents of unchanged files are dropped, so memory holds only
+/// what differs. Reads only.
+pub struct Planner<'a> {
+    out: &'a Path,
+    manifest: BTreeMap<String, String>,
+    produced: HashSet<String>,
+    changes: Vec<Change>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(out: &'a Path) -> io::Result<Self> {
+        let manifest = read_optional(&out.join(MANIFEST))?
+            .map(|t| parse_manifest(&t).into_iter().collect())
+            .unwrap_or_default();
+        Ok(Planner {
+            out,
+            manifest,
+            produced: HashSet::new(),
+            changes: Vec::new(),
+        })
+    }
+
+    /// Compares one rendered file with the tree.
+    pub fn add(&mut self, f: OutputFile) -> io::Result<()> {
+        let old = read_optional(&self.out.join(&f.path))?;
+        let change = match old {
+            None => Change {
+                path: f.path.clone(),
+                action: Action::Create,
+                old: None,
+                new: Some(f.contents),
+                conflict: None,
+            },
+            Some(o) if o == f.contents => Change {
+                path: f.path.clone(),
+                action: Action::Unchanged,
+                old: None,
+                new: None,
+                conflict: None,
+            },
+            Some(o) => Change {
+                path: f.path.clone(),
+                action: Action::Update,
+                conflict: conflict_of(&f.path, &o, &self.manifest),
+                old: Some(o),
+                new: Some(f.contents),
+            },
+        };
+        self.produced.insert(f.path);
+        self.changes.push(change);
+        Ok(())
+    }
+
+    /// Adds the stale files: generated earlier, no longer produced.
+    pub fn finish(mut self) -> io::Result<Plan> {
+        let mut stale = Vec::new();
+        if self.out.is_dir() {
+            find_generated(self.out, self.out, &mut stale)?;
+        }
+        stale.sort();
+        for path in stale {
+            if self.produced.contains(&path) {
+                continue;
+            }
+            let old = read_optional(&self.out.join(&path))?;
+            let conflict = old.as_deref().and_then(|o| conflict_of(&path, o, &self.manifest));
+            self.changes.push(Change {
+                path,
+                action: Action::Remove,
+                old,
+                new: None,
+                conflict,
+            });
+        }
+        Ok(Plan { changes: self.changes })
+    }
 }
 
 /// A differing file is safe to replace only when it is exactly what infragen last wrote.

@@ -67,7 +67,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
             .help("at least one entry, e.g. `dev: {}`"),
         ),
         Some(list) => {
-            let mut seen: Vec<&str> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for (env_name, layer) in &list.value.0 {
                 let pos = Pos::of(&env_name.referenced);
                 if !is_slug(&env_name.value, 32) {
@@ -80,14 +80,13 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
                         .help("1-32 characters: lower-case letters, digits and `-`, starting with a letter"),
                     );
                 }
-                if seen.contains(&env_name.value.as_str()) {
+                if !seen.insert(env_name.value.as_str()) {
                     diags.push(Diagnostic::new(
                         Some(pos),
                         format!("environments.{}", env_name.value),
                         format!("environment `{}` is defined twice", env_name.value),
                     ));
                 }
-                seen.push(&env_name.value);
                 let mut r = Resolver {
                     env: &env_name.value,
                     env_pos: pos,
@@ -184,16 +183,8 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
 
 /// A problem in a base value is found once per environment: keep one.
 fn dedupe(diags: &mut Vec<Diagnostic>) {
-    let mut seen = Vec::new();
-    diags.retain(|d| {
-        let key = (d.pos, d.path.clone(), d.message.clone());
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
-    });
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.pos, d.path.clone(), d.message.clone())));
 }
 
 /// Resolves one environment: override, else top level, else default.

@@ -131,7 +131,19 @@ fn environment() -> Result<Environment<'static>, RenderError> {
 
 /// Renders every output file for the model, in a stable order, ending with the manifest.
 pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
-    let env = environment()?;
+    let mut files = Vec::new();
+    render_each(model, |f| {
+        files.push(f);
+        Ok::<(), RenderError>(())
+    })?;
+    Ok(files)
+}
+
+/// Renders every output file in order and hands each to `sink` as soon as it is
+/// complete, the manifest last; so a caller can compare and drop unchanged files instead
+/// of holding the whole tree. Still pure: `sink` decides what happens to each file.
+pub fn render_each<E: From<RenderError>>(model: &Model, mut sink: impl FnMut(OutputFile) -> Result<(), E>) -> Result<(), E> {
+    let env = environment().map_err(E::from)?;
     let base = views::base_view(model);
     let self_hosted = model.uses(Mode::SelfHosted);
     let module_dir = format!("terraform/modules/{}", model.host.terraform_module);
@@ -214,7 +226,7 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
         plan.push((
             format!("terraform/environments/{}/redis.tfvars", env_model.name),
             "terraform/env.tfvars.j2",
-            views::env_view(model, env_model),
+            views::env_view(&base, env_model),
         ));
     }
     if self_hosted {
@@ -298,35 +310,38 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
                 env_model.name, model.host.ansible_group
             ),
             "ansible/group_vars.yml.j2",
-            views::env_view(model, env_model),
+            views::env_view(&base, env_model),
         ));
     }
     for env_model in &model.envs {
         plan.push((
             format!("docs/{}/MIGRATION.md", env_model.name),
             "docs/migration.md.j2",
-            views::env_view(model, env_model),
+            views::env_view(&base, env_model),
         ));
         plan.push((
             format!("docs/{}/REDIS_RUNBOOK.md", env_model.name),
             "docs/runbook.md.j2",
-            views::env_view(model, env_model),
+            views::env_view(&base, env_model),
         ));
     }
 
     plan.push(("docs/REDIS_COST.md".into(), "docs/cost.md.j2", base.clone()));
 
-    let mut files = Vec::with_capacity(plan.len() + 1);
+    let mut manifest = manifest_header(&model.source);
     for (path, template, ctx) in plan {
         let body = env
             .get_template(template)
             .and_then(|t| t.render(ctx))
             .map_err(|e| RenderError(format!("{path}: {e:#}")))?;
         let contents = finish(&path, &model.source, &body)?;
-        files.push(OutputFile { path, contents });
+        let _ = writeln!(manifest, "{}  {}", sha256_hex(&contents), path);
+        sink(OutputFile { path, contents })?;
     }
-    files.push(manifest(&model.source, &files));
-    Ok(files)
+    sink(OutputFile {
+        path: MANIFEST.to_string(),
+        contents: manifest,
+    })
 }
 
 /// Adds the marker, applies the formatter pass, and parses the result back.
@@ -351,18 +366,11 @@ fn finish(path: &str, source: &str, body: &str) -> Result<String, RenderError> {
 
 /// The manifest lists every other file with the SHA-256 of its contents, so that a later
 /// `gen` can tell a file it wrote from one edited by hand since.
-fn manifest(source: &str, files: &[OutputFile]) -> OutputFile {
-    let mut text = format!(
+fn manifest_header(source: &str) -> String {
+    format!(
         "# {}\n# Files infragen generated here, with the SHA-256 of each as written. `infragen gen`\n# uses it to tell its own output from hand edits, which it never overwrites silently.\n",
         marker(source)
-    );
-    for f in files {
-        let _ = writeln!(text, "{}  {}", sha256_hex(&f.contents), f.path);
-    }
-    OutputFile {
-        path: MANIFEST.to_string(),
-        contents: text,
-    }
+    )
 }
 
 /// Lower-case hex SHA-256 of `text`.

@@ -176,7 +176,9 @@ pub fn base_view(model: &Model) -> Value {
 }
 
 /// Context for one environment's files.
-pub fn env_view(model: &Model, env: &Env) -> Value {
+/// Context for one environment's files: the environment over the shared `base` (built
+/// once per render, so that per-environment files cost O(1) each).
+pub fn env_view(base: &Value, env: &Env) -> Value {
     let r = &env.redis;
     let view = EnvView {
         monitoring: MonitoringView {
@@ -236,7 +238,7 @@ pub fn env_view(model: &Model, env: &Env) -> Value {
     };
     minijinja::context! {
         env => Value::from(Serde(view)),
-        ..base_view(model)
+        ..base.clone()
     }
 }
 

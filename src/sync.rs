@@ -221,15 +221,14 @@ impl<'a> Planner<'a> {
     pub fn finish(mut self) -> io::Result<Plan> {
         let mut stale = Vec::new();
         if self.out.is_dir() {
-            find_generated(self.out, self.out, &mut stale)?;
+            find_generated(self.out, self.out, &self.produced, &mut stale)?;
         }
         stale.sort();
         for path in stale {
-            if self.produced.contains(&path) {
-                continue;
-            }
             let old = read_optional(&self.out.join(&path))?;
-            let conflict = old.as_deref().and_then(|o| conflict_of(&path, o, &self.manifest));
+            let conflict = old
+                .as_deref()
+                .and_then(|o| conflict_of(&path, o, &self.manifest));
             self.changes.push(Change {
                 path,
                 action: Action::Remove,
@@ -238,7 +237,9 @@ impl<'a> Planner<'a> {
                 conflict,
             });
         }
-        Ok(Plan { changes: self.changes })
+        Ok(Plan {
+            changes: self.changes,
+        })
     }
 }
 
@@ -265,8 +266,14 @@ fn read_optional(path: &Path) -> io::Result<Option<String>> {
 }
 
 /// Collects (relative, `/`-separated) paths of regular files under `dir` whose first
-/// line is infragen's marker. Only the first bytes of each file are read.
-fn find_generated(root: &Path, dir: &Path, found: &mut Vec<String>) -> io::Result<()> {
+/// line is infragen's marker, other than the `produced` ones (already read). Only the
+/// first bytes of each file are read.
+fn find_generated(
+    root: &Path,
+    dir: &Path,
+    produced: &HashSet<String>,
+    found: &mut Vec<String>,
+) -> io::Result<()> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     for entry in entries {
@@ -275,18 +282,22 @@ fn find_generated(root: &Path, dir: &Path, found: &mut Vec<String>) -> io::Resul
         let path = entry.path();
         if ty.is_dir() {
             if !SKIP_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()) {
-                find_generated(root, &path, found)?;
+                find_generated(root, &path, produced, found)?;
             }
         } else if ty.is_file() {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let rel = rel.join("/");
+            if produced.contains(&rel) {
+                continue;
+            }
             let mut head = [0u8; 256];
             let n = std::fs::File::open(&path)?.read(&mut head)?;
             if has_marker(&String::from_utf8_lossy(&head[..n])) {
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                let rel: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                found.push(rel.join("/"));
+                found.push(rel);
             }
         }
     }

@@ -7,54 +7,62 @@
 
 /// Aligns `=` in runs of single-line attributes, as `terraform fmt` does.
 pub fn align_attributes(src: &str) -> String {
-    let lines: Vec<&str> = src.split('\n').collect();
-    let mut out: Vec<String> = Vec::with_capacity(lines.len());
-    let mut run: Vec<(String, String, String)> = Vec::new(); // (indent, key, value)
+    let mut out = String::with_capacity(src.len() + src.len() / 8);
+    // The current run: (indent, key, value) borrowed from `src`.
+    let mut run: Vec<(&str, &str, &str)> = Vec::new();
 
-    fn flush(run: &mut Vec<(String, String, String)>, out: &mut Vec<String>) {
-        let width = run
-            .iter()
-            .map(|(_, k, _)| k.chars().count())
-            .max()
-            .unwrap_or(0);
+    fn flush(run: &mut Vec<(&str, &str, &str)>, out: &mut String) {
+        let width = run.iter().map(|(_, k, _)| k.len()).max().unwrap_or(0);
         for (indent, key, value) in run.drain(..) {
-            let pad = " ".repeat(width - key.chars().count());
-            out.push(format!("{indent}{key}{pad} = {value}"));
+            out.push_str(indent);
+            out.push_str(key);
+            out.extend(std::iter::repeat_n(' ', width - key.len()));
+            out.push_str(" = ");
+            out.push_str(value);
+            out.push('\n');
         }
     }
 
-    for line in lines {
+    let mut lines = src.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let last = lines.peek().is_none();
         match single_line_attribute(line) {
             Some((indent, key, value)) => {
                 if run.first().is_some_and(|(i, _, _)| *i != indent) {
                     flush(&mut run, &mut out);
                 }
                 run.push((indent, key, value));
+                if last {
+                    flush(&mut run, &mut out);
+                    out.pop();
+                }
             }
             None => {
                 flush(&mut run, &mut out);
-                out.push(line.to_string());
+                out.push_str(line);
+                if !last {
+                    out.push('\n');
+                }
             }
         }
     }
-    flush(&mut run, &mut out);
-    out.join("\n")
+    out
 }
 
 /// Splits `  key = value` into its parts when the value is complete on this line.
-fn single_line_attribute(line: &str) -> Option<(String, String, String)> {
+/// Keys are ASCII identifiers, so byte lengths are display widths.
+fn single_line_attribute(line: &str) -> Option<(&str, &str, &str)> {
     let trimmed = line.trim_start();
     let indent = &line[..line.len() - trimmed.len()];
     let key_end = trimmed
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         .unwrap_or(trimmed.len());
-    if key_end == 0 || !trimmed.as_bytes()[0].is_ascii_alphabetic() && trimmed.as_bytes()[0] != b'_'
-    {
+    let first = *trimmed.as_bytes().first()?;
+    if key_end == 0 || !(first.is_ascii_alphabetic() || first == b'_') {
         return None;
     }
     let (key, rest) = trimmed.split_at(key_end);
-    let rest = rest.trim_start();
-    let value = rest.strip_prefix('=')?;
+    let value = rest.trim_start().strip_prefix('=')?;
     if value.starts_with('=') {
         return None;
     }
@@ -62,7 +70,7 @@ fn single_line_attribute(line: &str) -> Option<(String, String, String)> {
     if value.is_empty() || !balanced(value) {
         return None;
     }
-    Some((indent.to_string(), key.to_string(), value.to_string()))
+    Some((indent, key, value))
 }
 
 /// True when every bracket opened in `value` closes on the same line (strings and

@@ -142,7 +142,10 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
 /// Renders every output file in order and hands each to `sink` as soon as it is
 /// complete, the manifest last; so a caller can compare and drop unchanged files instead
 /// of holding the whole tree. Still pure: `sink` decides what happens to each file.
-pub fn render_each<E: From<RenderError>>(model: &Model, mut sink: impl FnMut(OutputFile) -> Result<(), E>) -> Result<(), E> {
+pub fn render_each<E: From<RenderError>>(
+    model: &Model,
+    mut sink: impl FnMut(OutputFile) -> Result<(), E>,
+) -> Result<(), E> {
     let env = environment().map_err(E::from)?;
     let base = views::base_view(model);
     let self_hosted = model.uses(Mode::SelfHosted);
@@ -356,12 +359,25 @@ fn finish(path: &str, source: &str, body: &str) -> Result<String, RenderError> {
     }
     if path.ends_with(".tf") || path.ends_with(".tfvars") {
         text = hclfmt::align_attributes(&text);
-        hcl::parse(&text).map_err(|e| RenderError(format!("{path} is not valid HCL: {e}")))?;
-    } else if path.ends_with(".yml") || path.ends_with(".yamllint") {
-        serde_saphyr::from_str::<serde::de::IgnoredAny>(&text)
-            .map_err(|e| RenderError(format!("{path} is not valid YAML: {e}")))?;
+    }
+    // Debug builds (every test run) parse each file back, so a template bug fails the
+    // render instead of writing a broken file; release builds leave that to the tests
+    // (it is half of a run's cost; see docs/BENCHMARKS.md).
+    if cfg!(debug_assertions) {
+        parse_back(path, &text)?;
     }
     Ok(text)
+}
+
+/// Parses a rendered Terraform or YAML file with hcl-rs or serde-saphyr.
+pub fn parse_back(path: &str, text: &str) -> Result<(), RenderError> {
+    if path.ends_with(".tf") || path.ends_with(".tfvars") {
+        hcl::parse(text).map_err(|e| RenderError(format!("{path} is not valid HCL: {e}")))?;
+    } else if path.ends_with(".yml") || path.ends_with(".yamllint") {
+        serde_saphyr::from_str::<serde::de::IgnoredAny>(text)
+            .map_err(|e| RenderError(format!("{path} is not valid YAML: {e}")))?;
+    }
+    Ok(())
 }
 
 /// The manifest lists every other file with the SHA-256 of its contents, so that a later

@@ -267,6 +267,17 @@ fn quoted(s: &str, hcl: bool) -> String {
     out
 }
 
+/// `{{ list | join(sep) }}` (minijinja's builtins are not compiled in).
+pub fn join(v: &Value, sep: &str) -> Result<String, Error> {
+    let items: Vec<String> = v.try_iter()?.map(|i| i.to_string()).collect();
+    Ok(items.join(sep))
+}
+
+/// `{{ s | replace(from, to) }}`.
+pub fn replace(v: &str, from: &str, to: &str) -> String {
+    v.replace(from, to)
+}
+
 /// `{{ v | hcl }}`: a string, number, bool or list as an HCL literal.
 pub fn hcl_literal(v: &Value) -> Result<String, Error> {
     match v.kind() {

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod parse_back;
 mod real_tools;
 mod snapshots;
 mod uptodate;

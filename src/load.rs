@@ -87,6 +87,16 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
                 "write true or false; YAML 1.1 spellings such as yes/no/on/off are refused",
             );
         let path = pos.map(|p| path_at(source, p.line)).unwrap_or_default();
+        let mut message = message;
+        if let Some(rest) = message.strip_prefix("unknown field `")
+            && let Some((field, expected)) = rest.split_once("`, expected one of ")
+        {
+            let candidates: Vec<&str> = expected.split(", ").map(|c| c.trim_matches('`')).collect();
+            message = format!(
+                "{message}{}",
+                crate::suggest::did_you_mean(field, candidates)
+            );
+        }
         let mut d = Diagnostic::new(pos, path, message.clone());
         if message.contains("unknown field") {
             d = d.help("only the fields listed above; see the blueprint reference in README.md");

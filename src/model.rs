@@ -301,6 +301,95 @@ pub const BLOCKABLE_COMMANDS: &[&str] = &[
     "SWAPDB",
 ];
 
+/// One resolved value for `explain`: its data path, its value as text, and its origin.
+pub struct Explained {
+    pub field: String,
+    pub value: String,
+    pub origin: Origin,
+}
+
+fn ex<T>(v: &Val<T>, show: impl FnOnce(&T) -> String) -> Explained {
+    Explained {
+        field: v.field.to_string(),
+        value: show(&v.value),
+        origin: v.origin.clone(),
+    }
+}
+
+fn list(v: &[String]) -> String {
+    format!("[{}]", v.join(", "))
+}
+
+impl Env {
+    /// Every resolved value of the environment, in blueprint order.
+    pub fn explain(&self) -> Vec<Explained> {
+        let r = &self.redis;
+        let mut out = vec![
+            ex(&self.region, String::clone),
+            ex(&self.vpc_cidr, String::clone),
+            ex(&self.mode, |m| m.as_str().to_string()),
+            ex(&r.version, String::clone),
+            ex(&r.port, u16::to_string),
+            ex(&r.bind, |b| list(b)),
+            ex(&r.allowed_sources, |s| {
+                let mut all = r.allowed_ipv4.clone();
+                all.extend(r.allowed_ipv6.iter().cloned());
+                format!("{} -> {}", list(s), list(&all))
+            }),
+            ex(&r.blocked_commands, |b| list(b)),
+            ex(&r.password_length, u32::to_string),
+            ex(&r.password_specials, bool::to_string),
+            ex(&r.secret_name, String::clone),
+            ex(&r.secret_recovery_days, u32::to_string),
+        ];
+        if let Some(k) = &r.kms_key_arn {
+            out.push(ex(k, String::clone));
+        }
+        out.extend([
+            ex(&r.maxmemory, |m| format!("{} ({} bytes)", m.text, m.bytes)),
+            ex(&r.maxmemory_policy, String::clone),
+            ex(&r.snapshots, |s| {
+                let rules: Vec<String> = s
+                    .iter()
+                    .map(|s| format!("{} {}", s.after_seconds, s.min_changes))
+                    .collect();
+                if rules.is_empty() {
+                    "off".to_string()
+                } else {
+                    list(&rules)
+                }
+            }),
+            ex(&r.aof, bool::to_string),
+            ex(&r.appendfsync, String::clone),
+            ex(&self.sizing.node_type, String::clone),
+            ex(&self.sizing.nodes, u32::to_string),
+            ex(&self.sizing.hourly_price_usd, |p| format!("{p}")),
+        ]);
+        if let Some(e) = &self.elasticache {
+            out.push(ex(&e.multi_az, bool::to_string));
+            out.push(ex(&e.snapshot_retention_days, u32::to_string));
+        }
+        if let Some(g) = &self.guard {
+            out.push(ex(&g.instance_type, String::clone));
+            out.push(ex(&g.asterisk_reserve, |m| {
+                format!("{} ({} bytes)", m.text, m.bytes)
+            }));
+            out.push(ex(&g.overcommit_memory, bool::to_string));
+            out.push(ex(&g.disable_thp, bool::to_string));
+        }
+        let m = &self.monitoring;
+        out.extend([
+            ex(&m.namespace, String::clone),
+            ex(&m.memory_alert_percent, u32::to_string),
+            ex(&m.interval_seconds, u32::to_string),
+        ]);
+        if let Some(t) = &m.sns_topic_arn {
+            out.push(ex(t, String::clone));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::MemSize;

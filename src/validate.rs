@@ -10,6 +10,7 @@ use crate::model::{
     ElastiCacheShared, Env, FSYNC_MODES, Guard, Host, MemSize, Mode, Model, Monitoring, Origin,
     Redis, Snapshot, Val,
 };
+use crate::suggest::did_you_mean;
 use std::net::IpAddr;
 
 /// Where each field of a resolved section was set (defaults have no position).
@@ -435,7 +436,10 @@ impl Resolver<'_> {
             other => {
                 self.err(
                     &raw,
-                    format!("`{other}` is not a place Redis can run"),
+                    format!(
+                        "`{other}` is not a place Redis can run{}",
+                        did_you_mean(other, ["self_hosted", "elasticache"])
+                    ),
                     "`self_hosted` (on the Asterisk host) or `elasticache`",
                 );
                 None
@@ -463,7 +467,11 @@ impl Resolver<'_> {
             let known: Vec<&str> = crate::aws::CACHE_NODES.iter().map(|n| n.name).collect();
             self.err(
                 &node_type,
-                format!("`{}` is not a node type infragen knows", node_type.value),
+                format!(
+                    "`{}` is not a node type infragen knows{}",
+                    node_type.value,
+                    did_you_mean(&node_type.value, known.iter().copied())
+                ),
                 &known.join(", "),
             );
             ok = false;
@@ -689,8 +697,9 @@ impl Resolver<'_> {
             self.err(
                 &instance_type,
                 format!(
-                    "`{}` is not an instance type infragen knows",
-                    instance_type.value
+                    "`{}` is not an instance type infragen knows{}",
+                    instance_type.value,
+                    did_you_mean(&instance_type.value, known.iter().copied())
                 ),
                 &known.join(", "),
             );
@@ -1000,7 +1009,11 @@ impl Resolver<'_> {
                 self.err_at(
                     pos,
                     blocked_raw.path(),
-                    format!("`{}` is not a command infragen can block", c.value),
+                    format!(
+                        "`{}` is not a command infragen can block{}",
+                        c.value,
+                        did_you_mean(&upper, BLOCKABLE_COMMANDS.iter().copied())
+                    ),
                     &format!("one of {}", BLOCKABLE_COMMANDS.join(", ")),
                 );
                 ok = false;
@@ -1127,7 +1140,11 @@ impl Resolver<'_> {
         if !EVICTION_POLICIES.contains(&policy.value.as_str()) {
             self.err(
                 &policy,
-                format!("`{}` is not a Redis 7 eviction policy", policy.value),
+                format!(
+                    "`{}` is not a Redis 7 eviction policy{}",
+                    policy.value,
+                    did_you_mean(&policy.value, EVICTION_POLICIES.iter().copied())
+                ),
                 &EVICTION_POLICIES.join(", "),
             );
             ok = false;
@@ -1185,7 +1202,11 @@ impl Resolver<'_> {
         if !FSYNC_MODES.contains(&appendfsync.value.as_str()) {
             self.err(
                 &appendfsync,
-                format!("`{}` is not an appendfsync mode", appendfsync.value),
+                format!(
+                    "`{}` is not an appendfsync mode{}",
+                    appendfsync.value,
+                    did_you_mean(&appendfsync.value, FSYNC_MODES.iter().copied())
+                ),
                 &FSYNC_MODES.join(", "),
             );
             ok = false;

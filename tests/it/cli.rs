@@ -651,3 +651,249 @@ fn capacity_rule_accepts_the_boundary_and_rejects_one_megabyte_more() {
         run.stderr
     );
 }
+
+#[test]
+fn misspellings_get_a_did_you_mean() {
+    let run = infragen(
+        &repo(),
+        &["validate", "--blueprint", "tests/fixtures/bad/typos.yaml"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    for needle in [
+        "`self-hosted` is not a place Redis can run; did you mean `self_hosted`?",
+        "`FLUSHAL` is not a command infragen can block; did you mean `FLUSHALL`?",
+        "`allkeys-lur` is not a Redis 7 eviction policy; did you mean `allkeys-lru`?",
+        "`everysc` is not an appendfsync mode; did you mean `everysec`?",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "missing {needle:?} in\n{}",
+            run.stderr
+        );
+    }
+    let run = infragen(
+        &repo(),
+        &[
+            "validate",
+            "--blueprint",
+            "tests/fixtures/bad/unknown-key.yaml",
+        ],
+    );
+    assert!(
+        run.stderr
+            .contains("unknown field `maxx`, expected one of max, policy; did you mean `max`?"),
+        "{}",
+        run.stderr
+    );
+    let run = infragen(&repo(), &["explain", "--env", "prdo"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "no environment `prdo` in blueprints/redis-on-asterisk.yaml; did you mean `prod`?"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn explain_shows_each_value_with_its_origin() {
+    let run = infragen(&repo(), &["explain", "--env", "prod"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let bp = repo().join("blueprints/redis-on-asterisk.yaml");
+    let line = |needle: &str| line_of(&bp, needle);
+    let row = |field: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(field))
+            .unwrap_or_else(|| panic!("no {field} in\n{}", run.stdout))
+            .to_string()
+    };
+    assert!(row("aws.vpc_cidr").ends_with(&format!("10.20.0.0/16                        environments.prod override at blueprints/redis-on-asterisk.yaml:{}", line("vpc_cidr: 10.20.0.0/16"))), "{}", row("aws.vpc_cidr"));
+    assert!(row("redis.memory.max").contains("512mb (536870912 bytes)"));
+    assert!(
+        row("redis.memory.max").ends_with(&format!(
+            "blueprints/redis-on-asterisk.yaml:{}",
+            line("    max: 512mb")
+        )),
+        "{}",
+        row("redis.memory.max")
+    );
+    assert!(
+        row("elasticache.nodes").ends_with("default"),
+        "{}",
+        row("elasticache.nodes")
+    );
+    assert!(
+        row("redis.allowed_sources").contains("[vpc] -> [10.20.0.0/16]"),
+        "{}",
+        row("redis.allowed_sources")
+    );
+    let first = infragen(&repo(), &["explain"]);
+    assert!(
+        first
+            .stdout
+            .starts_with("environment dev of blueprints/redis-on-asterisk.yaml"),
+        "{}",
+        first.stdout
+    );
+}
+
+#[test]
+fn init_writes_a_blueprint_that_generates_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = infragen(dir.path(), &["init", "infra/blueprint.yaml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let generated = infragen(
+        dir.path(),
+        &["gen", "--blueprint", "infra/blueprint.yaml", "--out", "out"],
+    );
+    assert_eq!(generated.code, 0, "{generated:?}");
+    assert_eq!(
+        infragen(
+            dir.path(),
+            &[
+                "check",
+                "--blueprint",
+                "infra/blueprint.yaml",
+                "--out",
+                "out"
+            ]
+        )
+        .code,
+        0
+    );
+
+    std::fs::write(dir.path().join("infra/blueprint.yaml"), "name: mine\n").unwrap();
+    let again = infragen(dir.path(), &["init", "infra/blueprint.yaml"]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(
+        again.stderr.contains(
+            "infra/blueprint.yaml already exists; infragen init never overwrites a blueprint"
+        ),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("infra/blueprint.yaml")).unwrap(),
+        "name: mine\n"
+    );
+}
+
+#[test]
+fn check_reports_as_json_and_as_github_annotations() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let clean = infragen(
+        dir.path(),
+        &[
+            "check",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(clean.code, 0, "{clean:?}");
+    let doc: serde_json::Value = serde_json::from_str(&clean.stdout).unwrap();
+    assert_eq!(doc["status"], "clean");
+    assert_eq!(doc["drifted"], serde_json::json!([]));
+
+    edit(&dir.path().join(BP), "max: 256mb", "max: 300mb");
+    let vars_line = line_of(&dir.path().join(DEV_VARS), "redis_maxmemory:");
+    let json = infragen(
+        dir.path(),
+        &[
+            "check",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json.code, 1, "{json:?}");
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["status"], "drift");
+    assert_eq!(
+        doc["fix"],
+        "infragen gen --blueprint blueprint.yaml --out out"
+    );
+    let vars = doc["drifted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == DEV_VARS)
+        .expect("group_vars drifted");
+    assert_eq!(vars["status"], "M");
+    assert_eq!(vars["first_changed_line"], vars_line);
+    assert!(
+        vars["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+redis_maxmemory: \"300mb\"")
+    );
+
+    let gh = infragen(
+        dir.path(),
+        &[
+            "check",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--format",
+            "github",
+        ],
+    );
+    assert_eq!(gh.code, 1, "{gh:?}");
+    let want = format!(
+        "::error file={DEV_VARS},line={vars_line},title=infragen check::{DEV_VARS} is out of date; run: infragen gen --blueprint blueprint.yaml --out out"
+    );
+    assert!(
+        gh.stdout.lines().any(|l| l == want),
+        "missing {want:?} in\n{}",
+        gh.stdout
+    );
+
+    // Validation errors honour the flag.
+    edit(&dir.path().join(BP), "max: 300mb", "max: lots");
+    let max_line = line_of(&dir.path().join(BP), "max: lots");
+    let gh = infragen(
+        dir.path(),
+        &[
+            "check",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--format",
+            "github",
+        ],
+    );
+    assert_eq!(gh.code, 2, "{gh:?}");
+    assert!(gh.stdout.starts_with(&format!("::error file=blueprint.yaml,line={max_line},col=14,title=infragen validate::environments.dev.redis.memory.max: `lots` is not a memory size")), "{}", gh.stdout);
+    let json = infragen(
+        dir.path(),
+        &[
+            "check",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json.code, 2);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["status"], "invalid");
+    assert_eq!(doc["errors"][0]["line"], max_line);
+    assert_eq!(
+        doc["errors"][0]["path"],
+        "environments.dev.redis.memory.max"
+    );
+}

@@ -1,33 +1,84 @@
 //! The blueprint as written: serde types that mirror the YAML file.
 //!
-//! Every field is optional and carries its source location ([`Spanned`]), because the
-//! same types describe two layers: the top-level blueprint and each environment's
-//! overrides. [`crate::model`] resolves the layers into concrete values per environment;
+//! Every field is optional and carries its source location ([`Sp`]), because the same
+//! types describe two layers: the top-level blueprint and each environment's overrides.
+//! [`crate::model`] resolves the layers into concrete values per environment;
 //! [`crate::validate`] uses the locations to point at the line that set a bad value.
 //! Unknown keys are rejected everywhere (`deny_unknown_fields`).
+//!
+//! The same types, through `schemars`, give the blueprint's JSON Schema (`infragen
+//! schema`): the doc comments below are its descriptions, so they are written for the
+//! people who edit blueprints.
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A located value as read from the blueprint.
-pub type Sp<T> = Spanned<T>;
+/// A value as read from the blueprint, with the place it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sp<T> {
+    pub value: T,
+    /// Where the value stands in the file.
+    pub referenced: Location,
+}
 
-/// The whole blueprint file.
-#[derive(Debug, Deserialize)]
+impl<T> Sp<T> {
+    pub fn new(value: T, referenced: Location) -> Self {
+        Sp { value, referenced }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<T>::deserialize(d)?;
+        Ok(Sp {
+            value: s.value,
+            referenced: s.referenced,
+        })
+    }
+}
+
+/// In the schema a located value is just its value.
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// An infragen blueprint: one typed source of truth for Redis self-hosted on the
+/// Asterisk EC2 host (or on ElastiCache), compiled by `infragen gen` into Terraform,
+/// Ansible and docs.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "infragen blueprint")]
 pub struct Blueprint {
-    /// Name of the deployment; used in resource names, descriptions and tags.
+    /// Name of the deployment: lower-case letters, digits and `-`; used in resource
+    /// names, descriptions, tags and the default secret name.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,39}$"))]
     pub name: Option<Sp<String>>,
     pub aws: Option<AwsLayer>,
     pub host: Option<HostLayer>,
     pub elasticache: Option<ElastiCacheLayer>,
+    /// Who uses Redis (the Lambda functions): each gets an ingress rule from its
+    /// security group and may read the password secret. The same in every environment.
     pub consumers: Option<Sp<Vec<Consumer>>>,
     pub monitoring: Option<MonitoringLayer>,
     pub redis: Option<RedisLayer>,
-    /// Environments in the order they are written; each overrides any field of the base.
+    /// Environments in the order they are written; each may override any field above
+    /// (mappings merge field by field, values and lists replace).
     pub environments: Option<Sp<Ordered<Layer>>>,
 }
 
@@ -56,123 +107,189 @@ pub struct Layers {
     pub environments: Option<Sp<Ordered<Layer>>>,
 }
 
-/// One layer of settings: the base blueprint or one environment's overrides.
-#[derive(Debug, Default, Deserialize)]
+/// An environment's overrides: any field of the top level except `name`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Layer {
     pub aws: Option<AwsLayer>,
     pub host: Option<HostLayer>,
     pub elasticache: Option<ElastiCacheLayer>,
+    /// Who uses Redis; must be the same in every environment.
     pub consumers: Option<Sp<Vec<Consumer>>>,
     pub monitoring: Option<MonitoringLayer>,
     pub redis: Option<RedisLayer>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The AWS account's region and network.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsLayer {
+    /// AWS region, e.g. `us-east-1`.
     pub region: Option<Sp<String>>,
+    /// The VPC's IPv4 CIDR (/16 to /28); `vpc` in `redis.allowed_sources` means it.
     pub vpc_cidr: Option<Sp<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The existing Asterisk host, as the infra repo's Terraform and Ansible know it.
+/// The references must be the same in every environment (module code is shared).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostLayer {
+    /// The module directory under terraform/modules/ that declares the host, and the
+    /// name of its module call in the root module, e.g. `compute`.
     pub terraform_module: Option<Sp<String>>,
+    /// The host's `aws_instance` resource address in that module.
     pub instance: Option<Sp<String>>,
+    /// The host's `aws_security_group` resource address in that module.
     pub security_group: Option<Sp<String>>,
+    /// The host's `aws_iam_role` resource address in that module.
     pub iam_role: Option<Sp<String>>,
+    /// The Ansible inventory group of the Asterisk hosts.
     pub ansible_group: Option<Sp<String>>,
-    /// EC2 instance type of the host (its RAM bounds what Redis may use).
+    /// EC2 instance type of the host: its RAM must hold Redis's worst case
+    /// (2 x maxmemory + 128 MiB) plus `asterisk_reserve`. Required when self-hosted.
     pub instance_type: Option<Sp<String>>,
-    /// Memory kept free for Asterisk and the OS, in Redis units (`1gb`).
+    /// Memory kept free for Asterisk and the OS, in Redis units (default `1gb`).
     pub asterisk_reserve: Option<Sp<String>>,
-    /// Kernel settings Redis's docs recommend; each can be switched off.
+    /// Write `vm.overcommit_memory = 1`, which Redis's forks need (default true).
     pub overcommit_memory: Option<Sp<bool>>,
+    /// Turn transparent huge pages off for Redis with `disable-thp yes` (default true).
     pub disable_thp: Option<Sp<bool>>,
 }
 
 /// Who uses Redis: a Lambda function (or any client) with its security group and role.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Consumer {
+    /// A short name: lower-case letters, digits and `-`.
     pub name: Sp<String>,
-    /// Terraform reference, in the root module, to the consumer's security group id.
+    /// Terraform reference, valid in the root module, to the consumer's security
+    /// group id, e.g. `module.lambda.dialer_security_group_id`.
     pub security_group: Sp<String>,
-    /// Terraform reference, in the root module, to the consumer's IAM role name.
+    /// Terraform reference, valid in the root module, to the consumer's IAM role name,
+    /// e.g. `module.lambda.dialer_role_name`.
     pub iam_role: Sp<String>,
 }
 
 /// Alarms and the metrics they read.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringLayer {
+    /// CloudWatch namespace of the host's metrics (default `Infragen/Redis`).
     pub namespace: Option<Sp<String>>,
+    /// Alarm when used memory reaches this percentage of maxmemory (default 80).
+    #[schemars(range(min = 1, max = 100))]
     pub memory_alert_percent: Option<Sp<i64>>,
+    /// Publisher interval and alarm period, a multiple of 60 seconds (default 60).
+    #[schemars(range(min = 60, max = 3600))]
     pub interval_seconds: Option<Sp<i64>>,
     /// An existing SNS topic for notifications; without it one is created.
     pub sns_topic_arn: Option<Sp<String>>,
 }
 
-/// Where Redis runs when an environment sets `redis.mode: elasticache`.
-#[derive(Debug, Default, Deserialize)]
+/// Where Redis runs when an environment sets `redis.mode: elasticache`, and the node
+/// type the cost report compares against.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElastiCacheLayer {
+    /// The module that owns ElastiCache (default `data`).
     pub terraform_module: Option<Sp<String>>,
+    /// Terraform reference in that module to the VPC id, e.g. `var.vpc_id`.
     pub vpc_id: Option<Sp<String>>,
+    /// Terraform reference in that module to the private subnet ids.
     pub subnet_ids: Option<Sp<String>>,
+    /// Node type; its usable memory (75%) must hold redis.memory.max (default
+    /// `cache.t3.small`).
     pub node_type: Option<Sp<String>>,
+    /// Nodes: a primary and up to 5 replicas (default 1).
+    #[schemars(range(min = 1, max = 6))]
     pub nodes: Option<Sp<i64>>,
+    /// Multi-AZ with automatic failover: needs 2+ nodes, not t1/t2.
     pub multi_az: Option<Sp<bool>>,
+    /// Days of automatic snapshots, 0 to 35 (default 1).
+    #[schemars(range(min = 0, max = 35))]
     pub snapshot_retention_days: Option<Sp<i64>>,
-    /// Overrides the price table's on-demand hourly price of the node type (USD).
+    /// Overrides the price table's on-demand USD per node-hour in the cost report.
     pub hourly_price_usd: Option<Sp<f64>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Redis itself.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisLayer {
+    /// Where Redis runs: on the Asterisk host or on ElastiCache (default
+    /// `self_hosted`). Flip it per environment to cut over or roll back.
+    #[schemars(extend("enum" = ["self_hosted", "elasticache"]))]
     pub mode: Option<Sp<String>>,
+    /// Redis version, 7.x, quoted (default "7.0").
+    #[schemars(regex(pattern = r"^7(\.[0-9]+){0,2}$"))]
     pub version: Option<Sp<String>>,
+    /// TCP port, 1024 to 65535 (default 6379).
+    #[schemars(range(min = 1024, max = 65535))]
     pub port: Option<Sp<i64>>,
+    /// Addresses Redis listens on (default [0.0.0.0]; the security group filters).
     pub bind: Option<Sp<Vec<Sp<String>>>>,
+    /// CIDRs that may reach the port besides the consumers: `vpc` or a CIDR, never
+    /// 0.0.0.0/0 or ::/0 (default [vpc]).
     pub allowed_sources: Option<Sp<Vec<Sp<String>>>>,
+    /// Commands refused to every client (default [FLUSHALL, FLUSHDB]).
     pub blocked_commands: Option<Sp<Vec<Sp<String>>>>,
     pub auth: Option<AuthLayer>,
     pub memory: Option<MemoryLayer>,
     pub persistence: Option<PersistenceLayer>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The AUTH password and its secret.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthLayer {
+    /// Length of the generated password, 32 to 128 (default 32).
+    #[schemars(range(min = 32, max = 128))]
     pub password_length: Option<Sp<i64>>,
+    /// Add the specials `!&#$^<>-` (safe in redis.conf and as an ElastiCache AUTH
+    /// token) to letters and digits (default false).
     pub password_specials: Option<Sp<bool>>,
+    /// Secrets Manager secret name (default `<name>/<env>/redis-password`).
     pub secret_name: Option<Sp<String>>,
+    /// Days a deleted secret stays recoverable: 0, or 7 to 30 (default 7).
     pub secret_recovery_days: Option<Sp<i64>>,
+    /// A customer KMS key for the secret (default: the AWS-managed key).
     pub kms_key_arn: Option<Sp<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Memory limit and eviction.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryLayer {
+    /// maxmemory in Redis units: b, k (1000), kb (1024), m, mb, g, gb (default 512mb).
+    #[schemars(regex(pattern = r"^[0-9]+([bB]|[kKmMgG][bB]?)?$"))]
     pub max: Option<Sp<String>>,
+    /// Eviction policy (default allkeys-lru).
+    #[schemars(extend("enum" = ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]))]
     pub policy: Option<Sp<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// RDB snapshots and the append-only file.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersistenceLayer {
+    /// RDB snapshot rules; [] turns RDB off (default Redis 7's 3600 1, 300 100, 60 10000).
     pub rdb_snapshots: Option<Sp<Vec<SnapshotRule>>>,
+    /// Append-only file (default true).
     pub aof: Option<Sp<bool>>,
+    /// AOF fsync policy (default everysec).
+    #[schemars(extend("enum" = ["always", "everysec", "no"]))]
     pub appendfsync: Option<Sp<String>>,
 }
 
-/// `save <seconds> <changes>`: snapshot when at least `changes` keys changed in `seconds`.
-#[derive(Debug, Clone, Deserialize)]
+/// `save <seconds> <changes>`: snapshot when at least `min_changes` keys changed within
+/// `after_seconds`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotRule {
+    #[schemars(range(min = 1))]
     pub after_seconds: Sp<i64>,
+    #[schemars(range(min = 1))]
     pub min_changes: Sp<i64>,
 }
 
@@ -198,4 +315,26 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Ordered<V> {
         }
         d.deserialize_map(OrderedVisitor(PhantomData))
     }
+}
+
+/// Environment names (lower-case, safe in paths) to their overrides.
+impl<V: JsonSchema> JsonSchema for Ordered<V> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Environments_{}", V::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": { "pattern": "^[a-z][a-z0-9-]{0,31}$" },
+            "additionalProperties": generator.subschema_for::<V>(),
+        })
+    }
+}
+
+/// The blueprint's JSON Schema (draft 2020-12), pretty-printed.
+pub fn json_schema() -> String {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let schema = generator.into_root_schema_for::<Blueprint>();
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
 }

@@ -76,6 +76,8 @@ pub enum Command {
         #[arg(value_name = "PATH", default_value = DEFAULT_BLUEPRINT)]
         path: PathBuf,
     },
+    /// Print the blueprint's JSON Schema (draft 2020-12), for editors and validators.
+    Schema,
     /// Print the monthly cost of each environment against its ElastiCache equivalent.
     Cost {
         #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
@@ -123,6 +125,10 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             Err(e) => report_load(&e, err),
         },
         Command::Init { path } => init(&path, out, err),
+        Command::Schema => {
+            let _ = writeln!(out, "{}", crate::blueprint::json_schema());
+            0
+        }
         Command::Cost { blueprint } => match load::load(&blueprint) {
             Ok(model) => {
                 let _ = write!(out, "{}", crate::cost::table(&model));

@@ -1245,11 +1245,7 @@ fn snap(after_seconds: u64, min_changes: u64) -> Snapshot {
 }
 
 fn default_sp(s: &str) -> Sp<String> {
-    Sp::new(
-        s.to_string(),
-        serde_saphyr::Location::UNKNOWN,
-        serde_saphyr::Location::UNKNOWN,
-    )
+    Sp::new(s.to_string(), serde_saphyr::Location::UNKNOWN)
 }
 
 /// Position of a list item, falling back to the list's own position for defaults.

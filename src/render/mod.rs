@@ -59,8 +59,13 @@ pub fn marker(source: &str) -> String {
 
 /// True when `contents` carries infragen's marker on its first line.
 pub fn has_marker(contents: &str) -> bool {
-    contents.lines().next().is_some_and(|l| {
-        let l = l.strip_prefix("<!--").unwrap_or(l);
+    // The first line, or for JSON (whose first line is `{`) the `$comment` on the second.
+    contents.lines().take(2).any(|l| {
+        let l = l.trim_start();
+        let l = l
+            .strip_prefix("<!--")
+            .or_else(|| l.strip_prefix("\"$comment\": \""))
+            .unwrap_or(l);
         l.trim_start_matches(['#', ' ']).starts_with(MARKER_PREFIX)
     })
 }
@@ -351,10 +356,16 @@ pub fn render_each<E: From<RenderError>>(
     }
 
     plan.push(("docs/REDIS_COST.md".into(), "docs/cost.md.j2", base.clone()));
+    plan.push((
+        "schema/blueprint.schema.json".into(),
+        "schema:",
+        base.clone(),
+    ));
 
     let mut manifest = manifest_header(&model.source);
     for (path, template, ctx) in plan {
         let body = match template.strip_prefix("static:") {
+            None if template == "schema:" => crate::blueprint::json_schema(),
             Some(name) => STATIC
                 .iter()
                 .find(|(n, _)| *n == name)
@@ -377,6 +388,16 @@ pub fn render_each<E: From<RenderError>>(
 
 /// Adds the marker, applies the formatter pass, and parses the result back.
 fn finish(path: &str, source: &str, body: &str) -> Result<String, RenderError> {
+    if path.ends_with(".json") {
+        // JSON has no comments: the marker is the document's first key.
+        let rest = body
+            .strip_prefix("{\n")
+            .ok_or_else(|| RenderError(format!("{path}: not a JSON object")))?;
+        return Ok(format!(
+            "{{\n  \"$comment\": \"{}\",\n{rest}\n",
+            marker(source)
+        ));
+    }
     let mut text = format!(
         "{}\n{}",
         marker_line(path, source),

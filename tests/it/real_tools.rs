@@ -949,3 +949,93 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         "no payload when Redis is down"
     );
 }
+
+/// Validates YAML files against a JSON Schema with Python's `jsonschema` (draft 2020-12);
+/// returns, per file, the validator's error messages.
+fn schema_errors(t: &Tools, schema: &Path, files: &[PathBuf]) -> Vec<(String, Vec<String>)> {
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(schema)
+def leaves(error):
+    # Optional fields are `anyOf [value, null]`: report the innermost reasons.
+    if error.context:
+        for sub in error.context:
+            yield from leaves(sub)
+    else:
+        yield error.message
+for path in sys.argv[2:]:
+    errors = sorted(m for e in validator.iter_errors(yaml.safe_load(open(path))) for m in leaves(e))
+    print(json.dumps({"file": path, "errors": errors}))
+"#;
+    let mut c = t.cmd("python");
+    c.arg("-c").arg(script).arg(schema).args(files);
+    let o = run(c);
+    assert!(
+        o.status.success(),
+        "the JSON Schema validator failed:\n{}",
+        text(&o)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let errors = v["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_string())
+                .collect();
+            (v["file"].as_str().unwrap().to_string(), errors)
+        })
+        .collect()
+}
+
+#[test]
+fn blueprint_schema_accepts_the_fixtures_and_rejects_bad_ones() {
+    let Some(t) = tools() else { return };
+    let schema = repo().join("generated/schema/blueprint.schema.json");
+    let good: Vec<PathBuf> = GOOD_BLUEPRINTS.iter().map(|b| repo().join(b)).collect();
+    for (file, errors) in schema_errors(&t, &schema, &good) {
+        assert!(
+            errors.is_empty(),
+            "{file} should satisfy the schema: {errors:?}"
+        );
+    }
+    let bad: Vec<PathBuf> = ["unknown-key", "wrong-type", "typos", "rules"]
+        .iter()
+        .map(|n| repo().join(format!("tests/fixtures/bad/{n}.yaml")))
+        .collect();
+    let results = schema_errors(&t, &schema, &bad);
+    assert_eq!(results.len(), bad.len());
+    for (file, errors) in &results {
+        assert!(
+            !errors.is_empty(),
+            "{file} should be rejected by the schema"
+        );
+    }
+    let joined = |name: &str| {
+        results
+            .iter()
+            .find(|(f, _)| f.ends_with(name))
+            .unwrap()
+            .1
+            .join("\n")
+    };
+    assert!(
+        joined("unknown-key.yaml").contains("'maxx' was unexpected"),
+        "{}",
+        joined("unknown-key.yaml")
+    );
+    assert!(
+        joined("typos.yaml").contains("'allkeys-lur' is not one of"),
+        "{}",
+        joined("typos.yaml")
+    );
+    assert!(
+        joined("rules.yaml").contains("70000 is greater than the maximum of 65535"),
+        "{}",
+        joined("rules.yaml")
+    );
+}

@@ -780,12 +780,9 @@ fn init_writes_a_blueprint_that_generates_and_never_overwrites() {
     );
 }
 
-#[test]
-fn check_reports_as_json_and_as_github_annotations() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    let clean = infragen(
-        dir.path(),
+fn check_as(dir: &Path, format: &str) -> Run {
+    infragen(
+        dir,
         &[
             "check",
             "--blueprint",
@@ -793,9 +790,16 @@ fn check_reports_as_json_and_as_github_annotations() {
             "--out",
             "out",
             "--format",
-            "json",
+            format,
         ],
-    );
+    )
+}
+
+#[test]
+fn check_reports_as_json_and_as_github_annotations() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let clean = check_as(dir.path(), "json");
     assert_eq!(clean.code, 0, "{clean:?}");
     let doc: serde_json::Value = serde_json::from_str(&clean.stdout).unwrap();
     assert_eq!(doc["status"], "clean");
@@ -803,18 +807,7 @@ fn check_reports_as_json_and_as_github_annotations() {
 
     edit(&dir.path().join(BP), "max: 256mb", "max: 300mb");
     let vars_line = line_of(&dir.path().join(DEV_VARS), "redis_maxmemory:");
-    let json = infragen(
-        dir.path(),
-        &[
-            "check",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--format",
-            "json",
-        ],
-    );
+    let json = check_as(dir.path(), "json");
     assert_eq!(json.code, 1, "{json:?}");
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["status"], "drift");
@@ -837,18 +830,7 @@ fn check_reports_as_json_and_as_github_annotations() {
             .contains("+redis_maxmemory: \"300mb\"")
     );
 
-    let gh = infragen(
-        dir.path(),
-        &[
-            "check",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--format",
-            "github",
-        ],
-    );
+    let gh = check_as(dir.path(), "github");
     assert_eq!(gh.code, 1, "{gh:?}");
     let want = format!(
         "::error file={DEV_VARS},line={vars_line},title=infragen check::{DEV_VARS} is out of date; run: infragen gen --blueprint blueprint.yaml --out out"
@@ -862,32 +844,10 @@ fn check_reports_as_json_and_as_github_annotations() {
     // Validation errors honour the flag.
     edit(&dir.path().join(BP), "max: 300mb", "max: lots");
     let max_line = line_of(&dir.path().join(BP), "max: lots");
-    let gh = infragen(
-        dir.path(),
-        &[
-            "check",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--format",
-            "github",
-        ],
-    );
+    let gh = check_as(dir.path(), "github");
     assert_eq!(gh.code, 2, "{gh:?}");
     assert!(gh.stdout.starts_with(&format!("::error file=blueprint.yaml,line={max_line},col=14,title=infragen validate::environments.dev.redis.memory.max: `lots` is not a memory size")), "{}", gh.stdout);
-    let json = infragen(
-        dir.path(),
-        &[
-            "check",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--format",
-            "json",
-        ],
-    );
+    let json = check_as(dir.path(), "json");
     assert_eq!(json.code, 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["status"], "invalid");

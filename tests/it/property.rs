@@ -4,16 +4,7 @@
 use crate::parse_back::parse_back;
 use proptest::prelude::*;
 
-const POLICIES: &[&str] = &[
-    "noeviction",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-];
+use infragen::model::EVICTION_POLICIES as POLICIES;
 const COMMANDS: &[&str] = &[
     "FLUSHALL", "FLUSHDB", "KEYS", "DEBUG", "CONFIG", "SAVE", "MONITOR",
 ];

@@ -106,6 +106,7 @@ const STATIC: &[(&str, &str)] = statics![
 
 const TEMPLATES: &[(&str, &str)] = templates![
     "terraform/redis_type.j2",
+    "terraform/policies.j2",
     "terraform/module_variables.tf.j2",
     "terraform/module_secret.tf.j2",
     "terraform/module_redis.tf.j2",

@@ -1,5 +1,6 @@
 //! Fuzzes the whole pure pipeline: arbitrary bytes -> load (parse + validate) -> render,
-//! and the diagnostics report when loading fails. Any panic is a bug in infragen.
+//! and the diagnostics report when loading fails. Any panic, and any render error for
+//! a blueprint that validated, is a bug in infragen.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match infragen::load::load_str("fuzz.yaml", source) {
         Ok(model) => {
-            let _ = infragen::render::render(&model);
+            // A RenderError on a validated model is a template bug: make it a finding.
+            if let Err(e) = infragen::render::render(&model) {
+                panic!("a valid blueprint failed to render: {e}");
+            }
         }
         Err(err) => {
             let _ = err.render();

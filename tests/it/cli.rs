@@ -25,6 +25,14 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// Asserts that `out` has each of `lines` as a whole line.
+fn has_lines<S: AsRef<str>>(out: &str, lines: &[S]) {
+    for line in lines {
+        let line = line.as_ref();
+        assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+    }
+}
+
 /// The 1-based line of the first line of `path` containing `needle`.
 fn line_of(path: &Path, needle: &str) -> usize {
     let text = std::fs::read_to_string(path).unwrap();
@@ -462,21 +470,18 @@ fn flipping_one_environment_to_self_hosted_changes_exactly_its_files() {
         stale.code, 1,
         "check must catch the un-regenerated tree: {stale:?}"
     );
-    for line in [
-        &format!("A {prod_vars}"),
-        &format!("D {cache}"),
-        "D out/terraform/modules/data/redis_variables.tf",
-        "D out/terraform/modules/data/redis_outputs.tf",
-        "M out/terraform/environments/prod/redis.tfvars",
-        "M out/terraform/redis_outputs.tf",
-        "M out/docs/prod/MIGRATION.md",
-    ] {
-        assert!(
-            stale.stdout.lines().any(|l| l == line),
-            "missing {line:?} in\n{}",
-            stale.stdout
-        );
-    }
+    has_lines(
+        &stale.stdout,
+        &[
+            format!("A {prod_vars}").as_str(),
+            format!("D {cache}").as_str(),
+            "D out/terraform/modules/data/redis_variables.tf",
+            "D out/terraform/modules/data/redis_outputs.tf",
+            "M out/terraform/environments/prod/redis.tfvars",
+            "M out/terraform/redis_outputs.tf",
+            "M out/docs/prod/MIGRATION.md",
+        ],
+    );
     assert!(
         !stale.stdout.contains("M out/terraform/environments/dev/"),
         "dev must not change:\n{}",
@@ -599,17 +604,14 @@ fn check_catches_a_stale_or_edited_doc() {
     );
     let run = run_check(dir.path());
     assert_eq!(run.code, 1, "{run:?}");
-    for line in [
-        "M out/docs/dev/REDIS_RUNBOOK.md",
-        "M out/docs/prod/REDIS_RUNBOOK.md",
-        "M out/terraform/environments/dev/redis.tfvars",
-    ] {
-        assert!(
-            run.stdout.lines().any(|l| l == line),
-            "missing {line:?} in\n{}",
-            run.stdout
-        );
-    }
+    has_lines(
+        &run.stdout,
+        &[
+            "M out/docs/dev/REDIS_RUNBOOK.md",
+            "M out/docs/prod/REDIS_RUNBOOK.md",
+            "M out/terraform/environments/dev/redis.tfvars",
+        ],
+    );
     assert!(
         run.stdout
             .contains("+| `voice-campaign-dev-redis-memory` | `UsedMemoryPercent` >= 85%"),

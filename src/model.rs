@@ -193,6 +193,13 @@ pub struct ElastiCacheEnv {
     pub snapshot_retention_days: Val<u32>,
     /// ElastiCache engine version (`7.0` or `7.1`).
     pub engine_version: String,
+    /// Weekly maintenance window, UTC (`sun:05:00-sun:06:00`).
+    pub maintenance_window: Val<String>,
+    /// Daily snapshot window, UTC (`03:00-04:00`).
+    pub snapshot_window: Val<String>,
+    pub auto_minor_version_upgrade: Val<bool>,
+    /// Snapshot the data when the replication group is deleted.
+    pub final_snapshot: Val<bool>,
 }
 
 /// Everything about Redis for one environment.
@@ -246,7 +253,10 @@ pub struct Model {
     /// The blueprint path as given on the command line, written into each file's marker.
     pub source: String,
     pub host: Host,
-    /// Set when at least one environment runs on ElastiCache.
+    /// Set when the blueprint places ElastiCache (`elasticache.vpc_id` and
+    /// `subnet_ids`), whether or not an environment runs on it now: the ElastiCache
+    /// module's interface then exists in every mode, so the root module's wiring stays
+    /// valid through every cut-over and rollback.
     pub elasticache: Option<ElastiCacheShared>,
     /// Clients granted network access and the password (same in every environment).
     pub consumers: Vec<Consumer>,
@@ -368,6 +378,10 @@ impl Env {
         if let Some(e) = &self.elasticache {
             out.push(ex(&e.multi_az, bool::to_string));
             out.push(ex(&e.snapshot_retention_days, u32::to_string));
+            out.push(ex(&e.maintenance_window, String::clone));
+            out.push(ex(&e.snapshot_window, String::clone));
+            out.push(ex(&e.auto_minor_version_upgrade, bool::to_string));
+            out.push(ex(&e.final_snapshot, bool::to_string));
         }
         if let Some(g) = &self.guard {
             out.push(ex(&g.instance_type, String::clone));

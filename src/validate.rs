@@ -283,10 +283,10 @@ impl Resolver<'_> {
         let redis = self.redis(vpc_cidr.as_ref());
         let mode = self.mode();
         let sizing = self.cache_sizing();
-        let elasticache = match (&mode, &redis, &sizing) {
-            (Some(m), Some(r), Some(s)) if m.value == Mode::ElastiCache => {
-                Some(self.elasticache(r, s))
-            }
+        let in_cache = mode.as_ref().is_some_and(|m| m.value == Mode::ElastiCache);
+        let placement = self.placement(in_cache);
+        let elasticache = match (&redis, &sizing) {
+            (Some(r), Some(s)) if in_cache => Some(self.elasticache(r, s)),
             _ => None,
         };
         let guard = match (&mode, &redis) {
@@ -322,12 +322,9 @@ impl Resolver<'_> {
             }
         }
         let mut shared = host?;
+        shared.extend(placement.ok()?.unwrap_or_default());
         let elasticache = match elasticache {
-            Some(e) => {
-                let (env, more) = e?;
-                shared.extend(more);
-                Some(env)
-            }
+            Some(e) => Some(e?),
             None => None,
         };
         let guard = match guard {
@@ -508,41 +505,52 @@ impl Resolver<'_> {
         })
     }
 
-    /// ElastiCache settings for an environment in ElastiCache mode: sizing rules, plus
-    /// the module references that must be the same in every such environment.
-    fn elasticache(
-        &mut self,
-        redis: &Redis,
-        sizing: &CacheSizing,
-    ) -> Option<(ElastiCacheEnv, Shared)> {
+    /// Where ElastiCache goes: the module that owns it and the VPC and subnet references
+    /// inside it. Required in ElastiCache mode; optional otherwise (then both references
+    /// or neither). `Ok(None)` when the environment places no ElastiCache.
+    fn placement(&mut self, required: bool) -> Result<Option<Shared>, ()> {
         let module = self.or(
             "elasticache.terraform_module",
             |l| l.elasticache.as_ref()?.terraform_module.as_ref(),
             "data".to_string(),
         );
-        let vpc_id = self.required(
-            "elasticache.vpc_id",
-            |l| l.elasticache.as_ref()?.vpc_id.as_ref(),
-            "`vpc_id: var.vpc_id`",
-        );
-        let subnets = self.required(
-            "elasticache.subnet_ids",
-            |l| l.elasticache.as_ref()?.subnet_ids.as_ref(),
-            "`subnet_ids: var.private_subnet_ids`",
-        );
-        let node = CacheNode::find(&sizing.node_type.value)?;
-        let multi_az = self.or(
-            "elasticache.multi_az",
-            |l| l.elasticache.as_ref()?.multi_az.as_ref(),
-            sizing.nodes.value >= 2 && node.failover,
-        );
-        let retention_raw = self.or(
-            "elasticache.snapshot_retention_days",
-            |l| l.elasticache.as_ref()?.snapshot_retention_days.as_ref(),
-            1,
-        );
+        fn vpc_get(l: &Layer) -> Option<&Sp<String>> {
+            l.elasticache.as_ref()?.vpc_id.as_ref()
+        }
+        fn subnets_get(l: &Layer) -> Option<&Sp<String>> {
+            l.elasticache.as_ref()?.subnet_ids.as_ref()
+        }
+        let (vpc_id, subnets) = if required {
+            (
+                self.required("elasticache.vpc_id", vpc_get, "`vpc_id: var.vpc_id`"),
+                self.required(
+                    "elasticache.subnet_ids",
+                    subnets_get,
+                    "`subnet_ids: var.private_subnet_ids`",
+                ),
+            )
+        } else {
+            let vpc_id = self.pick("elasticache.vpc_id", vpc_get);
+            let subnets = self.pick("elasticache.subnet_ids", subnets_get);
+            match (&vpc_id, &subnets) {
+                (None, None) => return Ok(None),
+                (Some(set), None) | (None, Some(set)) => {
+                    let missing = if vpc_id.is_none() {
+                        "vpc_id"
+                    } else {
+                        "subnet_ids"
+                    };
+                    self.err(
+                        set,
+                        format!("`{}` is set but `elasticache.{missing}` is not", set.field),
+                        "both `elasticache.vpc_id` and `elasticache.subnet_ids` (where ElastiCache goes), or neither",
+                    );
+                    return Err(());
+                }
+                _ => (vpc_id, subnets),
+            }
+        };
         let mut ok = true;
-
         if !is_identifier(&module.value) {
             self.err(
                 &module,
@@ -564,11 +572,102 @@ impl Resolver<'_> {
                 ok = false;
             }
         }
+        match (vpc_id, subnets) {
+            (Some(v), Some(s)) if ok => Ok(Some(vec![module, v, s])),
+            _ => Err(()),
+        }
+    }
+
+    /// ElastiCache settings for an environment in ElastiCache mode: sizing, windows
+    /// and the identifiers AWS derives from the names.
+    fn elasticache(&mut self, redis: &Redis, sizing: &CacheSizing) -> Option<ElastiCacheEnv> {
+        let node = CacheNode::find(&sizing.node_type.value)?;
+        let multi_az = self.or(
+            "elasticache.multi_az",
+            |l| l.elasticache.as_ref()?.multi_az.as_ref(),
+            sizing.nodes.value >= 2 && node.failover,
+        );
+        let retention_raw = self.or(
+            "elasticache.snapshot_retention_days",
+            |l| l.elasticache.as_ref()?.snapshot_retention_days.as_ref(),
+            1,
+        );
+        let maintenance_window = self.or(
+            "elasticache.maintenance_window",
+            |l| l.elasticache.as_ref()?.maintenance_window.as_ref(),
+            "sun:05:00-sun:06:00".to_string(),
+        );
+        let snapshot_window = self.or(
+            "elasticache.snapshot_window",
+            |l| l.elasticache.as_ref()?.snapshot_window.as_ref(),
+            "03:00-04:00".to_string(),
+        );
+        let auto_minor_version_upgrade = self.or(
+            "elasticache.auto_minor_version_upgrade",
+            |l| l.elasticache.as_ref()?.auto_minor_version_upgrade.as_ref(),
+            true,
+        );
+        let final_snapshot = self.or(
+            "elasticache.final_snapshot",
+            |l| l.elasticache.as_ref()?.final_snapshot.as_ref(),
+            true,
+        );
+        let mut ok = true;
+
         if !(0..=35).contains(&retention_raw.value) {
             self.err(
                 &retention_raw,
                 format!("{} days of snapshots is out of range", retention_raw.value),
                 "0 (no backups) to 35 days",
+            );
+            ok = false;
+        }
+        let weekly = parse_window(&maintenance_window.value, true);
+        let daily = parse_window(&snapshot_window.value, false);
+        for (v, w, form) in [
+            (
+                &maintenance_window,
+                &weekly,
+                "`ddd:hh:mm-ddd:hh:mm` in UTC, e.g. `sun:05:00-sun:06:00`",
+            ),
+            (
+                &snapshot_window,
+                &daily,
+                "`hh:mm-hh:mm` in UTC, e.g. `03:00-04:00`",
+            ),
+        ] {
+            match w {
+                None => {
+                    self.err(v, format!("`{}` is not a time window", v.value), form);
+                    ok = false;
+                }
+                Some(w) if w.minutes() < 60 => {
+                    self.err(
+                        v,
+                        format!(
+                            "the window `{}` is {} minutes long; ElastiCache needs at least 60",
+                            v.value,
+                            w.minutes()
+                        ),
+                        form,
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+            }
+        }
+        if let (Some(m), Some(d)) = (&weekly, &daily)
+            && m.minutes() >= 60
+            && d.minutes() >= 60
+            && m.overlaps_daily(d)
+        {
+            self.err(
+                &snapshot_window,
+                format!(
+                    "the snapshot window `{}` overlaps the maintenance window `{}`",
+                    snapshot_window.value, maintenance_window.value
+                ),
+                "a daily window outside the weekly maintenance window",
             );
             ok = false;
         }
@@ -588,16 +687,29 @@ impl Resolver<'_> {
             );
             ok = false;
         }
-        let name_len = self.name.len() + 1 + self.env.len();
-        if name_len > 40 {
-            let env_pos = self.env_pos;
-            self.err_at(
-                env_pos,
-                format!("environments.{}", self.env),
-                format!("the replication group id `{}-{}` is {name_len} characters; ElastiCache allows 40", self.name, self.env),
-                "a shorter `name` or environment name",
-            );
-            ok = false;
+        // The identifiers the generated Terraform derives from `name` and the
+        // environment, against the rules AWS applies to each.
+        let group = format!("{}-{}", self.name, self.env);
+        let last_member = format!("{group}-{:03}", sizing.nodes.value.max(1));
+        for (what, id, max) in [
+            ("replication group id", group.clone(), 40),
+            ("cache cluster id", last_member, 50),
+            ("parameter group name", format!("{group}-redis7"), 255),
+            ("subnet group name", format!("{group}-redis"), 255),
+        ] {
+            if let Some(problem) = crate::aws::elasticache_id_problem(&id, max) {
+                let env_pos = self.env_pos;
+                self.err_at(
+                    env_pos,
+                    format!("environments.{}", self.env),
+                    format!(
+                        "the ElastiCache {what} `{id}` (from `name` and the environment) {problem}"
+                    ),
+                    "a shorter `name` or environment name, without `--`",
+                );
+                ok = false;
+                break;
+            }
         }
         let usable = node.usable_bytes();
         let max = &redis.maxmemory;
@@ -630,10 +742,10 @@ impl Resolver<'_> {
             self.err(
                 &multi_az,
                 format!(
-                    "{} does not support Multi-AZ automatic failover (t1/t2 nodes)",
+                    "{} does not support Multi-AZ automatic failover (previous-generation t1 nodes)",
                     node.name
                 ),
-                "`multi_az: false`, or a t3/t4g/m/r node type",
+                "`multi_az: false`, or a current node type",
             );
             ok = false;
         }
@@ -648,18 +760,18 @@ impl Resolver<'_> {
             );
             ok = false;
         }
-        let shared = vec![module, vpc_id?, subnets?];
         if !ok {
             return None;
         }
-        Some((
-            ElastiCacheEnv {
-                multi_az,
-                snapshot_retention_days: retention_raw.map(|n| *n as u32),
-                engine_version: engine_version?.to_string(),
-            },
-            shared,
-        ))
+        Some(ElastiCacheEnv {
+            multi_az,
+            snapshot_retention_days: retention_raw.map(|n| *n as u32),
+            engine_version: engine_version?.to_string(),
+            maintenance_window,
+            snapshot_window,
+            auto_minor_version_upgrade,
+            final_snapshot,
+        })
     }
 
     /// How Redis shares the host: the capacity rule and the kernel settings.
@@ -1300,6 +1412,64 @@ pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
     Ok((ip, prefix))
 }
 
+/// A maintenance (weekly, `ddd:hh:mm-ddd:hh:mm`) or snapshot (daily, `hh:mm-hh:mm`)
+/// window, as minutes from the start of the week (weekly) or of the day (daily).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    start: u32,
+    end: u32,
+    weekly: bool,
+}
+
+const WEEK: u32 = 7 * 24 * 60;
+const DAY: u32 = 24 * 60;
+
+impl Window {
+    fn period(&self) -> u32 {
+        if self.weekly { WEEK } else { DAY }
+    }
+
+    /// Length in minutes; a window may wrap past midnight or the end of the week.
+    fn minutes(&self) -> u32 {
+        (self.end + self.period() - self.start) % self.period()
+    }
+
+    /// Whether a daily window overlaps this weekly one on any day of the week.
+    fn overlaps_daily(&self, daily: &Window) -> bool {
+        (0..7).any(|day| {
+            let start = day * DAY + daily.start;
+            let len = daily.minutes();
+            // Two intervals on a circle of WEEK minutes overlap when either starts inside the other.
+            let inside = |a: u32, from: u32, len: u32| (a + WEEK - from) % WEEK < len;
+            inside(start, self.start, self.minutes()) || inside(self.start, start % WEEK, len)
+        })
+    }
+}
+
+fn parse_window(s: &str, weekly: bool) -> Option<Window> {
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let point = |p: &str| -> Option<u32> {
+        let (day, time) = if weekly {
+            let (d, t) = p.split_once(':')?;
+            (DAYS.iter().position(|x| *x == d)? as u32, t)
+        } else {
+            (0, p)
+        };
+        let (h, m) = time.split_once(':')?;
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(day * DAY + h * 60 + m)
+    };
+    let (a, b) = s.split_once('-')?;
+    Some(Window {
+        start: point(a)?,
+        end: point(b)?,
+        weekly,
+    })
+}
+
 fn is_slug(s: &str, max: usize) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
@@ -1391,6 +1561,26 @@ fn is_kms_arn(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows() {
+        let m = parse_window("sun:05:00-sun:06:00", true).unwrap();
+        assert_eq!(m.minutes(), 60);
+        assert_eq!(
+            parse_window("sat:23:30-sun:00:30", true).unwrap().minutes(),
+            60
+        );
+        assert_eq!(parse_window("23:30-00:30", false).unwrap().minutes(), 60);
+        assert!(parse_window("sun:5:00-sun:06:00", true).is_none());
+        assert!(parse_window("xyz:05:00-sun:06:00", true).is_none());
+        assert!(parse_window("03:00-24:00", false).is_none());
+        let snap = |s| parse_window(s, false).unwrap();
+        assert!(!m.overlaps_daily(&snap("03:00-04:00")));
+        assert!(m.overlaps_daily(&snap("05:30-06:30")));
+        assert!(m.overlaps_daily(&snap("04:30-05:30")));
+        assert!(m.overlaps_daily(&snap("04:00-07:00")));
+        assert!(!m.overlaps_daily(&snap("06:00-07:00")));
+    }
 
     #[test]
     fn cidrs() {

@@ -95,3 +95,32 @@ resource "aws_cloudwatch_metric_alarm" "redis_persistence_failed" {
   alarm_actions       = [local.redis_alarm_topic]
   ok_actions          = [local.redis_alarm_topic]
 }
+
+# ElastiCache equivalents, per node (member clusters are named <group>-001, -002, ...).
+locals {
+  redis_cache_nodes = var.redis.mode == "elasticache" ? toset([
+    for i in range(var.redis.elasticache.nodes) : format("%03d", i + 1)
+  ]) : toset([])
+}
+
+# Memory at or above the alert percentage; missing data (node gone) counts as breaching.
+# The node's id comes from the replication group itself, so the alarm is created only
+# once the group exists: created earlier, it would breach (no data) and page during the
+# 10-15 minutes ElastiCache takes to create the nodes.
+resource "aws_cloudwatch_metric_alarm" "redis_cache_memory" {
+  for_each = local.redis_cache_nodes
+
+  alarm_name          = "${local.redis_alarm_prefix}-node-${each.key}-memory"
+  alarm_description   = "ElastiCache node ${each.key} of ${var.redis.name}-${var.redis.environment} uses ${var.redis.monitoring.memory_alert_percent}% or more of its memory."
+  namespace           = "AWS/ElastiCache"
+  metric_name         = "DatabaseMemoryUsagePercentage"
+  dimensions          = { CacheClusterId = "${module.data.redis_replication_group_id}-${each.key}" }
+  statistic           = "Maximum"
+  period              = var.redis.monitoring.interval_seconds
+  evaluation_periods  = 3
+  threshold           = var.redis.monitoring.memory_alert_percent
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [local.redis_alarm_topic]
+  ok_actions          = [local.redis_alarm_topic]
+}

@@ -7,7 +7,7 @@ locals {
   # The environment a Lambda function needs to use Redis; wire a function with
   # `environment { variables = local.redis_lambda_environment }`.
   redis_lambda_environment = {
-    REDIS_HOST                = module.compute.redis_endpoint
+    REDIS_HOST                = var.redis.mode == "elasticache" ? module.data.redis_endpoint : module.compute.redis_endpoint
     REDIS_PORT                = tostring(var.redis.port)
     REDIS_PASSWORD_SECRET_ARN = module.compute.redis_password_secret_arn
     REDIS_TLS                 = tostring(var.redis.mode == "elasticache")
@@ -16,7 +16,7 @@ locals {
 
 output "redis_endpoint" {
   description = "Address of Redis: the Asterisk host's private IP, or the ElastiCache primary endpoint."
-  value       = module.compute.redis_endpoint
+  value       = var.redis.mode == "elasticache" ? module.data.redis_endpoint : module.compute.redis_endpoint
 }
 
 output "redis_port" {

@@ -10,7 +10,7 @@
 pub mod hclfmt;
 mod views;
 
-use crate::model::{Mode, Model};
+use crate::model::Model;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use std::fmt::Write as _;
 
@@ -120,6 +120,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "terraform/root_consumers.tf.j2",
     "terraform/root_monitoring.tf.j2",
     "terraform/env.tfvars.j2",
+    "terraform/versions_override.tf.j2",
     "ansible/playbook.yml.j2",
     "ansible/group_vars.yml.j2",
     "docs/migration.md.j2",
@@ -169,9 +170,17 @@ pub fn render_each<E: From<RenderError>>(
 ) -> Result<(), E> {
     let env = environment().map_err(E::from)?;
     let base = views::base_view(model);
-    let self_hosted = model.uses(Mode::SelfHosted);
     let module_dir = format!("terraform/modules/{}", model.host.terraform_module);
+    // Which files exist depends on the placements the blueprint declares (the host
+    // always; ElastiCache when `elasticache.vpc_id`/`subnet_ids` are set), never on the
+    // modes the environments are in now: a cut-over or rollback changes the values in
+    // tfvars and group_vars, not the set of files and interfaces the user wired once.
     let mut plan: Vec<(String, &str, Value)> = vec![
+        (
+            format!("{module_dir}/redis_versions_override.tf"),
+            "terraform/versions_override.tf.j2",
+            versions_view(&base, &[AWS, RANDOM]),
+        ),
         (
             format!("{module_dir}/redis_variables.tf"),
             "terraform/module_variables.tf.j2",
@@ -182,29 +191,30 @@ pub fn render_each<E: From<RenderError>>(
             "terraform/module_secret.tf.j2",
             base.clone(),
         ),
+        (
+            format!("{module_dir}/redis.tf"),
+            "terraform/module_redis.tf.j2",
+            base.clone(),
+        ),
+        (
+            format!("{module_dir}/redis_iam.tf"),
+            "terraform/module_iam.tf.j2",
+            base.clone(),
+        ),
+        (
+            format!("{module_dir}/redis_outputs.tf"),
+            "terraform/module_outputs.tf.j2",
+            base.clone(),
+        ),
     ];
-    if self_hosted {
-        plan.extend([
-            (
-                format!("{module_dir}/redis.tf"),
-                "terraform/module_redis.tf.j2",
-                base.clone(),
-            ),
-            (
-                format!("{module_dir}/redis_iam.tf"),
-                "terraform/module_iam.tf.j2",
-                base.clone(),
-            ),
-        ]);
-    }
-    plan.push((
-        format!("{module_dir}/redis_outputs.tf"),
-        "terraform/module_outputs.tf.j2",
-        base.clone(),
-    ));
     if let Some(ec) = &model.elasticache {
         let data_dir = format!("terraform/modules/{}", ec.terraform_module);
         plan.extend([
+            (
+                format!("{data_dir}/redis_versions_override.tf"),
+                "terraform/versions_override.tf.j2",
+                versions_view(&base, &[AWS]),
+            ),
             (
                 format!("{data_dir}/redis_variables.tf"),
                 "terraform/data_variables.tf.j2",
@@ -223,6 +233,11 @@ pub fn render_each<E: From<RenderError>>(
         ]);
     }
     plan.extend([
+        (
+            "terraform/redis_versions_override.tf".into(),
+            "terraform/versions_override.tf.j2",
+            versions_view(&base, &[]),
+        ),
         (
             "terraform/redis_variables.tf".into(),
             "terraform/root_variables.tf.j2",
@@ -253,87 +268,84 @@ pub fn render_each<E: From<RenderError>>(
             views::env_view(&base, env_model),
         ));
     }
-    if self_hosted {
-        plan.extend([
-            (
-                "ansible/.yamllint".into(),
-                "static:ansible/yamllint",
-                base.clone(),
-            ),
-            (
-                "ansible/redis.yml".into(),
-                "ansible/playbook.yml.j2",
-                base.clone(),
-            ),
-            (
-                "ansible/collections/requirements.yml".into(),
-                "static:ansible/requirements.yml",
-                base.clone(),
-            ),
-            (
-                "ansible/roles/redis/defaults/main.yml".into(),
-                "static:ansible/defaults.yml",
-                base.clone(),
-            ),
-            (
-                "ansible/roles/redis/tasks/main.yml".into(),
-                "static:ansible/tasks.yml",
-                base.clone(),
-            ),
-            (
-                "ansible/roles/redis/handlers/main.yml".into(),
-                "static:ansible/handlers.yml",
-                base.clone(),
-            ),
-            (
-                "ansible/roles/redis/meta/main.yml".into(),
-                "static:ansible/meta.yml",
-                base.clone(),
-            ),
-            (
-                "ansible/roles/redis/templates/redis.conf.j2".into(),
-                "static:ansible/redis.conf.j2",
-                base.clone(),
-            ),
-        ]);
-        for (name, template) in [
-            (
-                "templates/redis-guard.conf.j2",
-                "static:ansible/role/redis-guard.conf.j2",
-            ),
-            (
-                "templates/sysctl.conf.j2",
-                "static:ansible/role/sysctl.conf.j2",
-            ),
-            (
-                "templates/redis-metrics.service.j2",
-                "static:ansible/role/redis-metrics.service.j2",
-            ),
-            (
-                "templates/redis-metrics.timer.j2",
-                "static:ansible/role/redis-metrics.timer.j2",
-            ),
-            (
-                "templates/redis-metrics.env.j2",
-                "static:ansible/role/redis-metrics.env.j2",
-            ),
-            (
-                "files/redis_metrics.py",
-                "static:ansible/role/redis_metrics.py",
-            ),
-        ] {
-            plan.push((
-                format!("ansible/roles/redis/{name}"),
-                template,
-                base.clone(),
-            ));
-        }
+    // The playbook and the role exist in every mode, so that the user's
+    // `import_playbook: redis.yml` stays valid; in an environment on ElastiCache the
+    // role stops at its first task (its group_vars say so).
+    plan.extend([
+        (
+            "ansible/.yamllint".into(),
+            "static:ansible/yamllint",
+            base.clone(),
+        ),
+        (
+            "ansible/redis.yml".into(),
+            "ansible/playbook.yml.j2",
+            base.clone(),
+        ),
+        (
+            "ansible/collections/requirements.yml".into(),
+            "static:ansible/requirements.yml",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/defaults/main.yml".into(),
+            "static:ansible/defaults.yml",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/tasks/main.yml".into(),
+            "static:ansible/tasks.yml",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/handlers/main.yml".into(),
+            "static:ansible/handlers.yml",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/meta/main.yml".into(),
+            "static:ansible/meta.yml",
+            base.clone(),
+        ),
+        (
+            "ansible/roles/redis/templates/redis.conf.j2".into(),
+            "static:ansible/redis.conf.j2",
+            base.clone(),
+        ),
+    ]);
+    for (name, template) in [
+        (
+            "templates/redis-guard.conf.j2",
+            "static:ansible/role/redis-guard.conf.j2",
+        ),
+        (
+            "templates/sysctl.conf.j2",
+            "static:ansible/role/sysctl.conf.j2",
+        ),
+        (
+            "templates/redis-metrics.service.j2",
+            "static:ansible/role/redis-metrics.service.j2",
+        ),
+        (
+            "templates/redis-metrics.timer.j2",
+            "static:ansible/role/redis-metrics.timer.j2",
+        ),
+        (
+            "templates/redis-metrics.env.j2",
+            "static:ansible/role/redis-metrics.env.j2",
+        ),
+        (
+            "files/redis_metrics.py",
+            "static:ansible/role/redis_metrics.py",
+        ),
+    ] {
+        plan.push((
+            format!("ansible/roles/redis/{name}"),
+            template,
+            base.clone(),
+        ));
     }
-    for env_model in model
-        .envs
-        .iter()
-        .filter(|e| e.mode.value == Mode::SelfHosted)
-    {
+    for env_model in &model.envs {
         plan.push((
             format!(
                 "ansible/inventory/{}/group_vars/{}/redis.yml",
@@ -385,6 +397,36 @@ pub fn render_each<E: From<RenderError>>(
         path: MANIFEST.to_string(),
         contents: manifest,
     })
+}
+
+/// A provider the generated Terraform uses, with the version constraint it needs and why.
+#[derive(serde::Serialize)]
+struct Provider {
+    name: &'static str,
+    source: &'static str,
+    version: &'static str,
+    why: &'static str,
+}
+
+const AWS: Provider = Provider {
+    name: "aws",
+    source: "hashicorp/aws",
+    version: ">= 5.27, < 7.0",
+    why: "aws_elasticache_replication_group's auth_token_update_strategy",
+};
+
+const RANDOM: Provider = Provider {
+    name: "random",
+    source: "hashicorp/random",
+    version: ">= 3.1, < 4.0",
+    why: "random_password with override_special and min_* counts",
+};
+
+fn versions_view(base: &Value, providers: &[Provider]) -> Value {
+    minijinja::context! {
+        providers => Value::from(minijinja::value::Serde(providers)),
+        ..base.clone()
+    }
 }
 
 /// Adds the marker, applies the formatter pass, and parses the result back.

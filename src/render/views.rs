@@ -2,7 +2,7 @@
 //! that turn values into HCL and YAML literals (templates never quote by hand).
 
 use crate::aws::human_bytes;
-use crate::model::{ElastiCacheEnv, Env, Mode, Model};
+use crate::model::{Env, Model};
 use minijinja::value::{Serde, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 use serde::Serialize;
@@ -29,6 +29,10 @@ struct ElastiCacheView<'a> {
     multi_az: bool,
     snapshot_retention_days: u32,
     engine_version: &'a str,
+    maintenance_window: &'a str,
+    snapshot_window: &'a str,
+    auto_minor_version_upgrade: bool,
+    final_snapshot: bool,
 }
 
 #[derive(Serialize)]
@@ -105,46 +109,128 @@ fn kms_skip(model: &Model) -> Option<String> {
     })
 }
 
-/// Names of the environments in ElastiCache mode for which `pred` holds.
-fn elasticache_envs(model: &Model, pred: impl Fn(&Env, &ElastiCacheEnv) -> bool) -> Vec<&str> {
-    model
-        .envs
-        .iter()
-        .filter_map(|e| {
-            e.elasticache
-                .as_ref()
-                .filter(|ec| pred(e, ec))
-                .map(|_| e.name.as_str())
-        })
-        .collect()
-}
-
-/// checkov checks on the replication group that the blueprint deliberately does not
-/// meet, each with the reason (`ID:reason`).
+/// checkov checks on the replication group that depend on per-environment choices, each
+/// with the reason (`ID:reason`). They name the blueprint's fields, not the environments
+/// now in ElastiCache mode, so that the module code stays the same through a cut-over.
 fn elasticache_skips(model: &Model) -> Vec<String> {
     let mut skips = Vec::new();
-    let without_kms = elasticache_envs(model, |e, _| e.redis.kms_key_arn.is_none());
+    let without_kms: Vec<&str> = model
+        .envs
+        .iter()
+        .filter(|e| e.redis.kms_key_arn.is_none())
+        .map(|e| e.name.as_str())
+        .collect();
     if !without_kms.is_empty() {
         skips.push(format!(
-            "CKV_AWS_191:The blueprint names no customer KMS key for {} so ElastiCache encrypts at rest with its AWS-managed key",
+            "CKV_AWS_191:The blueprint names no customer KMS key (redis.auth.kms_key_arn) for {} so ElastiCache encrypts at rest with its AWS-managed key there",
             without_kms.join(", ")
         ));
     }
-    let single = elasticache_envs(model, |_, ec| !ec.multi_az.value);
-    if !single.is_empty() {
-        skips.push(format!(
-            "CKV2_AWS_50:Multi-AZ failover is off for {} (elasticache.multi_az); a cache miss falls back to PostgreSQL",
-            single.join(", ")
-        ));
-    }
-    let no_backup = elasticache_envs(model, |_, ec| ec.snapshot_retention_days.value == 0);
-    if !no_backup.is_empty() {
-        skips.push(format!(
-            "CKV_AWS_134:No snapshots for {} (elasticache.snapshot_retention_days 0); the cache repopulates from PostgreSQL",
-            no_backup.join(", ")
-        ));
-    }
+    skips.push("CKV2_AWS_50:Multi-AZ follows each environment's elasticache.multi_az (impossible with one node); a cache miss falls back to PostgreSQL".to_string());
+    skips.push("CKV_AWS_134:Snapshots follow each environment's elasticache.snapshot_retention_days (0 turns them off); the cache repopulates from PostgreSQL".to_string());
     skips
+}
+
+/// Consumers that share one Terraform reference (a security group or an IAM role): one
+/// resource serves them all, named after the first. Two rules with the same source on
+/// one security group are a duplicate AWS refuses, and two policies with the same name
+/// on one role overwrite each other.
+#[derive(Serialize)]
+struct SharedRef<'a> {
+    /// Terraform resource label: the first consumer's name with `_` for `-`.
+    label: String,
+    /// Names of the consumers behind it, in blueprint order.
+    names: Vec<&'a str>,
+    /// `consumer a` or `consumers a, b`, for descriptions.
+    who: String,
+    /// The Terraform reference.
+    reference: &'a str,
+}
+
+fn group_consumers<'a>(
+    consumers: &'a [crate::model::Consumer],
+    key: impl Fn(&'a crate::model::Consumer) -> &'a str,
+) -> Vec<SharedRef<'a>> {
+    let mut groups: Vec<SharedRef<'a>> = Vec::new();
+    for c in consumers {
+        let reference = key(c);
+        match groups.iter_mut().find(|g| g.reference == reference) {
+            Some(g) => g.names.push(&c.name),
+            None => groups.push(SharedRef {
+                label: c.name.replace('-', "_"),
+                names: vec![&c.name],
+                who: String::new(),
+                reference,
+            }),
+        }
+    }
+    for g in &mut groups {
+        let noun = if g.names.len() > 1 {
+            "consumers"
+        } else {
+            "consumer"
+        };
+        g.who = format!("{noun} {}", g.names.join(", "));
+    }
+    groups
+}
+
+/// Terraform expressions that depend on which placements the blueprint declares, built
+/// here so that templates never assemble references from strings.
+#[derive(Serialize)]
+struct Expressions {
+    /// Where clients find Redis in the environment's mode.
+    endpoint: String,
+    /// The security group in front of Redis on the host.
+    host_security_group: String,
+    /// The security group in front of ElastiCache (when placed).
+    cache_security_group: Option<String>,
+    /// The replication group's id (when placed).
+    cache_group_id: Option<String>,
+    /// The password secret's ARN.
+    secret_arn: String,
+    /// `-target` addresses that bring up the self-hosted side without touching the
+    /// ElastiCache side, and the other way round: the module plus the root's consumer
+    /// rules of that side.
+    host_targets: Vec<String>,
+    cache_targets: Vec<String>,
+}
+
+fn expressions(model: &Model) -> Expressions {
+    let host = format!("module.{}", model.host.terraform_module);
+    let cache = model
+        .elasticache
+        .as_ref()
+        .map(|e| format!("module.{}", e.terraform_module));
+    let groups = group_consumers(&model.consumers, |c| &c.security_group);
+    let targets = |module: &str, prefix: &str| {
+        let mut t = vec![module.to_string()];
+        t.extend(
+            groups
+                .iter()
+                .map(|g| format!("aws_vpc_security_group_ingress_rule.{prefix}_{}", g.label)),
+        );
+        t
+    };
+    Expressions {
+        host_targets: targets(&host, "redis_from"),
+        cache_targets: cache
+            .as_deref()
+            .map(|c| targets(c, "redis_cache_from"))
+            .unwrap_or_default(),
+        endpoint: match &cache {
+            Some(c) => format!(
+                "var.redis.mode == \"elasticache\" ? {c}.redis_endpoint : {host}.redis_endpoint"
+            ),
+            None => format!("{host}.redis_endpoint"),
+        },
+        host_security_group: format!("{host}.redis_security_group_id"),
+        cache_security_group: cache
+            .as_ref()
+            .map(|c| format!("{c}.redis_security_group_id")),
+        cache_group_id: cache.map(|c| format!("{c}.redis_replication_group_id")),
+        secret_arn: format!("{host}.redis_password_secret_arn"),
+    }
 }
 
 #[derive(Serialize)]
@@ -164,10 +250,9 @@ pub fn base_view(model: &Model) -> Value {
             vpc_id: &e.vpc_id,
             subnet_ids: &e.subnet_ids,
         }))),
-        modes => minijinja::context! {
-            self_hosted => model.uses(Mode::SelfHosted),
-            elasticache => model.uses(Mode::ElastiCache),
-        },
+        tf => Value::from(Serde(expressions(model))),
+        consumer_security_groups => Value::from(Serde(group_consumers(&model.consumers, |c| &c.security_group))),
+        consumer_roles => Value::from(Serde(group_consumers(&model.consumers, |c| &c.iam_role))),
         kms_skip => kms_skip(model),
         elasticache_skips => elasticache_skips(model),
         consumers => Value::from(Serde(&model.consumers)),
@@ -209,6 +294,10 @@ pub fn env_view(base: &Value, env: &Env) -> Value {
             multi_az: e.multi_az.value,
             snapshot_retention_days: e.snapshot_retention_days.value,
             engine_version: &e.engine_version,
+            maintenance_window: &e.maintenance_window.value,
+            snapshot_window: &e.snapshot_window.value,
+            auto_minor_version_upgrade: e.auto_minor_version_upgrade.value,
+            final_snapshot: e.final_snapshot.value,
         }),
         region: &env.region.value,
         port: r.port.value,

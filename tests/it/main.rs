@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod determinism;
 mod parse_back;
+mod plan;
 mod property;
 mod real_tools;
 mod snapshots;

@@ -7,7 +7,7 @@ resource "aws_iam_role_policy" "redis_password_read" {
   count = var.redis.mode == "self_hosted" ? 1 : 0
 
   name = "redis-password-read"
-  role = aws_iam_role.asterisk.id
+  role = aws_iam_role.asterisk.name
 
   policy = jsonencode({
     Version = "2012-10-17"
@@ -38,7 +38,7 @@ resource "aws_iam_role_policy" "redis_metrics_put" {
   count = var.redis.mode == "self_hosted" ? 1 : 0
 
   name = "redis-metrics-put"
-  role = aws_iam_role.asterisk.id
+  role = aws_iam_role.asterisk.name
 
   policy = jsonencode({
     Version = "2012-10-17"

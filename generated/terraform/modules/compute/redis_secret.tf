@@ -13,6 +13,8 @@ resource "random_password" "redis" {
   min_numeric      = 1
 }
 
+data "aws_region" "current" {}
+
 # The password lives only here and in Terraform state; Ansible reads it at run time.
 resource "aws_secretsmanager_secret" "redis_password" {
   # checkov:skip=CKV_AWS_149:The blueprint names no customer KMS key for dev, prod so the AWS-managed key aws/secretsmanager encrypts the secret (set redis.auth.kms_key_arn to use one)
@@ -26,6 +28,15 @@ resource "aws_secretsmanager_secret" "redis_password" {
     Name        = var.redis.secret_name
     Environment = var.redis.environment
     ManagedBy   = "infragen"
+  }
+
+  lifecycle {
+    # The environment's tfvars name a region; applying them with a provider configured
+    # for another would create this environment's resources in the wrong place.
+    precondition {
+      condition     = data.aws_region.current.name == var.redis.region
+      error_message = "environments/${var.redis.environment}/redis.tfvars is for region ${var.redis.region}, but the AWS provider is configured for ${data.aws_region.current.name}."
+    }
   }
 }
 

@@ -25,11 +25,15 @@ variable "redis" {
       sns_topic_arn        = optional(string)
     })
     elasticache = optional(object({
-      node_type               = string
-      nodes                   = number
-      multi_az                = bool
-      snapshot_retention_days = number
-      engine_version          = string
+      node_type                  = string
+      nodes                      = number
+      multi_az                   = bool
+      snapshot_retention_days    = number
+      engine_version             = string
+      maintenance_window         = string
+      snapshot_window            = string
+      auto_minor_version_upgrade = bool
+      final_snapshot             = bool
     }))
   })
 

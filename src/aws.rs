@@ -66,7 +66,8 @@ impl CacheNode {
 
 /// A size in MiB, exact to one decimal: for arithmetic a reader can check.
 pub fn mib(bytes: u64) -> String {
-    let tenths = (bytes * 10).div_ceil(1 << 20);
+    // In u128: `bytes * 10` overflows u64 for sizes above 1.8 EB (`1000000000g`).
+    let tenths = (u128::from(bytes) * 10).div_ceil(1 << 20);
     if tenths.is_multiple_of(10) {
         format!("{} MiB", tenths / 10)
     } else {
@@ -209,6 +210,13 @@ pub const REDIS_OVERHEAD_BYTES: u64 = 128 << 20;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_never_overflow() {
+        assert_eq!(mib(u64::MAX), "17592186044416 MiB");
+        assert_eq!(mib(1 << 20), "1 MiB");
+        assert_eq!(mib(3 << 19), "1.5 MiB");
+    }
 
     #[test]
     fn elasticache_ids_follow_the_provider() {

@@ -4,7 +4,7 @@
 use crate::load::{self, LoadError};
 use crate::render;
 use crate::report;
-use crate::sync::{self, Action, Conflict, Plan};
+use crate::sync::{self, Action, Plan};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -145,10 +145,17 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 Ok(model) => model,
                 Err(e) => return report_load_as(&e, format, out, err),
             };
+            // Shared: a `gen` writing this tree meanwhile makes check fail fast, not
+            // compare a half-written tree.
+            let _lock = match sync::lock(&dir, false) {
+                Ok(lock) => lock,
+                Err(e) => return io_error(&e.to_string(), err),
+            };
             let plan = match plan_model(&model, &dir, err) {
                 Ok(plan) => plan,
                 Err(code) => return code,
             };
+            warn_ignored(&plan, &dir, err);
             report::check(
                 &plan,
                 &load::display_path(&dir),
@@ -162,18 +169,44 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             out: dir,
             force,
         } => {
-            let plan = match plan_for(&blueprint, &dir, err) {
-                Ok(plan) => plan,
-                Err(code) => return code,
+            let model = match load::load(&blueprint) {
+                Ok(model) => model,
+                Err(e) => return report_load(&e, err),
             };
+            // Rendered in full before the tree is touched: a bad blueprint or a render
+            // failure leaves nothing behind, not even the output directory.
+            let files = match render::render(&model) {
+                Ok(files) => files,
+                Err(e) => return io_error(&e.to_string(), err),
+            };
+            let _lock = match sync::lock(&dir, true) {
+                Ok(lock) => lock,
+                Err(e) => return io_error(&e.to_string(), err),
+            };
+            let plan = match sync::plan(&dir, &files) {
+                Ok(plan) => plan,
+                Err(e) => return io_error(&e.to_string(), err),
+            };
+            drop(files);
             let shown = load::display_path(&dir);
-            if !force && plan.conflicts().next().is_some() {
-                return report_conflicts(&plan, &shown, err);
+            warn_ignored(&plan, &dir, err);
+            let blocked = plan
+                .conflicts()
+                .any(|c| !c.conflict.as_ref().is_some_and(sync::Conflict::forceable));
+            if blocked || (!force && plan.conflicts().next().is_some()) {
+                return report_conflicts(&plan, &shown, force, err);
             }
             let summary = match sync::apply(&dir, &plan) {
                 Ok(s) => s,
-                Err(e) => return io_error(&e, err),
+                Err(e) => return io_error(&e.to_string(), err),
             };
+            if summary.cleaned > 0 {
+                let _ = writeln!(
+                    out,
+                    "  cleaned  {} temporary file(s) an interrupted run left behind",
+                    summary.cleaned
+                );
+            }
             for c in &plan.changes {
                 let word = match c.action {
                     Action::Create => "created",
@@ -181,10 +214,12 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                     Action::Remove => "removed",
                     Action::Unchanged => "unchanged",
                 };
-                let forced = if c.conflict.is_some() {
-                    " (hand edit overwritten: --force)"
-                } else {
-                    ""
+                let forced = match &c.conflict {
+                    None => String::new(),
+                    Some(sync::Conflict::NotRegular(kind)) => {
+                        format!(" ({kind} replaced: --force)")
+                    }
+                    Some(_) => " (hand edit overwritten: --force)".to_string(),
                 };
                 let _ = writeln!(out, "{word:>9}  {}{forced}", join(&shown, &c.path));
             }
@@ -198,19 +233,24 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
 }
 
-fn join(out: &str, path: &str) -> String {
-    format!("{}/{path}", out.trim_end_matches('/'))
-}
+use crate::sync::join;
 
-/// Load, validate, render, and compare with the tree: everything before a write.
-fn plan_for(blueprint: &Path, dir: &Path, err: &mut dyn Write) -> Result<Plan, u8> {
-    let model = load::load(blueprint).map_err(|e| report_load(&e, err))?;
-    plan_model(&model, dir, err)
+/// Says which manifest entries were ignored (paths outside the tree, malformed lines).
+fn warn_ignored(plan: &Plan, dir: &Path, err: &mut dyn Write) {
+    for entry in &plan.ignored_manifest_entries {
+        let _ = writeln!(
+            err,
+            "warning: {} lists `{}`, which is not a path under {}; ignored",
+            join(&load::display_path(dir), render::MANIFEST),
+            crate::diag::shorten(entry, 80),
+            load::display_path(dir)
+        );
+    }
 }
 
 /// Render the model and compare it with the tree.
 fn plan_model(model: &crate::model::Model, dir: &Path, err: &mut dyn Write) -> Result<Plan, u8> {
-    let mut planner = sync::Planner::new(dir).map_err(|e| io_error(&e, err))?;
+    let mut planner = sync::Planner::new(dir).map_err(|e| io_error(&e.to_string(), err))?;
     render::render_each(model, |f| planner.add(f).map_err(sync::PlanError::from))
         .and_then(|()| planner.finish().map_err(sync::PlanError::from))
         .map_err(|e| {
@@ -237,19 +277,21 @@ fn report_load(e: &LoadError, err: &mut dyn Write) -> u8 {
     2
 }
 
-fn io_error(e: &std::io::Error, err: &mut dyn Write) -> u8 {
+fn io_error(e: &str, err: &mut dyn Write) -> u8 {
     let _ = writeln!(err, "error: {e}");
     2
 }
 
-fn report_conflicts(plan: &Plan, shown: &str, err: &mut dyn Write) -> u8 {
+fn report_conflicts(plan: &Plan, shown: &str, force: bool, err: &mut dyn Write) -> u8 {
+    let mut blocked = false;
     for c in plan.conflicts() {
-        let why = match c.conflict {
-            Some(Conflict::NotGenerated) => {
-                "was not written by infragen (no generated-code marker)"
-            }
-            _ => "was edited by hand since infragen wrote it",
+        let Some(conflict) = &c.conflict else {
+            continue;
         };
+        if force && conflict.forceable() {
+            continue;
+        }
+        blocked |= !conflict.forceable();
         let what = if c.action == Action::Remove {
             "remove"
         } else {
@@ -257,10 +299,18 @@ fn report_conflicts(plan: &Plan, shown: &str, err: &mut dyn Write) -> u8 {
         };
         let _ = writeln!(
             err,
-            "error: refusing to {what} {}: it {why}",
-            join(shown, &c.path)
+            "error: refusing to {what} {}: it {}",
+            join(shown, &c.path),
+            conflict.reason()
         );
         let _ = write!(err, "{}", sync::file_diff(c, shown));
+    }
+    if blocked {
+        let _ = writeln!(
+            err,
+            "nothing was written. Move what is in the way out of {shown} (--force never writes through a link or replaces a directory)."
+        );
+        return 2;
     }
     let _ = writeln!(
         err,

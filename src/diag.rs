@@ -32,17 +32,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A diagnostic. Its path and message are tidied for every output: control
+    /// characters escaped (a value never starts a line of its own, so it cannot pose as
+    /// a CI workflow command or forge a report line) and long quoted values shortened.
     pub fn new(pos: Option<Pos>, path: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
             pos,
-            path: path.into(),
-            message: message.into(),
+            path: shorten(&path.into(), MAX_SHOWN),
+            message: tidy(&message.into()),
             help: None,
         }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(tidy(&help.into()));
         self
     }
 
@@ -62,17 +65,28 @@ impl Diagnostic {
                 if let Some(text) = source.lines().nth((pos.line as usize).saturating_sub(1)) {
                     let num = pos.line.to_string();
                     let pad = " ".repeat(num.len());
-                    let text = text.trim_end();
+                    // A very long line is shown around the caret only.
+                    let col = (pos.column as usize).saturating_sub(1);
+                    let skip = col.saturating_sub(SNIPPET_WIDTH / 2);
+                    let text: String = text
+                        .trim_end()
+                        .chars()
+                        .skip(skip)
+                        .take(SNIPPET_WIDTH)
+                        .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
+                        .collect();
+                    let (text, col) = if skip > 0 {
+                        (format!("...{text}"), col - skip + 3)
+                    } else {
+                        (text, col)
+                    };
                     let caret_at = text
                         .chars()
-                        .take((pos.column as usize).saturating_sub(1))
+                        .take(col)
                         .map(|c| if c == '\t' { '\t' } else { ' ' })
                         .collect::<String>();
-                    let rest: String = text
-                        .chars()
-                        .skip((pos.column as usize).saturating_sub(1))
-                        .collect();
-                    let width = token_width(&rest);
+                    let rest: String = text.chars().skip(col).collect();
+                    let width = token_width(&rest).min(SNIPPET_WIDTH);
                     let _ = writeln!(out, "{pad} |");
                     let _ = writeln!(out, "{num} | {text}");
                     let _ = writeln!(out, "{pad} | {caret_at}{}", "^".repeat(width));
@@ -87,6 +101,55 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Characters of a source line shown in a snippet.
+const SNIPPET_WIDTH: usize = 120;
+
+/// Longest value (in characters) a message quotes before shortening it.
+pub const MAX_SHOWN: usize = 80;
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`) and, when longer than `max`
+/// characters, cut with a note of its full length.
+pub fn shorten(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (shown, c) in s.chars().enumerate() {
+        if shown == max {
+            let _ = write!(out, "... ({} bytes in all)", s.len());
+            return out;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A message with every `quoted` value shortened and control characters escaped.
+pub fn tidy(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    let mut rest = message;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&shorten(&rest[..start], usize::MAX));
+        let after = &rest[start + 1..];
+        match after.find('`') {
+            Some(end) => {
+                out.push('`');
+                out.push_str(&shorten(&after[..end], MAX_SHOWN));
+                out.push('`');
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('`');
+                out.push_str(&shorten(after, MAX_SHOWN));
+                return out;
+            }
+        }
+    }
+    out.push_str(&shorten(rest, 4 * MAX_SHOWN));
+    out
 }
 
 /// Width of the token starting at the caret: a quoted string, or a plain scalar up to a
@@ -156,4 +219,30 @@ pub fn path_at(source: &str, line: u64) -> String {
     }
     parts.reverse();
     parts.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped_and_shortened() {
+        assert_eq!(tidy("`a\n::error::x` is bad"), "`a\\n::error::x` is bad");
+        let long = "x".repeat(1000);
+        let t = tidy(&format!("`{long}` is not a valid name"));
+        assert!(t.len() < 150, "{t}");
+        assert!(
+            t.ends_with("(1000 bytes in all)` is not a valid name"),
+            "{t}"
+        );
+        assert_eq!(shorten("abc", 2), "ab... (3 bytes in all)");
+    }
+
+    #[test]
+    fn long_lines_are_shown_around_the_caret() {
+        let line = format!("name: {}", "x".repeat(5000));
+        let d = Diagnostic::new(Some(Pos { line: 1, column: 7 }), "name", "bad");
+        let shown = d.render("bp.yaml", &line);
+        assert!(shown.len() < 600, "{shown}");
+    }
 }

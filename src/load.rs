@@ -39,25 +39,94 @@ impl LoadError {
 
 /// Reads, parses and validates the blueprint at `path`. `display` is the path written
 /// into messages and into each generated file's marker.
+///
+/// The blueprint must be a regular file: a link is not followed (a pull request could
+/// point it at `/proc/self/environ`, whose lines would then appear in error snippets), a
+/// FIFO or device is not read, and at most [`MAX_BLUEPRINT_BYTES`] are read.
 pub fn load(path: &Path) -> Result<Model, LoadError> {
     let display = display_path(path);
-    let meta = std::fs::metadata(path)
-        .map_err(|e| LoadError::Io(format!("cannot read blueprint {display}: {e}")))?;
-    if meta.len() > MAX_BLUEPRINT_BYTES {
-        return Err(LoadError::Io(format!(
-            "blueprint {display} is {} bytes; the limit is {MAX_BLUEPRINT_BYTES}",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| LoadError::Io(format!("cannot read blueprint {display}: {e}")))?;
-    let source = String::from_utf8(bytes)
-        .map_err(|_| LoadError::Io(format!("blueprint {display} is not UTF-8 text")))?;
+    let bytes = read_regular(path, MAX_BLUEPRINT_BYTES)
+        .map_err(|e| LoadError::Io(format!("cannot read blueprint {}: {e}", shown(&display))))?;
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let before = String::from_utf8_lossy(&bytes[..valid]);
+            let line = before.matches('\n').count() as u64 + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() as u64 + 1;
+            let d = Diagnostic::new(
+                Some(Pos { line, column }),
+                "",
+                format!("the blueprint is not UTF-8 text: byte {valid} is not valid UTF-8"),
+            )
+            .help("a UTF-8 YAML file; re-save it as UTF-8");
+            return Err(LoadError::Invalid {
+                file: display,
+                source: String::from_utf8_lossy(&bytes).into_owned(),
+                diagnostics: vec![d],
+            });
+        }
+    };
     load_str(&display, &source)
+}
+
+/// The path as shown in a message: escaped and shortened like a quoted value.
+fn shown(display: &str) -> String {
+    crate::diag::shorten(display, 200)
+}
+
+/// Reads a regular file without following a link at its last component, without
+/// blocking on a FIFO, and refusing anything larger than `max` bytes.
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "it is a symbolic link; give the path of the file itself",
+                )
+            } else {
+                e
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    if meta.len() > max {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is {} bytes; the limit is {max}", meta.len()),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is over {max} bytes"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Parses and validates blueprint text (no I/O).
 pub fn load_str(display: &str, source: &str) -> Result<Model, LoadError> {
+    crate::render::check_marker_source(display).map_err(|why| {
+        LoadError::Io(format!(
+            "the blueprint path {} cannot be written into the generated files' markers: {why}",
+            shown(display)
+        ))
+    })?;
     let invalid = |diagnostics| LoadError::Invalid {
         file: display.to_string(),
         source: source.to_string(),
@@ -80,7 +149,7 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
     };
     serde_saphyr::from_str_with_options::<Blueprint>(source, options).map_err(|e| {
         let pos = e.location().filter(|l| l.line() > 0).map(|l| Pos::of(&l));
-        let message = clean_message(&e.without_snippet().to_string())
+        let message = own_words(&clean_message(&e.without_snippet().to_string()))
             .replace("invalid i64", "expected a whole number")
             .replace(
                 "strict mode expects true/false",
@@ -110,6 +179,24 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
         }
         d
     })
+}
+
+/// The parser's messages that speak of its own API, in infragen's words.
+fn own_words(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return format!("the key `{key}` appears twice in this mapping; write it once");
+    }
+    if message.starts_with("cannot deserialize null into ") {
+        return "a value is required here, not null (`~`, `null` or nothing)".to_string();
+    }
+    if let Some(i) = message.find("; use Option<") {
+        return message[..i].to_string();
+    }
+    message.to_string()
 }
 
 /// Drops the parser's own `error: line N column M:` prefix (the renderer adds the

@@ -409,14 +409,23 @@ impl Resolver<'_> {
                 );
             }
         }
-        if let Some(g) = &group
-            && (!is_identifier(&g.value) || g.value.contains('-'))
-        {
-            self.err(
-                g,
-                format!("`{}` is not a valid Ansible group name", g.value),
-                "letters, digits and `_`, starting with a letter",
-            );
+        if let Some(g) = &group {
+            if !is_identifier(&g.value) || g.value.contains('-') {
+                self.err(
+                    g,
+                    format!("`{}` is not a valid Ansible group name", g.value),
+                    "letters, digits and `_`, starting with a letter",
+                );
+            } else if is_yaml_special(&g.value) {
+                self.err(
+                    g,
+                    format!(
+                        "`{}` reads as a boolean or null in YAML, not as a group name",
+                        g.value
+                    ),
+                    "a name that YAML reads as a string, e.g. `asterisk`",
+                );
+            }
         }
         Some(vec![module?, instance?, sg?, role?, group?])
     }
@@ -796,7 +805,9 @@ impl Resolver<'_> {
             |l| l.host.as_ref()?.disable_thp.as_ref(),
             true,
         );
-        let Some(reserve) = MemSize::parse(&reserve_raw.value) else {
+        let Some(reserve) =
+            MemSize::parse(&reserve_raw.value).filter(|m| m.bytes <= MAX_MEMORY_BYTES)
+        else {
             self.err(
                 &reserve_raw,
                 format!("`{}` is not a memory size", reserve_raw.value),
@@ -818,6 +829,7 @@ impl Resolver<'_> {
             return None;
         };
         let max = &redis.maxmemory;
+        // Both sizes are at most MAX_MEMORY_BYTES, so nothing below can overflow.
         let memory_max_bytes = max
             .value
             .bytes
@@ -929,9 +941,7 @@ impl Resolver<'_> {
             ok = false;
         }
         if let Some(t) = &topic
-            && !(t.value.starts_with("arn:aws")
-                && t.value.split(':').nth(2) == Some("sns")
-                && t.value.split(':').count() == 6)
+            && !is_sns_arn(&t.value)
         {
             self.err(
                 t,
@@ -1052,6 +1062,34 @@ impl Resolver<'_> {
                 ok = false;
             }
         }
+        // Redis binds each address in turn and aborts ("address already in use") on an
+        // address listed twice, or on one that a wildcard of its family already covers
+        // (0.0.0.0 and :: are separate: Redis binds :: as IPv6-only).
+        let mut seen: Vec<IpAddr> = Vec::new();
+        for b in &bind_raw.value {
+            let Ok(ip) = b.value.parse::<IpAddr>() else {
+                continue;
+            };
+            let clash = seen.iter().find(|other| {
+                **other == ip
+                    || (other.is_ipv4() == ip.is_ipv4()
+                        && (other.is_unspecified() || ip.is_unspecified()))
+            });
+            if let Some(other) = clash {
+                let pos = item_pos(b, &bind_raw);
+                self.err_at(
+                    pos,
+                    bind_raw.path(),
+                    format!(
+                        "`{}` overlaps `{other}`, also in `bind`: Redis would fail to start (address already in use)",
+                        b.value
+                    ),
+                    "each address once; a wildcard (0.0.0.0 or ::) alone for its family",
+                );
+                ok = false;
+            }
+            seen.push(ip);
+        }
         let bind = bind_raw.map(|v| v.iter().map(|s| s.value.clone()).collect());
 
         let sources = self.or(
@@ -1105,6 +1143,20 @@ impl Resolver<'_> {
                     self.err_at(pos, sources.path(), e, help_src);
                     ok = false;
                 }
+            }
+        }
+
+        for (family, list) in [("IPv4", &allowed_ipv4), ("IPv6", &allowed_ipv6)] {
+            if list.len() > 1 && covers_everything(list) {
+                self.err(
+                    &sources,
+                    format!(
+                        "together, {} cover every {family} address: the Redis port would be open to the whole internet",
+                        list.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    help_src,
+                );
+                ok = false;
             }
         }
 
@@ -1223,6 +1275,17 @@ impl Resolver<'_> {
         );
         let mem_help = "a whole number with a Redis unit: b, k (1000), kb (1024), m, mb, g, gb, e.g. `512mb`; at least 1mb";
         let maxmemory = match MemSize::parse(&mem_raw.value) {
+            Some(m) if m.bytes > MAX_MEMORY_BYTES => {
+                self.err(
+                    &mem_raw,
+                    format!(
+                        "`{}` is more memory than any EC2 instance or ElastiCache node has",
+                        mem_raw.value
+                    ),
+                    mem_help,
+                );
+                None
+            }
             Some(m) if m.bytes >= 1024 * 1024 => Some(mem_raw.map(|_| m)),
             Some(_) => {
                 self.err(
@@ -1280,18 +1343,24 @@ impl Resolver<'_> {
             Some(v) => {
                 let mut out = Vec::new();
                 for rule in &v.value {
+                    // Redis reads both as C ints: larger numbers wrap silently
+                    // (`save 60 4294967297` becomes `save 60 1`).
                     let mut get = |n: &Sp<i64>, what: &str| -> u64 {
-                        if n.value < 1 {
-                            self.err_at(
-                                Pos::of(&n.referenced),
-                                v.path(),
-                                format!("`{what}` must be at least 1, not {}", n.value),
-                                "a positive whole number",
-                            );
-                            ok = false;
-                            0
-                        } else {
-                            n.value as u64
+                        match u64::try_from(n.value) {
+                            Ok(v) if (1..=REDIS_INT_MAX).contains(&v) => v,
+                            _ => {
+                                self.err_at(
+                                    Pos::of(&n.referenced),
+                                    v.path(),
+                                    format!(
+                                        "`{what}` must be from 1 to {REDIS_INT_MAX}, not {}",
+                                        n.value
+                                    ),
+                                    "a positive whole number that Redis can hold (a 32-bit int)",
+                                );
+                                ok = false;
+                                0
+                            }
                         }
                     };
                     let after_seconds = get(&rule.after_seconds, "after_seconds");
@@ -1547,20 +1616,145 @@ fn is_secret_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
 }
 
-fn is_kms_arn(s: &str) -> bool {
+/// No size infragen computes with is larger (64 TiB, above any EC2 instance's memory), so
+/// sums and doubled sizes always fit a u64.
+const MAX_MEMORY_BYTES: u64 = 64 << 40;
+
+/// Redis's limit for the numbers of a `save` rule (C `int`).
+const REDIS_INT_MAX: u64 = i32::MAX as u64;
+
+/// `arn:<partition>:<service>:<region>:<12-digit account>:<resource>`, each part
+/// checked (the resource by the caller). Quotes, `${`, spaces and newlines never pass.
+fn arn_parts<'a>(s: &'a str, service: &str) -> Option<&'a str> {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "kms"
-        && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ":/-_".contains(c))
+    let [arn, partition, svc, region, account, resource] = parts[..] else {
+        return None;
+    };
+    let partition_ok = matches!(
+        partition,
+        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
+    );
+    (arn == "arn"
+        && partition_ok
+        && svc == service
+        && is_region(region)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit()))
+    .then_some(resource)
+}
+
+fn is_kms_arn(s: &str) -> bool {
+    let Some(resource) = arn_parts(s, "kms") else {
+        return false;
+    };
+    let name_ok = |n: &str, extra: &str| {
+        !n.is_empty()
+            && n.len() <= 256
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
+    match resource.split_once('/') {
+        // A key id (a UUID, or mrk-<hex> for a multi-Region key).
+        Some(("key", id)) => name_ok(id, "-"),
+        Some(("alias", name)) => name_ok(name, "/_-"),
+        _ => false,
+    }
+}
+
+/// An SNS topic ARN: a topic name of 1-256 letters, digits, `-` and `_` (and `.fifo`).
+fn is_sns_arn(s: &str) -> bool {
+    arn_parts(s, "sns").is_some_and(|topic| {
+        let name = topic.strip_suffix(".fifo").unwrap_or(topic);
+        !name.is_empty()
+            && topic.len() <= 256
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+}
+
+/// YAML 1.1 spellings of booleans and null: a bare scalar with one of these is not a
+/// string to every YAML reader.
+fn is_yaml_special(s: &str) -> bool {
+    const WORDS: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
+    WORDS.contains(&s.to_ascii_lowercase().as_str())
+}
+
+/// Whether the CIDRs (all of one family, canonical) together cover every address of
+/// that family.
+fn covers_everything(cidrs: &[String]) -> bool {
+    let mut ranges: Vec<(u128, u128)> = Vec::new();
+    let mut bits = 32;
+    for c in cidrs {
+        let Ok((ip, prefix)) = parse_cidr(c) else {
+            continue;
+        };
+        let (start, width) = match ip {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+            IpAddr::V6(a) => (u128::from(a), 128),
+        };
+        bits = width;
+        let size_minus_one = if u32::from(prefix) >= width {
+            0
+        } else {
+            (u128::MAX >> (128 - width)) >> prefix
+        };
+        ranges.push((start, start.saturating_add(size_minus_one)));
+    }
+    let top = u128::MAX >> (128 - bits);
+    ranges.sort();
+    let mut next = 0u128; // the first address not yet covered
+    for (start, end) in ranges {
+        if start > next {
+            return false;
+        }
+        if end >= next {
+            if end == top {
+                return true;
+            }
+            next = end + 1;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unions_that_cover_every_address() {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(covers_everything(&v(&["0.0.0.0/1", "128.0.0.0/1"])));
+        assert!(covers_everything(&v(&[
+            "128.0.0.0/1",
+            "0.0.0.0/2",
+            "64.0.0.0/2"
+        ])));
+        assert!(!covers_everything(&v(&["0.0.0.0/1", "128.0.0.0/2"])));
+        assert!(!covers_everything(&v(&["10.0.0.0/8", "172.16.0.0/12"])));
+        assert!(covers_everything(&v(&["::/1", "8000::/1"])));
+        assert!(!covers_everything(&v(&["::/1", "8000::/2"])));
+    }
+
+    #[test]
+    fn arns_are_strict() {
+        assert!(is_sns_arn("arn:aws:sns:eu-central-1:123456789012:oncall"));
+        assert!(!is_sns_arn(
+            "arn:aws:sns:eu-central-1:123456789012:on\"call"
+        ));
+        assert!(!is_sns_arn("arn:aws:sns:eu-central-1:123456789012:${x}"));
+        assert!(!is_sns_arn("arn:aws:sns:eu-central-1:12345:oncall"));
+        assert!(!is_sns_arn("arn:aws:sqs:eu-central-1:123456789012:oncall"));
+        assert!(is_kms_arn(
+            "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ));
+        assert!(is_kms_arn("arn:aws:kms:us-east-1:123456789012:alias/redis"));
+        assert!(!is_kms_arn("arn:aws:kms:us-east-1:123456789012:key/a b"));
+        assert!(!is_kms_arn(
+            "arn:aws-evil:kms:us-east-1:123456789012:key/abc"
+        ));
+    }
 
     #[test]
     fn windows() {

@@ -1,11 +1,17 @@
 """Project policy for checkov: the Redis port must never be reachable from the whole
-internet (0.0.0.0/0 or ::/0). checkov has no built-in check for this port.
+internet: not from 0.0.0.0/0 or ::/0, and not from sources whose union covers every
+address (0.0.0.0/1 plus 128.0.0.0/1). checkov has no built-in check for this port.
+
+Sources are united within a resource (an inline ingress list, a list of CIDRs) and
+across the standalone rules of one security group (same `security_group_id`): the rule
+that completes the union fails, naming the group.
 
 Run with `checkov --external-checks-dir policies/checkov ...`. The Redis ports to guard
 come from INFRAGEN_REDIS_PORTS (comma-separated, default 6379). A rule whose port or
 source cannot be resolved statically counts as open when its source is the world:
 the policy errs on the side of failing.
 """
+import ipaddress
 import os
 
 from checkov.common.models.enums import CheckCategories, CheckResult
@@ -51,11 +57,32 @@ def _covers_redis(rule):
     return any(low <= p <= high for p in PORTS)
 
 
-def _world_open(rule):
-    sources = []
+def _sources(rule):
+    out = []
     for key in ("cidr_ipv4", "cidr_ipv6", "cidr_blocks", "ipv6_cidr_blocks"):
-        sources.extend(_values(rule.get(key)))
-    return any(s in WORLD for s in sources) and _covers_redis(rule)
+        out.extend(_values(rule.get(key)))
+    return out
+
+
+def _covers_everything(cidrs):
+    """Whether the CIDRs, of either family, together cover every IPv4 or every IPv6
+    address. Unparsable sources (unresolved references) count for nothing."""
+    for version, world in ((4, "0.0.0.0/0"), (6, "::/0")):
+        nets = []
+        for c in cidrs:
+            try:
+                net = ipaddress.ip_network(c, strict=False)
+            except ValueError:
+                continue
+            if net.version == version:
+                nets.append(net)
+        if ipaddress.ip_network(world) in ipaddress.collapse_addresses(nets):
+            return True
+    return False
+
+
+# Sources of the Redis-port rules seen so far, per security group (one checkov run).
+_SEEN = {}
 
 
 class RedisPortNotWorldOpen(BaseResourceCheck):
@@ -74,13 +101,26 @@ class RedisPortNotWorldOpen(BaseResourceCheck):
     def scan_resource_conf(self, conf):
         if self.entity_type == "aws_security_group":
             rules = [r for r in conf.get("ingress", []) if isinstance(r, dict)]
+            group = None
         elif self.entity_type == "aws_security_group_rule":
             if str(_scalar(conf.get("type"))) != "ingress":
                 return CheckResult.PASSED
             rules = [conf]
+            group = str(_scalar(conf.get("security_group_id")))
         else:
             rules = [conf]
-        return CheckResult.FAILED if any(_world_open(r) for r in rules) else CheckResult.PASSED
+            group = str(_scalar(conf.get("security_group_id")))
+        sources = [s for r in rules if _covers_redis(r) for s in _sources(r)]
+        if not sources:
+            return CheckResult.PASSED
+        if any(s in WORLD for s in sources) or _covers_everything(sources):
+            return CheckResult.FAILED
+        if group is not None:
+            seen = _SEEN.setdefault(group, [])
+            seen.extend(sources)
+            if _covers_everything(seen):
+                return CheckResult.FAILED
+        return CheckResult.PASSED
 
 
 check = RedisPortNotWorldOpen()

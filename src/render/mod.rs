@@ -52,22 +52,53 @@ fn marker_line(path: &str, source: &str) -> String {
     }
 }
 
+/// Whether the blueprint path `source` can be written into every file's marker: the
+/// marker is a comment in Terraform, YAML, redis.conf and Markdown, a JSON string, and a
+/// line of the role's templates that Ansible renders with Jinja2. Control characters
+/// would end the comment; `{` or `}` could become Jinja2 that Ansible runs on the
+/// controller; `-->` would end the Markdown comment.
+pub fn check_marker_source(source: &str) -> Result<(), &'static str> {
+    if source.chars().any(char::is_control) {
+        Err("it contains a control character (a newline, a tab, an escape)")
+    } else if source.contains(['{', '}']) {
+        Err(
+            "it contains `{` or `}`, which Ansible's Jinja2 would interpret in the role's templates",
+        )
+    } else if source.contains("-->") {
+        Err("it contains `-->`, which would end the Markdown files' marker comment")
+    } else if source.len() > 1024 {
+        Err("it is longer than 1024 bytes")
+    } else {
+        Ok(())
+    }
+}
+
 /// The marker text for `source` (without comment syntax).
 pub fn marker(source: &str) -> String {
     format!("{MARKER_PREFIX}{source}. DO NOT EDIT.")
 }
 
-/// True when `contents` carries infragen's marker on its first line.
+/// True when `contents` carries infragen's marker on its first line (for JSON, whose
+/// first line is `{`, as the `$comment` on the second).
 pub fn has_marker(contents: &str) -> bool {
-    // The first line, or for JSON (whose first line is `{`) the `$comment` on the second.
-    contents.lines().take(2).any(|l| {
-        let l = l.trim_start();
-        let l = l
-            .strip_prefix("<!--")
-            .or_else(|| l.strip_prefix("\"$comment\": \""))
-            .unwrap_or(l);
-        l.trim_start_matches(['#', ' ']).starts_with(MARKER_PREFIX)
-    })
+    let mut lines = contents.lines();
+    let first = lines.next().unwrap_or_default();
+    let line = if first == "{" {
+        match lines
+            .next()
+            .and_then(|l| l.trim_start().strip_prefix("\"$comment\": \""))
+        {
+            Some(rest) => rest,
+            None => return false,
+        }
+    } else if let Some(rest) = first.strip_prefix("<!-- ") {
+        rest
+    } else if let Some(rest) = first.strip_prefix("# ") {
+        rest
+    } else {
+        return false;
+    };
+    line.starts_with(MARKER_PREFIX)
 }
 
 /// Embeds templates/<name> under its name: templates are part of the binary, so
@@ -436,10 +467,10 @@ fn finish(path: &str, source: &str, body: &str) -> Result<String, RenderError> {
         let rest = body
             .strip_prefix("{\n")
             .ok_or_else(|| RenderError(format!("{path}: not a JSON object")))?;
-        return Ok(format!(
-            "{{\n  \"$comment\": \"{}\",\n{rest}\n",
-            marker(source)
-        ));
+        // The marker as a JSON string (the path may hold `"` or `\`).
+        let comment = serde_json::to_string(&marker(source))
+            .map_err(|e| RenderError(format!("{path}: {e}")))?;
+        return Ok(format!("{{\n  \"$comment\": {comment},\n{rest}\n"));
     }
     let mut text = format!(
         "{}\n{}",

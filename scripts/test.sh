@@ -17,4 +17,6 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
-cargo test --locked
+# --include-ignored: the booted-host tests (tests/it/host.rs) are ignored in a plain
+# `cargo test`; this command has installed what they need.
+cargo test --locked -- --include-ignored

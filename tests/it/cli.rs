@@ -106,7 +106,7 @@ fn check_reports_a_changed_blueprint_with_status_and_diff_and_writes_nothing() {
         run.stdout
     );
     assert!(run.stdout.contains("--- a/out/ansible/inventory/dev/group_vars/asterisk/redis.yml\n+++ b/out/ansible/inventory/dev/group_vars/asterisk/redis.yml\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("\n-redis_maxmemory: \"256mb\"  # 268435456 bytes\n+redis_maxmemory: \"300mb\"  # 314572800 bytes\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("\n-redis_maxmemory: \"256mb\"\n-redis_maxmemory_bytes: 268435456\n+redis_maxmemory: \"300mb\"\n+redis_maxmemory_bytes: 314572800\n"), "{}", run.stdout);
     assert!(
         run.stdout
             .trim_end()

@@ -290,9 +290,14 @@ fn an_interrupted_gen_resumes_without_force() {
     let full = started.elapsed();
     std::fs::write(dir.path().join(BP), &a).unwrap();
     assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    let rounds = 24u32;
+    // Kills at spread-out points of a run; under load a run's length varies, so go on
+    // (up to 80 rounds) until some kills have landed mid-write.
+    let rounds = 16u32;
     let mut torn = 0;
-    for round in 0..rounds {
+    for round in 0..80u32 {
+        if round >= rounds && torn >= 2 {
+            break;
+        }
         // Start writing B, kill it part way, then go back to A (a revert), or on to B.
         std::fs::write(dir.path().join(BP), &b).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_infragen"))
@@ -302,7 +307,7 @@ fn an_interrupted_gen_resumes_without_force() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(full * (round + 1) / (rounds + 2));
+        std::thread::sleep(full * (round % rounds + 1) / (rounds + 2));
         let _ = child.kill();
         let _ = child.wait().unwrap();
         // A tree part A, part B: the case that used to need --force.

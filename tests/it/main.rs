@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod host;
 mod hostile;
 mod parse_back;
 mod plan;

@@ -153,6 +153,8 @@ def main(argv):
             cmd = ["aws", "cloudwatch", "put-metric-data", "--namespace", namespace, "--metric-data", "file://" + f.name]
             if env.get("AWS_REGION"):
                 cmd += ["--region", env["AWS_REGION"]]
+            if env.get("METRICS_ENDPOINT_URL"):
+                cmd += ["--endpoint-url", env["METRICS_ENDPOINT_URL"]]
             subprocess.run(cmd, check=True)
         finally:
             os.unlink(f.name)

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Small helpers of the host harness that are awkward in bash.
+
+  helper.py env-json FILE               host.env / moto.env (KEY=VALUE, last wins) as JSON
+  helper.py env-get FILE KEY            one value of such a file (empty if absent)
+  helper.py wait-http URL SECONDS       exit 0 once URL answers any HTTP status
+  helper.py put-secret ENDPOINT REGION NAME [--length N]
+                                        store a random alphanumeric password as the
+                                        Secrets Manager secret NAME (create or update) and
+                                        print it; needs boto3 (run with the host venv)
+  helper.py gen-password [--length N]   print a random alphanumeric password
+
+Standard library only, except put-secret (boto3), so boot.sh can run it with the
+machine's python3.
+"""
+
+import argparse
+import json
+import secrets
+import string
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def read_env(path):
+    values = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+def env_json(args):
+    values = read_env(args.file)
+    out = {}
+    for key, value in values.items():
+        # PIDs, ports and timings as numbers: the Rust tests deserialize them typed.
+        if key.endswith(("_PID", "_PORT", "_RC")):
+            out[key] = int(value)
+        elif key.endswith("_SECONDS"):
+            out[key] = float(value)
+        elif key == "HOST_FAILED_UNITS":
+            out[key] = [u for u in value.split(",") if u]
+        else:
+            out[key] = value
+    json.dump(out, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def env_get(args):
+    print(read_env(args.file).get(args.key, ""))
+
+
+def wait_http(args):
+    deadline = time.monotonic() + args.seconds
+    while True:
+        try:
+            with urllib.request.urlopen(args.url, timeout=2):
+                return 0
+        except urllib.error.HTTPError:
+            # Any HTTP answer means the server is up (moto answers / with 200 or 404).
+            return 0
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                print(f"helper.py: {args.url} did not answer in {args.seconds}s", file=sys.stderr)
+                return 1
+            time.sleep(0.1)
+
+
+def gen_password(length):
+    # Alphanumeric only: valid for redis.conf, redis-cli and ElastiCache AUTH alike.
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def put_secret(args):
+    client = aws_client("secretsmanager", args.endpoint, args.region)
+    password = args.value if args.value is not None else gen_password(args.length)
+    try:
+        client.create_secret(Name=args.name, SecretString=password)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=args.name, SecretString=password)
+    print(password)
+
+
+def aws_client(service, endpoint, region):
+    import boto3  # only the AWS subcommands need it
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def metrics(args):
+    """Every metric of a namespace in the local CloudWatch, with its dimensions and the
+    values received in the last hour, as JSON (the host tests read it)."""
+    import datetime
+
+    cw = aws_client("cloudwatch", args.endpoint, args.region)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    out = []
+    for m in cw.list_metrics(Namespace=args.namespace)["Metrics"]:
+        stats = cw.get_metric_statistics(
+            Namespace=args.namespace,
+            MetricName=m["MetricName"],
+            Dimensions=m["Dimensions"],
+            StartTime=now - datetime.timedelta(hours=1),
+            EndTime=now + datetime.timedelta(minutes=5),
+            Period=60,
+            Statistics=["Maximum", "SampleCount"],
+        )
+        out.append(
+            {
+                "name": m["MetricName"],
+                "dimensions": {d["Name"]: d["Value"] for d in m["Dimensions"]},
+                "maximum": max((p["Maximum"] for p in stats["Datapoints"]), default=None),
+                "samples": sum(p["SampleCount"] for p in stats["Datapoints"]),
+            }
+        )
+    json.dump(sorted(out, key=lambda m: m["name"]), sys.stdout)
+    print()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("env-json")
+    p.add_argument("file")
+    p.set_defaults(func=env_json)
+    p = sub.add_parser("env-get")
+    p.add_argument("file")
+    p.add_argument("key")
+    p.set_defaults(func=env_get)
+    p = sub.add_parser("wait-http")
+    p.add_argument("url")
+    p.add_argument("seconds", type=float)
+    p.set_defaults(func=wait_http)
+    p = sub.add_parser("put-secret")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("name")
+    p.add_argument("--length", type=int, default=32)
+    p.add_argument("--value", help="store this value instead of a random one")
+    p.set_defaults(func=put_secret)
+    p = sub.add_parser("metrics")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("namespace")
+    p.set_defaults(func=metrics)
+    p = sub.add_parser("gen-password")
+    p.add_argument("--length", type=int, default=32)
+    p.set_defaults(func=lambda a: print(gen_password(a.length)))
+    args = parser.parse_args()
+    sys.exit(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@
 //! schema`): the doc comments below are its descriptions, so they are written for the
 //! people who edit blueprints.
 
+use crate::rules;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
@@ -67,7 +68,7 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
 pub struct Blueprint {
     /// Name of the deployment: lower-case letters, digits and `-`; used in resource
     /// names, descriptions, tags and the default secret name.
-    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,39}$"))]
+    #[schemars(regex(pattern = rules::NAME_PATTERN))]
     pub name: Option<Sp<String>>,
     pub aws: Option<AwsLayer>,
     pub host: Option<HostLayer>,
@@ -178,10 +179,10 @@ pub struct MonitoringLayer {
     /// CloudWatch namespace of the host's metrics (default `Infragen/Redis`).
     pub namespace: Option<Sp<String>>,
     /// Alarm when used memory reaches this percentage of maxmemory (default 80).
-    #[schemars(range(min = 1, max = 100))]
+    #[schemars(range(min = rules::MEMORY_ALERT_PERCENT.min, max = rules::MEMORY_ALERT_PERCENT.max))]
     pub memory_alert_percent: Option<Sp<i64>>,
     /// Publisher interval and alarm period, a multiple of 60 seconds (default 60).
-    #[schemars(range(min = 60, max = 3600))]
+    #[schemars(range(min = rules::INTERVAL_SECONDS.min, max = rules::INTERVAL_SECONDS.max), extend("multipleOf" = rules::INTERVAL_SECONDS.step))]
     pub interval_seconds: Option<Sp<i64>>,
     /// An existing SNS topic for notifications; without it one is created.
     pub sns_topic_arn: Option<Sp<String>>,
@@ -202,24 +203,22 @@ pub struct ElastiCacheLayer {
     /// `cache.t3.small`).
     pub node_type: Option<Sp<String>>,
     /// Nodes: a primary and up to 5 replicas (default 1).
-    #[schemars(range(min = 1, max = 6))]
+    #[schemars(range(min = rules::NODES.min, max = rules::NODES.max))]
     pub nodes: Option<Sp<i64>>,
     /// Multi-AZ with automatic failover: needs 2+ nodes, not a t1 node.
     pub multi_az: Option<Sp<bool>>,
     /// Days of automatic snapshots, 0 to 35 (default 1).
-    #[schemars(range(min = 0, max = 35))]
+    #[schemars(range(min = rules::SNAPSHOT_RETENTION_DAYS.min, max = rules::SNAPSHOT_RETENTION_DAYS.max))]
     pub snapshot_retention_days: Option<Sp<i64>>,
     /// Overrides the price table's on-demand USD per node-hour in the cost report.
     pub hourly_price_usd: Option<Sp<f64>>,
     /// Weekly maintenance window in UTC, `ddd:hh:mm-ddd:hh:mm`, at least 60 minutes
     /// (default `sun:05:00-sun:06:00`).
-    #[schemars(regex(
-        pattern = r"^(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]$"
-    ))]
+    #[schemars(regex(pattern = rules::WEEKLY_WINDOW_PATTERN))]
     pub maintenance_window: Option<Sp<String>>,
     /// Daily snapshot window in UTC, `hh:mm-hh:mm`, at least 60 minutes, not
     /// overlapping the maintenance window (default `03:00-04:00`).
-    #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"))]
+    #[schemars(regex(pattern = rules::DAILY_WINDOW_PATTERN))]
     pub snapshot_window: Option<Sp<String>>,
     /// Apply Redis minor-version upgrades in the maintenance window (default true).
     pub auto_minor_version_upgrade: Option<Sp<bool>>,
@@ -234,13 +233,13 @@ pub struct ElastiCacheLayer {
 pub struct RedisLayer {
     /// Where Redis runs: on the Asterisk host or on ElastiCache (default
     /// `self_hosted`). Flip it per environment to cut over or roll back.
-    #[schemars(extend("enum" = ["self_hosted", "elasticache"]))]
+    #[schemars(extend("enum" = rules::Mode::NAMES))]
     pub mode: Option<Sp<String>>,
     /// Redis version, 7.x, quoted (default "7.0").
-    #[schemars(regex(pattern = r"^7(\.[0-9]+){0,2}$"))]
+    #[schemars(regex(pattern = rules::VERSION_PATTERN))]
     pub version: Option<Sp<String>>,
     /// TCP port, 1024 to 65535 (default 6379).
-    #[schemars(range(min = 1024, max = 65535))]
+    #[schemars(range(min = rules::PORT.min, max = rules::PORT.max))]
     pub port: Option<Sp<i64>>,
     /// Addresses Redis listens on (default [0.0.0.0]; the security group filters).
     pub bind: Option<Sp<Vec<Sp<String>>>>,
@@ -259,7 +258,7 @@ pub struct RedisLayer {
 #[serde(deny_unknown_fields)]
 pub struct AuthLayer {
     /// Length of the generated password, 32 to 128 (default 32).
-    #[schemars(range(min = 32, max = 128))]
+    #[schemars(range(min = rules::PASSWORD_LENGTH.min, max = rules::PASSWORD_LENGTH.max))]
     pub password_length: Option<Sp<i64>>,
     /// Add the specials `!&#$^<>-` (safe in redis.conf and as an ElastiCache AUTH
     /// token) to letters and digits (default false).
@@ -267,6 +266,10 @@ pub struct AuthLayer {
     /// Secrets Manager secret name (default `<name>/<env>/redis-password`).
     pub secret_name: Option<Sp<String>>,
     /// Days a deleted secret stays recoverable: 0, or 7 to 30 (default 7).
+    #[schemars(
+        range(min = rules::SECRET_RECOVERY_DAYS.min, max = rules::SECRET_RECOVERY_DAYS.max),
+        extend("not" = rules::SECRET_RECOVERY_DAYS.gap_schema())
+    )]
     pub secret_recovery_days: Option<Sp<i64>>,
     /// A customer KMS key for the secret (default: the AWS-managed key).
     pub kms_key_arn: Option<Sp<String>>,
@@ -277,10 +280,10 @@ pub struct AuthLayer {
 #[serde(deny_unknown_fields)]
 pub struct MemoryLayer {
     /// maxmemory in Redis units: b, k (1000), kb (1024), m, mb, g, gb (default 512mb).
-    #[schemars(regex(pattern = r"^[0-9]+([bB]|[kKmMgG][bB]?)?$"))]
+    #[schemars(regex(pattern = rules::MEMORY_PATTERN))]
     pub max: Option<Sp<String>>,
     /// Eviction policy (default allkeys-lru).
-    #[schemars(extend("enum" = ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]))]
+    #[schemars(extend("enum" = rules::EvictionPolicy::NAMES))]
     pub policy: Option<Sp<String>>,
 }
 
@@ -293,7 +296,7 @@ pub struct PersistenceLayer {
     /// Append-only file (default true).
     pub aof: Option<Sp<bool>>,
     /// AOF fsync policy (default everysec).
-    #[schemars(extend("enum" = ["always", "everysec", "no"]))]
+    #[schemars(extend("enum" = rules::AppendFsync::NAMES))]
     pub appendfsync: Option<Sp<String>>,
 }
 
@@ -302,9 +305,9 @@ pub struct PersistenceLayer {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotRule {
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = rules::SAVE_NUMBER.min, max = rules::SAVE_NUMBER.max))]
     pub after_seconds: Sp<i64>,
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = rules::SAVE_NUMBER.min, max = rules::SAVE_NUMBER.max))]
     pub min_changes: Sp<i64>,
 }
 
@@ -341,7 +344,7 @@ impl<V: JsonSchema> JsonSchema for Ordered<V> {
         json_schema!({
             "type": "object",
             "minProperties": 1,
-            "propertyNames": { "pattern": "^[a-z][a-z0-9-]{0,31}$" },
+            "propertyNames": { "pattern": rules::ENV_NAME_PATTERN },
             "additionalProperties": generator.subschema_for::<V>(),
         })
     }

@@ -15,6 +15,7 @@ pub mod load;
 pub mod model;
 pub mod render;
 pub mod report;
+pub mod rules;
 pub mod suggest;
 pub mod sync;
 pub mod validate;

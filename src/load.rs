@@ -2,7 +2,7 @@
 //! every value's line and column. Parser errors become [`Diagnostic`]s like any other.
 
 use crate::blueprint::Blueprint;
-use crate::diag::{Diagnostic, Pos, path_at};
+use crate::diag::{Code, Diagnostic, Pos, path_at};
 use crate::model::Model;
 use crate::validate;
 use std::path::Path;
@@ -56,6 +56,7 @@ pub fn load(path: &Path) -> Result<Model, LoadError> {
             let line = before.matches('\n').count() as u64 + 1;
             let column = before.rsplit('\n').next().unwrap_or("").chars().count() as u64 + 1;
             let d = Diagnostic::new(
+                Code::NotUtf8,
                 Some(Pos { line, column }),
                 "",
                 format!("the blueprint is not UTF-8 text: byte {valid} is not valid UTF-8"),
@@ -140,8 +141,10 @@ pub fn load_str(display: &str, source: &str) -> Result<Model, LoadError> {
 /// for boolean fields so that a typo never flips a setting.
 pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
     if source.trim().is_empty() {
-        return Err(Diagnostic::new(None, "", "the blueprint is empty")
-            .help("a YAML mapping with `name`, `aws`, `host`, `redis` and `environments`"));
+        return Err(
+            Diagnostic::new(Code::Empty, None, "", "the blueprint is empty")
+                .help("a YAML mapping with `name`, `aws`, `host`, `redis` and `environments`"),
+        );
     }
     let options = serde_saphyr::options! {
         strict_booleans: true,
@@ -166,18 +169,32 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
                 crate::suggest::did_you_mean(field, candidates)
             );
         }
-        let mut d = Diagnostic::new(pos, path, message.clone());
-        if message.contains("unknown field") {
-            d = d.help("only the fields listed above; see the blueprint reference in README.md");
+        let code = if message.starts_with("unknown field") {
+            Code::UnknownField
+        } else if message.starts_with("the key `") {
+            Code::DuplicateKey
+        } else if message.starts_with("missing field") {
+            Code::Missing
         } else if message.contains("invalid type")
             || message.contains("invalid ")
             || message.contains("expected")
+            || message.contains("write true or false")
+            || message.contains("not null")
         {
-            d = d.help(
+            Code::WrongType
+        } else {
+            Code::Syntax
+        };
+        let d = Diagnostic::new(code, pos, path, message);
+        match code {
+            Code::UnknownField => {
+                d.help("only the fields listed above; see the blueprint reference in README.md")
+            }
+            Code::WrongType => d.help(
                 "a value of the type the field takes; see the blueprint reference in README.md",
-            );
+            ),
+            _ => d,
         }
-        d
     })
 }
 

@@ -5,6 +5,7 @@
 //! ([`Val`]), so later stages (and `explain`) can point at the line that set it.
 
 use crate::diag::Pos;
+pub use crate::rules::{AppendFsync, EvictionPolicy, Mode};
 
 /// Where a resolved value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,24 +112,6 @@ pub struct Host {
     pub ansible_group: String,
 }
 
-/// Where Redis runs in an environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// On the Asterisk host, configured by the Ansible role.
-    SelfHosted,
-    /// On an ElastiCache replication group.
-    ElastiCache,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::SelfHosted => "self_hosted",
-            Mode::ElastiCache => "elasticache",
-        }
-    }
-}
-
 /// The ElastiCache placement's module code references, shared by every environment in
 /// ElastiCache mode (module code is shared).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,10 +205,10 @@ pub struct Redis {
     pub secret_recovery_days: Val<u32>,
     pub kms_key_arn: Option<Val<String>>,
     pub maxmemory: Val<MemSize>,
-    pub maxmemory_policy: Val<String>,
+    pub maxmemory_policy: Val<EvictionPolicy>,
     pub snapshots: Val<Vec<Snapshot>>,
     pub aof: Val<bool>,
-    pub appendfsync: Val<String>,
+    pub appendfsync: Val<AppendFsync>,
 }
 
 /// One environment, fully resolved.
@@ -270,46 +253,6 @@ impl Model {
         self.envs.iter().any(|e| e.mode.value == mode)
     }
 }
-
-/// Eviction policies Redis 7 accepts for `maxmemory-policy`.
-pub const EVICTION_POLICIES: &[&str] = &[
-    "noeviction",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-];
-
-/// `appendfsync` values.
-pub const FSYNC_MODES: &[&str] = &["always", "everysec", "no"];
-
-/// Commands a blueprint may block (ACL `-command` on the default user). Limited to real
-/// Redis 7 commands: an unknown name in an ACL rule stops Redis from starting.
-pub const BLOCKABLE_COMMANDS: &[&str] = &[
-    "BGREWRITEAOF",
-    "BGSAVE",
-    "CLIENT",
-    "CONFIG",
-    "DEBUG",
-    "EVAL",
-    "EVALSHA",
-    "FLUSHALL",
-    "FLUSHDB",
-    "FUNCTION",
-    "KEYS",
-    "MIGRATE",
-    "MODULE",
-    "MONITOR",
-    "REPLICAOF",
-    "SAVE",
-    "SCRIPT",
-    "SHUTDOWN",
-    "SLAVEOF",
-    "SWAPDB",
-];
 
 /// One resolved value for `explain`: its data path, its value as text, and its origin.
 pub struct Explained {
@@ -357,7 +300,7 @@ impl Env {
         }
         out.extend([
             ex(&r.maxmemory, |m| format!("{} ({} bytes)", m.text, m.bytes)),
-            ex(&r.maxmemory_policy, String::clone),
+            ex(&r.maxmemory_policy, |p| p.as_str().to_string()),
             ex(&r.snapshots, |s| {
                 let rules: Vec<String> = s
                     .iter()
@@ -370,7 +313,7 @@ impl Env {
                 }
             }),
             ex(&r.aof, bool::to_string),
-            ex(&r.appendfsync, String::clone),
+            ex(&r.appendfsync, |f| f.as_str().to_string()),
             ex(&self.sizing.node_type, String::clone),
             ex(&self.sizing.nodes, u32::to_string),
             ex(&self.sizing.hourly_price_usd, |p| format!("{p}")),

@@ -311,7 +311,7 @@ pub fn env_view(base: &Value, env: &Env) -> Value {
         kms_key_arn: r.kms_key_arn.as_ref().map(|k| k.value.as_str()),
         maxmemory: &r.maxmemory.value.text,
         maxmemory_bytes: r.maxmemory.value.bytes,
-        maxmemory_policy: &r.maxmemory_policy.value,
+        maxmemory_policy: r.maxmemory_policy.value.as_str(),
         snapshots: r
             .snapshots
             .value
@@ -322,7 +322,7 @@ pub fn env_view(base: &Value, env: &Env) -> Value {
             })
             .collect(),
         aof: r.aof.value,
-        appendfsync: &r.appendfsync.value,
+        appendfsync: r.appendfsync.value.as_str(),
         blocked_commands: &r.blocked_commands.value,
     };
     minijinja::context! {

@@ -337,10 +337,10 @@ fn bad_blueprint_exits_2_with_located_errors_and_leaves_the_tree_untouched() {
             line_of(&dir.path().join(BP), "max: lots"),
             line_of(&dir.path().join(BP), "port: 80"),
         );
-        assert!(run.stderr.contains(&format!("error: environments.dev.redis.memory.max: `lots` is not a memory size Redis understands\n  --> blueprint.yaml:{max_line}:14\n")), "{cmd}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("error[IG407]: environments.dev.redis.memory.max: `lots` is not a memory size Redis understands\n  --> blueprint.yaml:{max_line}:14\n")), "{cmd}: {}", run.stderr);
         assert!(
             run.stderr.contains(&format!(
-                "error: redis.port: port 80 is out of range\n  --> blueprint.yaml:{port_line}:9\n"
+                "error[IG301]: redis.port: port 80 is out of range\n  --> blueprint.yaml:{port_line}:9\n"
             )),
             "{cmd}: {}",
             run.stderr
@@ -374,7 +374,7 @@ fn bad_input_of_every_kind_exits_2() {
         ),
         (
             "wrong-type.yaml",
-            "error: redis.port: expected a whole number",
+            "error[IG003]: redis.port: expected a whole number",
         ),
         (
             "yaml11-bool.yaml",
@@ -526,7 +526,7 @@ fn elasticache_sizing_is_rejected_with_the_usable_memory() {
     );
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stderr.contains("error: environments.small.elasticache.node_type: redis.memory.max 512mb (512 MiB) does not fit cache.t3.micro: 0.5 GiB of memory, 25% reserved by ElastiCache, leaves 384 MiB usable\n  --> tests/fixtures/bad/elasticache-sizing.yaml:23:18"),
+        run.stderr.contains("error[IG510]: environments.small.elasticache.node_type: redis.memory.max 512mb (512 MiB) does not fit cache.t3.micro: 0.5 GiB of memory, 25% reserved by ElastiCache, leaves 384 MiB usable\n  --> tests/fixtures/bad/elasticache-sizing.yaml:23:18"),
         "{}",
         run.stderr
     );
@@ -632,7 +632,7 @@ fn capacity_rule_accepts_the_boundary_and_rejects_one_megabyte_more() {
     let run = infragen(dir.path(), &["validate", "--blueprint", BP]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stderr.contains("error: redis.memory.max: Redis's worst case does not fit t3.small: 2 x 449 MiB (maxmemory, doubled by a fork for RDB/AOF rewrites) + 128 MiB overhead + 1024 MiB Asterisk reserve = 2050 MiB > 2048 MiB of RAM"),
+        run.stderr.contains("error[IG603]: redis.memory.max: Redis's worst case does not fit t3.small: 2 x 449 MiB (maxmemory, doubled by a fork for RDB/AOF rewrites) + 128 MiB overhead + 1024 MiB Asterisk reserve = 2050 MiB > 2048 MiB of RAM"),
         "{}",
         run.stderr
     );

@@ -4,7 +4,9 @@
 use crate::parse_back::parse_back;
 use proptest::prelude::*;
 
-use infragen::model::EVICTION_POLICIES as POLICIES;
+use infragen::rules::EvictionPolicy;
+
+const POLICIES: &[&str] = EvictionPolicy::NAMES;
 const COMMANDS: &[&str] = &[
     "FLUSHALL", "FLUSHDB", "KEYS", "DEBUG", "CONFIG", "SAVE", "MONITOR",
 ];

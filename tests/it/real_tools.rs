@@ -574,7 +574,7 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
     );
     assert_eq!(
         config_get(&server, "maxmemory-policy"),
-        r.maxmemory_policy.value,
+        r.maxmemory_policy.value.as_str(),
         "{ctx}: maxmemory-policy"
     );
     assert_eq!(
@@ -584,7 +584,7 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
     );
     assert_eq!(
         config_get(&server, "appendfsync"),
-        r.appendfsync.value,
+        r.appendfsync.value.as_str(),
         "{ctx}: appendfsync"
     );
     let save: Vec<String> = r
@@ -657,7 +657,7 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
     let evict_dir = work.join("evict");
     std::fs::create_dir_all(&evict_dir).unwrap();
     let server = start_redis(conf, &evict_dir, &["--maxmemory", "4mb"]);
-    let volatile = r.maxmemory_policy.value.starts_with("volatile-");
+    let volatile = r.maxmemory_policy.value.as_str().starts_with("volatile-");
     let report = fill(&server, 1500, 10_000, volatile);
     let info = auth(&server, &["INFO", "stats"]);
     let evicted: u64 = info
@@ -665,7 +665,7 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
         .find_map(|l| l.strip_prefix("evicted_keys:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    if r.maxmemory_policy.value == "noeviction" {
+    if r.maxmemory_policy.value == infragen::rules::EvictionPolicy::NoEviction {
         assert!(
             report.contains("OOM"),
             "{ctx}: noeviction must refuse writes past maxmemory: {report}"
@@ -679,7 +679,7 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
         assert!(
             evicted > 0,
             "{ctx}: filling 15 MB into 4 MB must evict keys under {}",
-            r.maxmemory_policy.value
+            r.maxmemory_policy.value.as_str()
         );
     }
     drop(server);
@@ -1039,5 +1039,211 @@ fn blueprint_schema_accepts_the_fixtures_and_rejects_bad_ones() {
         joined("rules.yaml").contains("70000 is greater than the maximum of 65535"),
         "{}",
         joined("rules.yaml")
+    );
+}
+
+/// The schema and the validator read the same rules (`src/rules.rs`): on values at and
+/// around every rule's edges, a real JSON Schema validator and `infragen validate` give
+/// the same verdict.
+#[test]
+fn schema_and_validator_agree_on_edge_values() {
+    use infragen::rules::{self, AppendFsync, EvictionPolicy, IntRule, Mode};
+    let Some(t) = tools() else { return };
+    let schema = repo().join("generated/schema/blueprint.schema.json");
+    let shipped =
+        std::fs::read_to_string(repo().join("blueprints/redis-on-asterisk.yaml")).unwrap();
+    let cached = std::fs::read_to_string(repo().join("tests/fixtures/elasticache.yaml")).unwrap();
+    // ElastiCache settings are checked for environments on ElastiCache: the fixture's
+    // prod is; its top-level elasticache section gets each value.
+    const CACHE_ANCHOR: &str = "  node_type: cache.t3.small\n";
+    let in_cache = |line: &str| format!("{CACHE_ANCHOR}  {line}\n");
+    let edges = |r: &IntRule| {
+        let mut v = vec![
+            r.min - 1,
+            r.min,
+            r.min + 1,
+            r.max - 1,
+            r.max,
+            r.max + 1,
+            r.default,
+        ];
+        if let Some((a, b)) = r.except {
+            v.extend([a - 1, a, b, b + 1]);
+        }
+        if r.step > 1 {
+            v.extend([r.min + r.step / 2, r.min + r.step]);
+        }
+        v
+    };
+    let mut cases: Vec<(String, String)> = Vec::new();
+    // A case: the base blueprint with `from` (which must be in it) replaced by `to`.
+    let mut add = |label: String, base: &str, from: &str, to: &str| {
+        assert!(
+            base.contains(from),
+            "{label}: `{from}` is not in the base blueprint"
+        );
+        cases.push((label, base.replacen(from, to, 1)));
+    };
+    for (rule, from) in [
+        (&rules::PORT, "  port: 6379\n"),
+        (&rules::PASSWORD_LENGTH, "    password_length: 32 "),
+        (
+            &rules::SECRET_RECOVERY_DAYS,
+            "        secret_recovery_days: 30\n",
+        ),
+        (&rules::MEMORY_ALERT_PERCENT, "  memory_alert_percent: 80 "),
+        (&rules::INTERVAL_SECONDS, "  interval_seconds: 60\n"),
+    ] {
+        for v in edges(rule) {
+            let key = from.split(':').next().unwrap();
+            let to = format!(
+                "{key}: {v}{}",
+                if from.ends_with('\n') { "\n" } else { " " }
+            );
+            add(format!("{} = {v}", rule.field), &shipped, from, &to);
+        }
+    }
+    for rule in [&rules::NODES, &rules::SNAPSHOT_RETENTION_DAYS] {
+        for v in edges(rule) {
+            let key = rule.field.rsplit('.').next().unwrap();
+            add(
+                format!("{} = {v}", rule.field),
+                &cached,
+                CACHE_ANCHOR,
+                &in_cache(&format!("{key}: {v}")),
+            );
+        }
+    }
+    for v in [0, 1, rules::SAVE_NUMBER.max, rules::SAVE_NUMBER.max + 1] {
+        add(
+            format!("save min_changes = {v}"),
+            &shipped,
+            "after_seconds: 60, min_changes: 10000",
+            &format!("after_seconds: 60, min_changes: {v}"),
+        );
+    }
+    let strings: Vec<(&str, &str, Vec<String>)> = vec![
+        (
+            "name",
+            "name: voice-campaign\n",
+            [
+                "voice",
+                "a",
+                "voice-",
+                "Voice",
+                "1voice",
+                "v2",
+                &"v".repeat(40),
+                &"v".repeat(41),
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "redis.version",
+            "  version: \"7.0\"",
+            ["7", "7.0", "7.2.4", "7.1234", "6.2", "8.0", "7.x"]
+                .map(|v| format!("\"{v}\""))
+                .to_vec(),
+        ),
+        (
+            "redis.memory.max",
+            "    max: 512mb",
+            ["512mb", "1gb", "2048k", "1000000", "512 mb", "1tb", "mb"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        // Quoted: the schema's validator reads YAML 1.1, where a bare `no` is false.
+        (
+            "redis.mode",
+            "  mode: self_hosted",
+            Mode::NAMES
+                .iter()
+                .copied()
+                .chain(["selfhosted"])
+                .map(|v| format!("\"{v}\""))
+                .collect(),
+        ),
+        (
+            "redis.memory.policy",
+            "    policy: allkeys-lru",
+            EvictionPolicy::NAMES
+                .iter()
+                .copied()
+                .chain(["lru"])
+                .map(|v| format!("\"{v}\""))
+                .collect(),
+        ),
+        (
+            "redis.persistence.appendfsync",
+            "    appendfsync: everysec",
+            AppendFsync::NAMES
+                .iter()
+                .copied()
+                .chain(["sometimes"])
+                .map(|v| format!("\"{v}\""))
+                .collect(),
+        ),
+    ];
+    for (field, from, values) in strings {
+        for v in values {
+            let key = from.split(':').next().unwrap();
+            let to = format!("{key}: {v}{}", if from.ends_with('\n') { "\n" } else { "" });
+            add(format!("{field} = {v}"), &shipped, from, &to);
+        }
+    }
+    for v in [
+        "sun:05:00-sun:06:00",
+        "mon:23:00-tue:00:30",
+        "sun:5:00-sun:06:00",
+        "xyz:05:00-sun:06:00",
+    ] {
+        add(
+            format!("maintenance_window = {v}"),
+            &cached,
+            CACHE_ANCHOR,
+            &in_cache(&format!("maintenance_window: \"{v}\"")),
+        );
+    }
+    for v in ["03:00-04:00", "23:30-00:30", "3:00-04:00", "03:00"] {
+        add(
+            format!("snapshot_window = {v}"),
+            &cached,
+            CACHE_ANCHOR,
+            &in_cache(&format!("snapshot_window: \"{v}\"")),
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| {
+            let p = dir.path().join(format!("case-{i}.yaml"));
+            std::fs::write(&p, text).unwrap();
+            p
+        })
+        .collect();
+    let verdicts = schema_errors(&t, &schema, &files);
+    let (mut accepted, mut refused) = (0, 0);
+    for ((label, text), (_, errors)) in cases.iter().zip(&verdicts) {
+        let by_schema = errors.is_empty();
+        let by_infragen = infragen::load::load_str("case.yaml", text).is_ok();
+        assert_eq!(
+            by_schema,
+            by_infragen,
+            "{label}: the schema {} it ({errors:?}), infragen {}",
+            if by_schema { "accepts" } else { "refuses" },
+            if by_infragen { "accepts" } else { "refuses" },
+        );
+        if by_schema {
+            accepted += 1
+        } else {
+            refused += 1
+        }
+    }
+    assert!(
+        accepted > 20 && refused > 20,
+        "{accepted} accepted, {refused} refused"
     );
 }

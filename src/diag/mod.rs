@@ -1,5 +1,9 @@
-//! Diagnostics: located, human-readable problems with a source snippet and a caret.
+//! Diagnostics: located, human-readable problems with a stable code, a source snippet
+//! and a caret.
 
+mod codes;
+
+pub use codes::Code;
 use std::fmt::Write as _;
 
 /// A 1-based position in the blueprint file.
@@ -21,6 +25,8 @@ impl Pos {
 /// One problem with the blueprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Which rule (stable across versions; see `docs/DIAGNOSTICS.md`).
+    pub code: Code,
     /// Where in the file; `None` when the problem has no single place (e.g. an empty file).
     pub pos: Option<Pos>,
     /// The data path, e.g. `environments.dev.redis.memory.max`.
@@ -35,8 +41,14 @@ impl Diagnostic {
     /// A diagnostic. Its path and message are tidied for every output: control
     /// characters escaped (a value never starts a line of its own, so it cannot pose as
     /// a CI workflow command or forge a report line) and long quoted values shortened.
-    pub fn new(pos: Option<Pos>, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        code: Code,
+        pos: Option<Pos>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
+            code,
             pos,
             path: shorten(&path.into(), MAX_SHOWN),
             message: tidy(&message.into()),
@@ -58,7 +70,7 @@ impl Diagnostic {
         } else {
             format!("{}: ", self.path)
         };
-        let _ = writeln!(out, "error: {path}{}", self.message);
+        let _ = writeln!(out, "error[{}]: {path}{}", self.code.as_str(), self.message);
         match self.pos {
             Some(pos) => {
                 let _ = writeln!(out, "  --> {file}:{}:{}", pos.line, pos.column);
@@ -239,9 +251,33 @@ mod tests {
     }
 
     #[test]
+    fn every_code_is_in_the_documented_table() {
+        let doc = include_str!("../../docs/DIAGNOSTICS.md");
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            assert!(
+                seen.insert(code.as_str()),
+                "{} is used twice",
+                code.as_str()
+            );
+            let row = format!("| `{}` | {} |", code.as_str(), code.summary());
+            assert!(
+                doc.contains(&row),
+                "docs/DIAGNOSTICS.md lacks the row {row}"
+            );
+        }
+        let rows = doc.lines().filter(|l| l.starts_with("| `IG")).count();
+        assert_eq!(
+            rows,
+            Code::ALL.len(),
+            "docs/DIAGNOSTICS.md lists codes that do not exist"
+        );
+    }
+
+    #[test]
     fn long_lines_are_shown_around_the_caret() {
         let line = format!("name: {}", "x".repeat(5000));
-        let d = Diagnostic::new(Some(Pos { line: 1, column: 7 }), "name", "bad");
+        let d = Diagnostic::new(Code::Name, Some(Pos { line: 1, column: 7 }), "name", "bad");
         let shown = d.render("bp.yaml", &line);
         assert!(shown.len() < 600, "{shown}");
     }

@@ -1,0 +1,267 @@
+//! Field rules, each defined once: the blueprint's JSON Schema (`src/blueprint.rs`,
+//! through `schemars` attributes that name these constants) and validation
+//! (`src/validate/`) read the same ranges, value lists and patterns, so the two cannot
+//! disagree. `tests/it/real_tools.rs` proves it on generated edge values with a real
+//! JSON Schema validator.
+
+/// An integer field: its accepted values (one or more inclusive ranges, and a step).
+#[derive(Debug, Clone, Copy)]
+pub struct IntRule {
+    /// The field's path in the blueprint, e.g. `redis.port`.
+    pub field: &'static str,
+    /// Smallest and largest accepted values (the schema's `minimum`/`maximum`).
+    pub min: i64,
+    pub max: i64,
+    /// A gap inside the range, as `(first excluded, last excluded)`: Secrets Manager's
+    /// recovery window is 0 or 7 to 30 days.
+    pub except: Option<(i64, i64)>,
+    /// Accepted values are multiples of this (the schema's `multipleOf`).
+    pub step: i64,
+    pub default: i64,
+    /// What is accepted, for the diagnostic.
+    pub help: &'static str,
+}
+
+impl IntRule {
+    /// The gap as a JSON Schema (for a `not`), or an impossible one without a gap.
+    pub fn gap_schema(&self) -> serde_json::Value {
+        match self.except {
+            Some((a, b)) => serde_json::json!({ "minimum": a, "maximum": b }),
+            None => serde_json::json!(false),
+        }
+    }
+
+    pub fn accepts(&self, v: i64) -> bool {
+        (self.min..=self.max).contains(&v)
+            && v % self.step == 0
+            && !self.except.is_some_and(|(a, b)| (a..=b).contains(&v))
+    }
+}
+
+const fn int(field: &'static str, min: i64, max: i64, default: i64, help: &'static str) -> IntRule {
+    IntRule {
+        field,
+        min,
+        max,
+        except: None,
+        step: 1,
+        default,
+        help,
+    }
+}
+
+pub const PORT: IntRule = int(
+    "redis.port",
+    1024,
+    65535,
+    6379,
+    "a TCP port from 1024 to 65535 (Redis runs unprivileged and cannot bind below 1024)",
+);
+pub const PASSWORD_LENGTH: IntRule = int(
+    "redis.auth.password_length",
+    32,
+    128,
+    32,
+    "32 to 128 characters (128 is the ElastiCache AUTH token limit)",
+);
+pub const SECRET_RECOVERY_DAYS: IntRule = IntRule {
+    except: Some((1, 6)),
+    ..int(
+        "redis.auth.secret_recovery_days",
+        0,
+        30,
+        7,
+        "0 (delete at once) or 7 to 30 days",
+    )
+};
+/// Redis reads `save` numbers as C ints: larger ones wrap silently (`save 60
+/// 4294967297` becomes `save 60 1`).
+pub const SAVE_NUMBER: IntRule = int(
+    "redis.persistence.rdb_snapshots",
+    1,
+    i32::MAX as i64,
+    1,
+    "a positive whole number that Redis can hold (a 32-bit int)",
+);
+pub const NODES: IntRule = int(
+    "elasticache.nodes",
+    1,
+    6,
+    1,
+    "1 to 6 (a primary and up to 5 replicas)",
+);
+pub const SNAPSHOT_RETENTION_DAYS: IntRule = int(
+    "elasticache.snapshot_retention_days",
+    0,
+    35,
+    1,
+    "0 (no backups) to 35 days",
+);
+pub const MEMORY_ALERT_PERCENT: IntRule = int(
+    "monitoring.memory_alert_percent",
+    1,
+    100,
+    80,
+    "1 to 100 (default 80)",
+);
+pub const INTERVAL_SECONDS: IntRule = IntRule {
+    step: 60,
+    ..int(
+        "monitoring.interval_seconds",
+        60,
+        3600,
+        60,
+        "a multiple of 60 from 60 to 3600",
+    )
+};
+
+/// Every integer rule, for the schema agreement test.
+pub const INT_RULES: &[IntRule] = &[
+    PORT,
+    PASSWORD_LENGTH,
+    SECRET_RECOVERY_DAYS,
+    NODES,
+    SNAPSHOT_RETENTION_DAYS,
+    MEMORY_ALERT_PERCENT,
+    INTERVAL_SECONDS,
+];
+
+/// Defines a closed set of string values as an enum: its variants, their spellings in
+/// the blueprint, `NAMES` (the schema's `enum` and the validator's list) and `parse`.
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            #[allow(clippy::should_implement_trait)]
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Where Redis runs in an environment.
+    Mode {
+        /// On the Asterisk host, configured by the Ansible role.
+        SelfHosted = "self_hosted",
+        /// On an ElastiCache replication group.
+        ElastiCache = "elasticache",
+    }
+}
+
+string_enum! {
+    /// Redis 7's `maxmemory-policy` values.
+    EvictionPolicy {
+        NoEviction = "noeviction",
+        AllKeysLru = "allkeys-lru",
+        AllKeysLfu = "allkeys-lfu",
+        AllKeysRandom = "allkeys-random",
+        VolatileLru = "volatile-lru",
+        VolatileLfu = "volatile-lfu",
+        VolatileRandom = "volatile-random",
+        VolatileTtl = "volatile-ttl",
+    }
+}
+
+string_enum! {
+    /// `appendfsync` values.
+    AppendFsync {
+        Always = "always",
+        EverySec = "everysec",
+        No = "no",
+    }
+}
+
+/// Commands a blueprint may block (ACL `-command` on the default user). Limited to real
+/// Redis 7 commands: an unknown name in an ACL rule stops Redis from starting. Written
+/// in upper case; the blueprint may use any case.
+pub const BLOCKABLE_COMMANDS: &[&str] = &[
+    "BGREWRITEAOF",
+    "BGSAVE",
+    "CLIENT",
+    "CONFIG",
+    "DEBUG",
+    "EVAL",
+    "EVALSHA",
+    "FLUSHALL",
+    "FLUSHDB",
+    "FUNCTION",
+    "KEYS",
+    "MIGRATE",
+    "MODULE",
+    "MONITOR",
+    "REPLICAOF",
+    "SAVE",
+    "SCRIPT",
+    "SHUTDOWN",
+    "SLAVEOF",
+    "SWAPDB",
+];
+
+/// No memory size infragen computes with is larger (64 TiB, above any EC2 instance's
+/// memory), so sums and doubled sizes always fit a u64.
+pub const MAX_MEMORY_BYTES: u64 = 64 << 40;
+/// The smallest `redis.memory.max` that makes a useful cache.
+pub const MIN_MEMORY_BYTES: u64 = 1 << 20;
+
+/// `name`: lower-case letters, digits and `-`, starting with a letter, not ending with
+/// `-`, at most 40 characters (it goes into resource names).
+pub const NAME_PATTERN: &str = "^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$";
+pub const NAME_MAX: usize = 40;
+/// Environment names: the same, at most 32 characters (they go into file paths).
+pub const ENV_NAME_PATTERN: &str = "^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$";
+pub const ENV_NAME_MAX: usize = 32;
+/// `redis.version`: 7, 7.x or 7.x.y.
+pub const VERSION_PATTERN: &str = "^7(?:\\.[0-9]{1,3}){0,2}$";
+/// `redis.memory.max`: a whole number with a Redis unit.
+pub const MEMORY_PATTERN: &str = "^[0-9]+(?:[bB]|[kKmMgG][bB]?)?$";
+/// `elasticache.maintenance_window`: `ddd:hh:mm-ddd:hh:mm` (UTC).
+pub const WEEKLY_WINDOW_PATTERN: &str = "^(?:mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]-(?:mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]$";
+/// `elasticache.snapshot_window`: `hh:mm-hh:mm` (UTC).
+pub const DAILY_WINDOW_PATTERN: &str = "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_rules_accept_their_edges_only() {
+        for r in INT_RULES {
+            assert!(r.accepts(r.min), "{}", r.field);
+            assert!(r.accepts(r.max), "{}", r.field);
+            assert!(!r.accepts(r.min - 1), "{}", r.field);
+            assert!(!r.accepts(r.max + 1), "{}", r.field);
+            assert!(r.accepts(r.default), "{}", r.field);
+        }
+        assert!(!SECRET_RECOVERY_DAYS.accepts(3));
+        assert!(SECRET_RECOVERY_DAYS.accepts(7));
+        assert!(!INTERVAL_SECONDS.accepts(90));
+    }
+
+    #[test]
+    fn string_enums_round_trip() {
+        for m in Mode::ALL {
+            assert_eq!(Mode::parse(m.as_str()), Some(*m));
+        }
+        assert_eq!(EvictionPolicy::NAMES.len(), EvictionPolicy::ALL.len());
+        assert_eq!(AppendFsync::parse("sometimes"), None);
+    }
+}

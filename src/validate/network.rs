@@ -1,0 +1,167 @@
+//! Who reaches Redis, and where it listens: the port, the bind addresses, and the
+//! CIDRs the security group admits besides the consumers.
+
+use super::resolver::{Resolver, default_sp, item_pos};
+use super::syntax::{covers_everything, parse_cidr};
+use crate::diag::Code;
+use crate::model::Val;
+use crate::rules::PORT;
+use std::net::IpAddr;
+
+/// The network part of the `redis` section.
+pub(super) struct Network {
+    pub port: Val<u16>,
+    pub bind: Val<Vec<String>>,
+    /// `allowed_sources` as written (`vpc` not expanded).
+    pub allowed_sources: Val<Vec<String>>,
+    pub allowed_ipv4: Vec<String>,
+    pub allowed_ipv6: Vec<String>,
+}
+
+/// The allowed sources as written, and expanded by family.
+struct Sources {
+    written: Val<Vec<String>>,
+    v4: Vec<String>,
+    v6: Vec<String>,
+}
+
+const SOURCE_HELP: &str =
+    "`vpc` (the VPC CIDR) or a CIDR such as `10.0.1.0/24`; never 0.0.0.0/0 or ::/0";
+
+impl Resolver<'_> {
+    pub(super) fn network(&mut self, vpc_cidr: Option<&Val<String>>) -> Option<Network> {
+        let port = self.int(
+            &PORT,
+            Code::Port,
+            |l| l.redis.as_ref()?.port.as_ref(),
+            |p| format!("port {p} is out of range"),
+        );
+        let bind = self.bind();
+        let sources = self.sources(vpc_cidr);
+        let (bind, sources) = (bind?, sources?);
+        Some(Network {
+            port: port?,
+            bind,
+            allowed_sources: sources.written,
+            allowed_ipv4: sources.v4,
+            allowed_ipv6: sources.v6,
+        })
+    }
+
+    /// Addresses Redis listens on: IP addresses Redis can bind together. It binds each
+    /// in turn and aborts ("address already in use") on one listed twice, or on one a
+    /// wildcard of its family already covers (0.0.0.0 and :: are separate: Redis binds
+    /// :: as IPv6-only).
+    fn bind(&mut self) -> Option<Val<Vec<String>>> {
+        let raw = self.or(
+            "redis.bind",
+            |l| l.redis.as_ref()?.bind.as_ref(),
+            vec![default_sp("0.0.0.0")],
+        );
+        let mut ok = self.ensure(
+            !raw.value.is_empty(),
+            Code::Bind,
+            &raw,
+            || "`bind` is empty".into(),
+            "one or more IP addresses, e.g. `[0.0.0.0]`",
+        );
+        let mut seen: Vec<IpAddr> = Vec::new();
+        for b in &raw.value {
+            let pos = item_pos(b, &raw);
+            let Ok(ip) = b.value.parse::<IpAddr>() else {
+                self.err_at(
+                    Code::Bind,
+                    pos,
+                    raw.path(),
+                    format!("`{}` is not an IP address", b.value),
+                    "IPv4 or IPv6 addresses, e.g. `0.0.0.0` or `10.0.1.5`",
+                );
+                ok = false;
+                continue;
+            };
+            let clash = seen.iter().find(|other| {
+                **other == ip
+                    || (other.is_ipv4() == ip.is_ipv4()
+                        && (other.is_unspecified() || ip.is_unspecified()))
+            });
+            if let Some(other) = clash {
+                self.err_at(
+                    Code::BindOverlap,
+                    pos,
+                    raw.path(),
+                    format!(
+                        "`{}` overlaps `{other}`, also in `bind`: Redis would fail to start (address already in use)",
+                        b.value
+                    ),
+                    "each address once; a wildcard (0.0.0.0 or ::) alone for its family",
+                );
+                ok = false;
+            }
+            seen.push(ip);
+        }
+        ok.then(|| raw.map(|v| v.iter().map(|s| s.value.clone()).collect()))
+    }
+
+    /// The allowed sources, as written and expanded into IPv4 and IPv6 CIDRs: each
+    /// canonical, once, never the whole internet, alone or together.
+    fn sources(&mut self, vpc_cidr: Option<&Val<String>>) -> Option<Sources> {
+        let sources = self.or(
+            "redis.allowed_sources",
+            |l| l.redis.as_ref()?.allowed_sources.as_ref(),
+            vec![default_sp("vpc")],
+        );
+        let mut ok = true;
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for s in &sources.value {
+            let pos = item_pos(s, &sources);
+            let cidr = if s.value == "vpc" {
+                // An invalid VPC CIDR is reported once, at aws.vpc_cidr.
+                match vpc_cidr {
+                    Some(v) if parse_cidr(&v.value).is_ok() => v.value.clone(),
+                    _ => continue,
+                }
+            } else {
+                s.value.clone()
+            };
+            let (code, message) = match parse_cidr(&cidr) {
+                Ok((_, 0)) => (
+                    Code::WorldOpen,
+                    format!("`{cidr}` would open the Redis port to the whole internet"),
+                ),
+                Ok((ip, _)) => {
+                    let list = if ip.is_ipv4() { &mut v4 } else { &mut v6 };
+                    if !list.contains(&cidr) {
+                        list.push(cidr);
+                        continue;
+                    }
+                    (
+                        Code::SourceTwice,
+                        format!("`{}` is listed twice (as `{cidr}`)", s.value),
+                    )
+                }
+                Err(e) => (Code::Source, e),
+            };
+            self.err_at(code, pos, sources.path(), message, SOURCE_HELP);
+            ok = false;
+        }
+        for (family, list) in [("IPv4", &v4), ("IPv6", &v6)] {
+            if list.len() > 1 && covers_everything(list) {
+                self.err(
+                    Code::WorldOpen,
+                    &sources,
+                    format!(
+                        "together, {} cover every {family} address: the Redis port would be open to the whole internet",
+                        list.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    SOURCE_HELP,
+                );
+                ok = false;
+            }
+        }
+        ok.then(|| Sources {
+            written: sources.map(|v| v.iter().map(|s| s.value.clone()).collect()),
+            v4,
+            v6,
+        })
+    }
+}

@@ -9,10 +9,13 @@
 pub mod aws;
 pub mod blueprint;
 pub mod cli;
+pub mod commands;
 pub mod cost;
 pub mod diag;
+pub mod error;
 pub mod load;
 pub mod model;
+pub mod pipeline;
 pub mod render;
 pub mod report;
 pub mod rules;

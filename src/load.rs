@@ -1,54 +1,36 @@
-//! Load: read the blueprint file and parse it into [`crate::blueprint`] types, keeping
-//! every value's line and column. Parser errors become [`Diagnostic`]s like any other.
+//! Load: read the blueprint file safely ([`read`]) and parse it into
+//! [`crate::blueprint`] types ([`parse`]), keeping every value's line and column.
+//! Parser errors become [`Diagnostic`]s like any other. `crate::pipeline` runs this,
+//! then validation.
 
 use crate::blueprint::Blueprint;
 use crate::diag::{Code, Diagnostic, Pos, path_at};
-use crate::model::Model;
-use crate::validate;
+use crate::error::Error;
 use std::path::Path;
 
 /// Blueprints are small; anything larger is a mistake (or an attack on the parser).
 pub const MAX_BLUEPRINT_BYTES: u64 = 1 << 20;
 
-/// Why a blueprint could not become a model.
-#[derive(Debug)]
-pub enum LoadError {
-    /// The file could not be read.
-    Io(String),
-    /// The file was read but is not a valid blueprint: every problem found.
-    Invalid {
-        file: String,
-        source: String,
-        diagnostics: Vec<Diagnostic>,
-    },
+/// A blueprint's text, as read, with the path shown to users.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path as given (written into messages and each generated file's marker).
+    pub display: String,
+    pub text: String,
 }
 
-impl LoadError {
-    /// The full, human-readable report.
-    pub fn render(&self) -> String {
-        match self {
-            LoadError::Io(msg) => format!("error: {msg}\n"),
-            LoadError::Invalid {
-                file,
-                source,
-                diagnostics,
-            } => crate::diag::render_all(diagnostics, file, source),
-        }
-    }
-}
-
-/// Reads, parses and validates the blueprint at `path`. `display` is the path written
-/// into messages and into each generated file's marker.
+/// Reads the blueprint at `path`.
 ///
-/// The blueprint must be a regular file: a link is not followed (a pull request could
-/// point it at `/proc/self/environ`, whose lines would then appear in error snippets), a
-/// FIFO or device is not read, and at most [`MAX_BLUEPRINT_BYTES`] are read.
-pub fn load(path: &Path) -> Result<Model, LoadError> {
+/// It must be a regular file: a link is not followed (a pull request could point it at
+/// `/proc/self/environ`, whose lines would then appear in error snippets), a FIFO or
+/// device is not read, and at most [`MAX_BLUEPRINT_BYTES`] are read. A file that is not
+/// UTF-8 is reported at its first bad byte.
+pub fn read(path: &Path) -> Result<Source, Error> {
     let display = display_path(path);
     let bytes = read_regular(path, MAX_BLUEPRINT_BYTES)
-        .map_err(|e| LoadError::Io(format!("cannot read blueprint {}: {e}", shown(&display))))?;
-    let source = match String::from_utf8(bytes) {
-        Ok(s) => s,
+        .map_err(|e| Error::io(format!("cannot read blueprint {}", shown(&display)), e))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source { display, text }),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
@@ -62,18 +44,17 @@ pub fn load(path: &Path) -> Result<Model, LoadError> {
                 format!("the blueprint is not UTF-8 text: byte {valid} is not valid UTF-8"),
             )
             .help("a UTF-8 YAML file; re-save it as UTF-8");
-            return Err(LoadError::Invalid {
+            Err(Error::Invalid {
                 file: display,
                 source: String::from_utf8_lossy(&bytes).into_owned(),
                 diagnostics: vec![d],
-            });
+            })
         }
-    };
-    load_str(&display, &source)
+    }
 }
 
 /// The path as shown in a message: escaped and shortened like a quoted value.
-fn shown(display: &str) -> String {
+pub fn shown(display: &str) -> String {
     crate::diag::shorten(display, 200)
 }
 
@@ -118,23 +99,6 @@ pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(bytes)
-}
-
-/// Parses and validates blueprint text (no I/O).
-pub fn load_str(display: &str, source: &str) -> Result<Model, LoadError> {
-    crate::render::check_marker_source(display).map_err(|why| {
-        LoadError::Io(format!(
-            "the blueprint path {} cannot be written into the generated files' markers: {why}",
-            shown(display)
-        ))
-    })?;
-    let invalid = |diagnostics| LoadError::Invalid {
-        file: display.to_string(),
-        source: source.to_string(),
-        diagnostics,
-    };
-    let blueprint = parse(source).map_err(|d| invalid(vec![d]))?;
-    validate::build(blueprint, display).map_err(invalid)
 }
 
 /// Parses YAML into the blueprint types. YAML 1.1 booleans (`yes`, `on`) are refused

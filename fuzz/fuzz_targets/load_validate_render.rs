@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
-    match infragen::load::load_str("fuzz.yaml", source) {
+    match infragen::pipeline::compile_str("fuzz.yaml", source) {
         Ok(model) => {
             // A RenderError on a validated model is a template bug: make it a finding.
             if let Err(e) = infragen::render::render(&model) {

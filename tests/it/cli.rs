@@ -839,11 +839,12 @@ fn check_reports_as_json_and_as_github_annotations() {
     let max_line = line_of(&dir.path().join(BP), "max: lots");
     let gh = check_as(dir.path(), "github");
     assert_eq!(gh.code, 2, "{gh:?}");
-    assert!(gh.stdout.starts_with(&format!("::error file=blueprint.yaml,line={max_line},col=14,title=infragen validate::environments.dev.redis.memory.max: `lots` is not a memory size")), "{}", gh.stdout);
+    assert!(gh.stdout.starts_with(&format!("::error file=blueprint.yaml,line={max_line},col=14,title=infragen validate IG407::environments.dev.redis.memory.max: `lots` is not a memory size")), "{}", gh.stdout);
     let json = check_as(dir.path(), "json");
     assert_eq!(json.code, 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["status"], "invalid");
+    assert_eq!(doc["errors"][0]["code"], "IG407");
     assert_eq!(doc["errors"][0]["line"], max_line);
     assert_eq!(
         doc["errors"][0]["path"],
@@ -886,5 +887,77 @@ fn schema_command_prints_the_generated_schema() {
     assert_eq!(
         first.lines().next().unwrap(),
         "# yaml-language-server: $schema=../generated/schema/blueprint.schema.json"
+    );
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_an_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infragen"))
+        .arg("schema")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot write the report"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    // The reader is gone before infragen writes a byte: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infragen"))
+        .args(["check", "--blueprint", "blueprints/redis-on-asterisk.yaml"])
+        .current_dir(repo())
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn gen_and_check_print_the_same_paths_for_out_dot() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let out = dir.path().join("tree");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::copy(dir.path().join(BP), out.join(BP)).unwrap();
+    let gen_run = infragen(&out, &["gen", "--blueprint", BP, "--out", "."]);
+    assert_eq!(gen_run.code, 0, "{gen_run:?}");
+    assert!(
+        gen_run
+            .stdout
+            .contains("  created  terraform/redis_outputs.tf\n"),
+        "{}",
+        gen_run.stdout
+    );
+    edit(&out.join(BP), "port: 6379", "port: 6380");
+    let check_run = infragen(&out, &["check", "--blueprint", BP, "--out", "."]);
+    assert_eq!(check_run.code, 1, "{check_run:?}");
+    assert!(
+        check_run
+            .stdout
+            .contains("M terraform/environments/dev/redis.tfvars\n"),
+        "{}",
+        check_run.stdout
+    );
+    let regen = infragen(&out, &["gen", "--blueprint", BP, "--out", "."]);
+    assert!(
+        regen
+            .stdout
+            .contains("  updated  terraform/environments/dev/redis.tfvars\n"),
+        "{}",
+        regen.stdout
     );
 }

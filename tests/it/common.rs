@@ -74,7 +74,7 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// Renders a blueprint in-process, with its repo-relative path in the markers.
 pub fn render(blueprint: &str) -> Vec<infragen::render::OutputFile> {
     let src = std::fs::read_to_string(repo().join(blueprint)).expect("read blueprint");
-    let model =
-        infragen::load::load_str(blueprint, &src).unwrap_or_else(|e| panic!("{}", e.render()));
+    let model = infragen::pipeline::compile_str(blueprint, &src)
+        .unwrap_or_else(|e| panic!("{}", e.render()));
     infragen::render::render(&model).expect("render")
 }

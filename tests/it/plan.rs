@@ -151,7 +151,7 @@ fn plan_args(env: &str) -> Vec<String> {
 
 fn model(blueprint: &Path) -> Model {
     let src = std::fs::read_to_string(blueprint).unwrap();
-    infragen::load::load_str(&blueprint.display().to_string(), &src)
+    infragen::pipeline::compile_str(&blueprint.display().to_string(), &src)
         .unwrap_or_else(|e| panic!("{}", e.render()))
 }
 

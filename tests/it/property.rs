@@ -102,7 +102,7 @@ proptest! {
 
     #[test]
     fn every_valid_blueprint_renders_files_that_parse_back(text in blueprint()) {
-        let model = infragen::load::load_str("prop.yaml", &text)
+        let model = infragen::pipeline::compile_str("prop.yaml", &text)
             .unwrap_or_else(|e| panic!("the generator made an invalid blueprint:\n{text}\n{}", e.render()));
         let files = infragen::render::render(&model).expect("render");
         prop_assert!(files.len() > 10);

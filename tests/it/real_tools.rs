@@ -108,7 +108,7 @@ fn text(o: &Output) -> String {
 
 fn model(blueprint: &str) -> Model {
     let src = std::fs::read_to_string(repo().join(blueprint)).unwrap();
-    infragen::load::load_str(blueprint, &src).unwrap_or_else(|e| panic!("{}", e.render()))
+    infragen::pipeline::compile_str(blueprint, &src).unwrap_or_else(|e| panic!("{}", e.render()))
 }
 
 /// Renders `blueprint` into a fresh temporary directory, as `gen` would.
@@ -1228,7 +1228,7 @@ fn schema_and_validator_agree_on_edge_values() {
     let (mut accepted, mut refused) = (0, 0);
     for ((label, text), (_, errors)) in cases.iter().zip(&verdicts) {
         let by_schema = errors.is_empty();
-        let by_infragen = infragen::load::load_str("case.yaml", text).is_ok();
+        let by_infragen = infragen::pipeline::compile_str("case.yaml", text).is_ok();
         assert_eq!(
             by_schema,
             by_infragen,

@@ -59,7 +59,8 @@ fn migration_from_elasticache_to_self_hosted() {
     let flipped = src.replace("mode: elasticache", "mode: self_hosted");
     assert_ne!(src, flipped);
     let render = |text: &str| {
-        let model = infragen::load::load_str(bp, text).unwrap_or_else(|e| panic!("{}", e.render()));
+        let model =
+            infragen::pipeline::compile_str(bp, text).unwrap_or_else(|e| panic!("{}", e.render()));
         infragen::render::render(&model).unwrap()
     };
     let (before, after) = (render(&src), render(&flipped));

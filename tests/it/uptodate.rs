@@ -5,7 +5,7 @@ use crate::common::repo;
 #[test]
 fn committed_generated_tree_is_current() {
     let root = repo();
-    let model = infragen::load::load(&root.join("blueprints/redis-on-asterisk.yaml"))
+    let model = infragen::pipeline::compile(&root.join("blueprints/redis-on-asterisk.yaml"))
         .unwrap_or_else(|e| panic!("{}", e.render()));
     // Markers name the blueprint relative to the repo, as `infragen gen` run there does.
     let model = infragen::model::Model {
@@ -14,10 +14,18 @@ fn committed_generated_tree_is_current() {
     };
     let files = infragen::render::render(&model).expect("render");
     let plan = infragen::sync::plan(&root.join("generated"), &files).expect("read generated/");
+    let mut report = Vec::new();
+    infragen::report::human::check(
+        &plan,
+        "generated",
+        "blueprints/redis-on-asterisk.yaml",
+        "cargo run -- gen",
+        &mut report,
+    )
+    .unwrap();
     assert!(
         plan.is_clean(),
-        "generated/ is stale; run `cargo run -- gen`.\n{}\n{}",
-        plan.status("generated"),
-        plan.diff("generated")
+        "generated/ is stale; run `cargo run -- gen`.\n{}",
+        String::from_utf8_lossy(&report)
     );
 }

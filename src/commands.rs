@@ -1,0 +1,180 @@
+//! The commands, one function each: run the pipeline, decide the [`Outcome`], and hand
+//! what happened to the output layer (`crate::report`). Nothing here prints by itself
+//! or picks an exit code.
+
+use crate::error::{Error, Outcome};
+use crate::load::display_path;
+use crate::model::Model;
+use crate::pipeline;
+use crate::render;
+use crate::report::{self, Format, human};
+use crate::sync::{self, Plan};
+use std::io::Write;
+use std::path::Path;
+
+/// What a command writes to: the report, and problems.
+pub struct Streams<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+/// Maps a failed write of the report. A reader that went away (`infragen check |
+/// head`) is not a failure of the command: the rest of the report is dropped and the
+/// command ends with the outcome it reached.
+fn wrote(r: std::io::Result<()>) -> Result<(), Error> {
+    match r {
+        Err(e) if crate::error::is_closed_pipe(&e) => Ok(()),
+        r => r.map_err(Error::Output),
+    }
+}
+
+/// `validate`: load and validate only.
+pub fn validate(blueprint: &Path, format: Format, s: &mut Streams) -> Result<Outcome, Error> {
+    let model = pipeline::compile(blueprint)?;
+    wrote(report::valid(&model, format, s.out))?;
+    Ok(Outcome::Success)
+}
+
+/// `check`: compare the tree with what the blueprint produces; never writes.
+pub fn check(
+    blueprint: &Path,
+    dir: &Path,
+    format: Format,
+    s: &mut Streams,
+) -> Result<Outcome, Error> {
+    let model = pipeline::compile(blueprint)?;
+    // Shared: a `gen` writing this tree meanwhile makes check fail fast instead of
+    // comparing a half-written tree.
+    let _lock = sync::lock(dir, false)?;
+    let plan = plan_streaming(&model, dir)?;
+    let shown = display_path(dir);
+    wrote(human::ignored_manifest_entries(&plan, &shown, s.err))?;
+    wrote(report::check(
+        &plan,
+        &shown,
+        &display_path(blueprint),
+        format,
+        s.out,
+    ))?;
+    Ok(if plan.is_clean() {
+        Outcome::Success
+    } else {
+        Outcome::Different
+    })
+}
+
+/// Renders `model` and compares each file with the tree as it is produced, keeping only
+/// what differs (memory stays small however many environments there are).
+fn plan_streaming(model: &Model, dir: &Path) -> Result<Plan, Error> {
+    let io = |e| Error::io(format!("cannot read {}", dir.display()), e);
+    let mut planner = sync::Planner::new(dir).map_err(io)?;
+    render::render_each(model, |f| planner.add(f).map_err(sync::PlanError::from)).map_err(|e| {
+        match e {
+            sync::PlanError::Render(e) => Error::Render(e),
+            sync::PlanError::Io(e) => io(e),
+        }
+    })?;
+    planner.finish().map_err(io)
+}
+
+/// `gen`: render everything, then write what changed, unless a hand edit is in the way.
+pub fn gen_tree(
+    blueprint: &Path,
+    dir: &Path,
+    force: bool,
+    s: &mut Streams,
+) -> Result<Outcome, Error> {
+    let model = pipeline::compile(blueprint)?;
+    // Rendered in full before the tree is touched: a render failure leaves nothing
+    // behind, not even the output directory.
+    let files = render::render(&model)?;
+    let _lock = sync::lock(dir, true)?;
+    let plan = sync::plan(dir, &files)
+        .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+    drop(files);
+    let shown = display_path(dir);
+    wrote(human::ignored_manifest_entries(&plan, &shown, s.err))?;
+    let blocked = plan
+        .conflicts()
+        .any(|c| !c.conflict.as_ref().is_some_and(sync::Conflict::forceable));
+    if blocked || (!force && plan.conflicts().next().is_some()) {
+        wrote(human::refused(&plan, &shown, force, s.err))?;
+        return Ok(if blocked {
+            Outcome::Blocked
+        } else {
+            Outcome::Different
+        });
+    }
+    let summary = sync::apply(dir, &plan)
+        .map_err(|e| Error::io(format!("cannot write {}", dir.display()), e))?;
+    wrote(human::generated(&plan, &summary, &shown, s.out))?;
+    Ok(Outcome::Success)
+}
+
+/// `explain`: every resolved value of an environment (default: the first) with its origin.
+pub fn explain(blueprint: &Path, env: Option<&str>, s: &mut Streams) -> Result<Outcome, Error> {
+    let model = pipeline::compile(blueprint)?;
+    let names: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
+    let wanted = env.unwrap_or(names[0]);
+    let Some(e) = model.envs.iter().find(|e| e.name == wanted) else {
+        return Err(Error::Usage {
+            message: format!(
+                "no environment `{}` in {}{}",
+                crate::diag::shorten(wanted, 80),
+                model.source,
+                crate::suggest::did_you_mean(wanted, names.iter().copied())
+            ),
+            help: Some(names.join(", ")),
+        });
+    };
+    wrote(human::explain(&model, e, s.out))?;
+    Ok(Outcome::Success)
+}
+
+/// `cost`: the monthly cost table.
+pub fn cost(blueprint: &Path, s: &mut Streams) -> Result<Outcome, Error> {
+    let model = pipeline::compile(blueprint)?;
+    wrote(write!(s.out, "{}", crate::cost::table(&model)))?;
+    Ok(Outcome::Success)
+}
+
+/// `schema`: the blueprint's JSON Schema.
+pub fn schema(s: &mut Streams) -> Result<Outcome, Error> {
+    wrote(writeln!(s.out, "{}", crate::blueprint::json_schema()))?;
+    Ok(Outcome::Success)
+}
+
+/// The starter blueprint `init` writes: the shipped one, which validates and generates.
+const STARTER: &str = include_str!("../blueprints/redis-on-asterisk.yaml");
+
+/// `init`: writes the starter blueprint; never overwrites.
+pub fn init(path: &Path, s: &mut Streams) -> Result<Outcome, Error> {
+    let shown = display_path(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path);
+    match file {
+        Ok(mut f) => f
+            .write_all(STARTER.as_bytes())
+            .map_err(|e| Error::io(format!("cannot write {shown}"), e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Usage {
+                message: format!(
+                    "{shown} already exists; infragen init never overwrites a blueprint"
+                ),
+                help: None,
+            });
+        }
+        Err(e) => return Err(Error::io(format!("cannot create {shown}"), e)),
+    }
+    wrote(writeln!(
+        s.out,
+        "wrote {shown}: edit it, then run `infragen gen --blueprint {shown}`"
+    ))?;
+    Ok(Outcome::Success)
+}

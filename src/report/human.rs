@@ -1,0 +1,213 @@
+//! The human format: located errors with snippets, `M`/`A`/`D` status lines, unified
+//! diffs, what `gen` did, `explain`'s table.
+
+use super::join;
+use crate::error::Error;
+use crate::model::{Model, Origin};
+use crate::sync::{Action, Change, Conflict, Plan, Summary};
+use std::io::{self, Write};
+
+pub fn error(e: &Error, err: &mut dyn Write) -> io::Result<()> {
+    write!(err, "{}", e.render())
+}
+
+pub fn valid(model: &Model, out: &mut dyn Write) -> io::Result<()> {
+    let envs: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
+    writeln!(
+        out,
+        "{}: valid (environments: {})",
+        model.source,
+        envs.join(", ")
+    )
+}
+
+/// `M`/`A`/`D` status lines, one per differing path.
+pub fn status(plan: &Plan, out_dir: &str) -> String {
+    let mut s = String::new();
+    for c in &plan.changes {
+        let tag = match c.action {
+            Action::Create => "A",
+            Action::Update => "M",
+            Action::Remove => "D",
+            Action::Unchanged => continue,
+        };
+        s.push_str(&format!("{tag} {}\n", join(out_dir, &c.path)));
+    }
+    s
+}
+
+/// The unified diff of one change, from the tree (`a/`) to what the blueprint produces
+/// (`b/`); `/dev/null` stands for a missing side. A path whose contents were not read (a
+/// link, a special file, a file too large) shows why instead.
+pub fn file_diff(c: &Change, out_dir: &str) -> String {
+    let shown = join(out_dir, &c.path);
+    if let Some(conflict) = c.conflict.as_ref().filter(|k| !k.was_read()) {
+        return format!("--- {shown}: not shown: it {}\n", conflict.reason());
+    }
+    let a = c
+        .old
+        .as_ref()
+        .map_or("/dev/null".to_string(), |_| format!("a/{shown}"));
+    let b = c
+        .new
+        .as_ref()
+        .map_or("/dev/null".to_string(), |_| format!("b/{shown}"));
+    let diff = similar::TextDiff::from_lines(
+        c.old.as_deref().unwrap_or(""),
+        c.new.as_deref().unwrap_or(""),
+    );
+    let mut text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&a, &b)
+        .to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+pub fn check(
+    plan: &Plan,
+    out_dir: &str,
+    blueprint: &str,
+    fix: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if plan.is_clean() {
+        return writeln!(out, "{out_dir}: up to date ({} files)", plan.changes.len());
+    }
+    write!(out, "{}", status(plan, out_dir))?;
+    writeln!(out)?;
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+    {
+        write!(out, "{}", file_diff(c, out_dir))?;
+    }
+    writeln!(out, "{out_dir} is out of date with {blueprint}; run: {fix}")
+}
+
+/// Manifest entries that were ignored (a path outside the tree, a malformed line).
+pub fn ignored_manifest_entries(plan: &Plan, out_dir: &str, err: &mut dyn Write) -> io::Result<()> {
+    for entry in &plan.ignored_manifest_entries {
+        writeln!(
+            err,
+            "warning: {} lists `{}`, which is not a path under {out_dir}; ignored",
+            join(out_dir, crate::render::MANIFEST),
+            crate::diag::shorten(entry, 80),
+        )?;
+    }
+    Ok(())
+}
+
+/// Why `gen` wrote nothing: each conflict it may not resolve, with the diff or the
+/// reason its contents are not shown.
+pub fn refused(plan: &Plan, out_dir: &str, force: bool, err: &mut dyn Write) -> io::Result<()> {
+    let mut blocked = false;
+    for c in plan.conflicts() {
+        let Some(conflict) = &c.conflict else {
+            continue;
+        };
+        if force && conflict.forceable() {
+            continue;
+        }
+        blocked |= !conflict.forceable();
+        let what = if c.action == Action::Remove {
+            "remove"
+        } else {
+            "overwrite"
+        };
+        writeln!(
+            err,
+            "error: refusing to {what} {}: it {}",
+            join(out_dir, &c.path),
+            conflict.reason()
+        )?;
+        write!(err, "{}", file_diff(c, out_dir))?;
+    }
+    if blocked {
+        writeln!(
+            err,
+            "nothing was written. Move what is in the way out of {out_dir} (--force never writes through a link or replaces a directory)."
+        )
+    } else {
+        writeln!(
+            err,
+            "nothing was written. Put the change into the blueprint, or run gen again with --force to discard it."
+        )
+    }
+}
+
+/// What `gen` did, path by path, then the counts.
+pub fn generated(
+    plan: &Plan,
+    summary: &Summary,
+    out_dir: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if summary.cleaned > 0 {
+        writeln!(
+            out,
+            "  cleaned  {} temporary file(s) an interrupted run left behind",
+            summary.cleaned
+        )?;
+    }
+    for c in &plan.changes {
+        let word = match c.action {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Remove => "removed",
+            Action::Unchanged => "unchanged",
+        };
+        let forced = match &c.conflict {
+            None => String::new(),
+            Some(Conflict::NotRegular(kind)) => format!(" ({kind} replaced: --force)"),
+            Some(_) => " (hand edit overwritten: --force)".to_string(),
+        };
+        writeln!(out, "{word:>9}  {}{forced}", join(out_dir, &c.path))?;
+    }
+    writeln!(
+        out,
+        "{out_dir}: {} created, {} updated, {} removed, {} unchanged",
+        summary.created, summary.updated, summary.removed, summary.unchanged
+    )
+}
+
+/// `explain`: each resolved value of an environment with its origin: default, the
+/// blueprint's top level, or the environment's override, as `file:line`.
+pub fn explain(model: &Model, env: &crate::model::Env, out: &mut dyn Write) -> io::Result<()> {
+    let rows = env.explain();
+    let width = rows.iter().map(|r| r.field.len()).max().unwrap_or(0);
+    let vwidth = rows
+        .iter()
+        .map(|r| r.value.len())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    writeln!(
+        out,
+        "environment {} of {} ({})",
+        env.name,
+        model.source,
+        env.mode.value.as_str()
+    )?;
+    for r in rows {
+        let origin = match r.origin {
+            Origin::Default => "default".to_string(),
+            Origin::Base(p) => format!("{}:{}", model.source, p.line),
+            Origin::Env(p) => format!(
+                "environments.{} override at {}:{}",
+                env.name, model.source, p.line
+            ),
+        };
+        writeln!(out, "  {:width$}  {:vwidth$}  {origin}", r.field, r.value)?;
+    }
+    let h = &model.host;
+    writeln!(
+        out,
+        "  shared by every environment: host module {} ({}, {}, {}), Ansible group {}",
+        h.terraform_module, h.instance, h.security_group, h.iam_role, h.ansible_group
+    )
+}

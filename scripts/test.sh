@@ -2,14 +2,13 @@
 # The one command that runs every test, on a fresh machine or a used one:
 #   1. installs the real tools (pinned; cached in .venv/ and apt between runs);
 #   2. checks formatting and lints (rustfmt, clippy with warnings as errors);
-#   3. runs the whole test suite, with the real-tool tests required (a missing tool
-#      fails them instead of skipping).
+#   3. runs the whole test suite, the real-tool, plan and booted-host tests included
+#      (they are ignored in a plain `cargo test`; here a missing tool fails them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-tools.sh
 
-export INFRAGEN_REAL_TOOLS=1
 export PYTHONDONTWRITEBYTECODE=1
 
 echo "== cargo fmt --check"

@@ -2,7 +2,7 @@
 //! that turn values into HCL and YAML literals (templates never quote by hand).
 
 use crate::aws::human_bytes;
-use crate::model::{Env, Model};
+use crate::model::{Env, Mode, Model};
 use minijinja::value::{Serde, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 use serde::Serialize;
@@ -60,6 +60,11 @@ struct EnvView<'a> {
     guard: Option<GuardView<'a>>,
     name: &'a str,
     mode: &'a str,
+    /// The other mode's name (the rollback's target).
+    other_mode: &'a str,
+    /// Whether the environment runs Redis on the host (templates test this, never the
+    /// mode's spelling).
+    self_hosted: bool,
     version: &'a str,
     elasticache: Option<ElastiCacheView<'a>>,
     region: &'a str,
@@ -287,6 +292,11 @@ pub fn env_view(base: &Value, env: &Env) -> Value {
         }),
         name: &env.name,
         mode: env.mode.value.as_str(),
+        other_mode: match env.mode.value {
+            Mode::SelfHosted => Mode::ElastiCache.as_str(),
+            Mode::ElastiCache => Mode::SelfHosted.as_str(),
+        },
+        self_hosted: env.mode.value == Mode::SelfHosted,
         version: &r.version.value,
         elasticache: env.elasticache.as_ref().map(|e| ElastiCacheView {
             node_type: &env.sizing.node_type.value,

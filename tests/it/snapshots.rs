@@ -1,16 +1,15 @@
-//! Snapshots of what reviewers read: the whole output tree per blueprint (one file per
-//! fixture, a separator line per generated file) and the error report per bad blueprint.
+//! Snapshots of what reviewers read, one snapshot per generated file, so that a change
+//! touches exactly the snapshots of the outputs it changes:
+//!
+//! - `file__<path>`: the files written as they are (the Ansible role) and the schema,
+//!   which are the same whatever the blueprint: asserted once, from the shipped one (a
+//!   test proves they are the same for every fixture, but for the marker's path);
+//! - `<fixture>__<path>`: every other file of every blueprint (the manifest, which is
+//!   only hashes of the others, is left out);
+//! - the error report of every bad blueprint, and the mode flip as a diff.
 
 use crate::common::{GOOD_BLUEPRINTS, infragen, render, repo};
-
-fn combined(blueprint: &str) -> String {
-    let mut s = String::new();
-    for f in render(blueprint) {
-        s.push_str(&format!("======== {} ========\n", f.path));
-        s.push_str(&f.contents);
-    }
-    s
-}
+use infragen::render::plan::{OUTPUTS, Source};
 
 fn name_of(path: &str) -> String {
     std::path::Path::new(path)
@@ -20,10 +19,64 @@ fn name_of(path: &str) -> String {
         .into_owned()
 }
 
+/// A snapshot name for a generated path: `/` becomes `__`.
+fn snapshot_name(path: &str) -> String {
+    path.replace('/', "__")
+}
+
+/// Whether a generated path is the same whatever the blueprint (a file written as it is,
+/// or the schema).
+fn blueprint_independent(path: &str) -> bool {
+    OUTPUTS
+        .iter()
+        .any(|o| o.path == path && matches!(o.source, Source::File | Source::Schema))
+}
+
+/// The contents without the marker line (which names the blueprint).
+fn without_marker(contents: &str) -> String {
+    contents
+        .lines()
+        .filter(|l| !l.contains(infragen::render::MARKER_PREFIX))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
-fn output_trees() {
+fn blueprint_independent_files_once() {
+    let shipped = render(GOOD_BLUEPRINTS[0]);
+    let independent: Vec<_> = shipped
+        .iter()
+        .filter(|f| blueprint_independent(&f.path))
+        .collect();
+    assert!(independent.len() >= 10, "{}", independent.len());
+    for f in &independent {
+        insta::assert_snapshot!(format!("file__{}", snapshot_name(&f.path)), f.contents);
+    }
+    // The same for every fixture (but the marker's path): one snapshot is enough.
+    for bp in &GOOD_BLUEPRINTS[1..] {
+        for f in render(bp).iter().filter(|f| blueprint_independent(&f.path)) {
+            let mine = shipped.iter().find(|s| s.path == f.path).unwrap();
+            assert_eq!(
+                without_marker(&f.contents),
+                without_marker(&mine.contents),
+                "{}: {} depends on the blueprint",
+                bp,
+                f.path
+            );
+        }
+    }
+}
+
+#[test]
+fn blueprint_dependent_files_per_fixture() {
     for bp in GOOD_BLUEPRINTS {
-        insta::assert_snapshot!(format!("output_{}", name_of(bp)), combined(bp));
+        let fixture = name_of(bp);
+        for f in render(bp) {
+            if blueprint_independent(&f.path) || f.path == infragen::render::MANIFEST {
+                continue;
+            }
+            insta::assert_snapshot!(format!("{fixture}__{}", snapshot_name(&f.path)), f.contents);
+        }
     }
 }
 

@@ -1,4 +1,7 @@
 //! Behaviour users rely on: exit codes, messages, and what gen/check do to the tree.
+//!
+//! Over 500 lines: one test per command-line behaviour (exit codes, messages, formats,
+//! hand edits, mode flips), each standalone, with shared run/edit helpers.
 
 use crate::common::{Run, infragen, repo, tree, workdir};
 use std::path::Path;

@@ -10,6 +10,9 @@
 //! network, so two Redis servers would want one port). Every host is stopped by its
 //! PIDs when its test ends, passes or fails, and a run first stops what a killed run
 //! left behind.
+//!
+//! Over 500 lines: the `Host` harness (boot, SSH, converge, stop) and the scenarios that
+//! use it belong together; each scenario is one test.
 
 use crate::common::{infragen, repo};
 use serde_json::Value;

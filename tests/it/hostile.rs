@@ -2,6 +2,9 @@
 //! writes, interrupted runs, concurrent runs, and inputs crafted to leak, hang, panic or
 //! inject. Every test here failed before the rules in ARCHITECTURE.md ("Hostile trees")
 //! were in place.
+//!
+//! Over 500 lines: one test per hostile input, each small; they share the helpers at
+//! the top (a work tree, runs with a deadline).
 
 use crate::common::{Run, infragen, repo, tree, workdir};
 use std::os::unix::fs::{PermissionsExt, symlink};

@@ -12,6 +12,9 @@
 //! credentials and plans with `-refresh=false`, so nothing reaches AWS. The tests are
 //! `#[ignore]`d in a plain `cargo test` and run by the README's test command
 //! (`--include-ignored`), where a missing CLI or provider fails them.
+//!
+//! Over 500 lines: the infra-repo harness (copy, rename, wire, stand-in, plan JSON
+//! accessors) is most of it; the tests themselves are short.
 
 use crate::common::{GOOD_BLUEPRINTS, infragen, repo};
 use infragen::model::{Mode, Model};

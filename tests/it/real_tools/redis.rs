@@ -1,0 +1,585 @@
+//! A live redis-server on the rendered configuration: authentication, settings, blocked commands, persistence, eviction, the safe AOF switch, the metrics publisher.
+//!
+//! Over 500 lines: the live-server helpers (start by PID, redis-cli, fill) serve every
+//! test here; each test is one behaviour of the running server.
+
+use super::ansible::ansible_render;
+use super::*;
+
+/// A redis-server started in the foreground; killed (by PID) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts redis-server from `conf`, overriding only bind, port, dir and logfile (and the
+/// `extra` arguments a test names explicitly).
+fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
+    let port = free_port();
+    let mut c = Command::new("redis-server");
+    c.arg(conf)
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--dir"])
+        .arg(dir)
+        .args(["--logfile", ""])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("start redis-server");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "redis-server refused {} (rendered by Ansible from ansible/roles/redis/templates/redis.conf.j2) and exited {status}:\n{}",
+                conf.display(),
+                text(&o).replace(TEST_PASSWORD, "<password>")
+            );
+        }
+        let reply = cli(port, None, &["PING"]);
+        if reply.contains("NOAUTH") || reply.contains("PONG") {
+            // Wait until a loaded dataset is served, not just accepted connections.
+            if !cli(port, Some(TEST_PASSWORD), &["PING"]).contains("LOADING") {
+                return Server { child, port };
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs redis-cli; the password goes through REDISCLI_AUTH, never the command line.
+fn cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let mut c = Command::new("redis-cli");
+    c.args([
+        "--no-auth-warning",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+    ])
+    .args(args)
+    .env_remove("REDISCLI_AUTH");
+    if let Some(p) = password {
+        c.env("REDISCLI_AUTH", p);
+    }
+    let o = run(c);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+    .trim()
+    .to_string()
+}
+
+fn auth(s: &Server, args: &[&str]) -> String {
+    cli(s.port, Some(TEST_PASSWORD), args)
+}
+
+fn config_get(s: &Server, key: &str) -> String {
+    let reply = auth(s, &["CONFIG", "GET", key]);
+    reply.lines().nth(1).unwrap_or_default().to_string()
+}
+
+/// Writes `count` keys of `size` bytes through one pipelined redis-cli; returns its report.
+fn fill(s: &Server, count: usize, size: usize, ttl: bool) -> String {
+    let value = "x".repeat(size);
+    let mut payload = Vec::new();
+    for i in 0..count {
+        let key = format!("fill:{i}");
+        let mut parts = vec!["SET", key.as_str(), value.as_str()];
+        if ttl {
+            parts.extend(["EX", "3600"]);
+        }
+        write!(payload, "*{}\r\n", parts.len()).unwrap();
+        for p in parts {
+            write!(payload, "${}\r\n{p}\r\n", p.len()).unwrap();
+        }
+    }
+    let mut child = Command::new("redis-cli")
+        .args([
+            "--no-auth-warning",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &s.port.to_string(),
+            "--pipe",
+        ])
+        .env("REDISCLI_AUTH", TEST_PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&payload).unwrap();
+    let o = child.wait_with_output().unwrap();
+    text(&o)
+}
+
+#[test]
+#[ignore = "needs the real tools (terraform, checkov, ansible, redis-server): run by scripts/test.sh"]
+fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
+    let t = tools();
+    for bp in GOOD_BLUEPRINTS {
+        let m = model(bp);
+        let out = generate(bp);
+        for env in m.envs.iter().filter(|e| e.mode.value == Mode::SelfHosted) {
+            let work = tempfile::tempdir().unwrap();
+            let (conf, recaps) = ansible_render(
+                &t,
+                out.path(),
+                &m.host.ansible_group,
+                &env.name,
+                work.path(),
+                None,
+            );
+            assert!(
+                recaps[0].contains("changed=1"),
+                "{bp} {}: first run must write redis.conf: {}",
+                env.name,
+                recaps[0]
+            );
+            assert!(
+                recaps[1].contains("changed=0") && recaps[1].contains("failed=0"),
+                "{bp} {}: second run must change nothing: {}",
+                env.name,
+                recaps[1]
+            );
+            let rendered = std::fs::read_to_string(&conf).unwrap();
+            assert!(rendered.contains("appendonly yes") || rendered.contains("appendonly no"));
+            assert!(
+                !rendered.contains("True") && !rendered.contains("False"),
+                "{bp} {}: a YAML boolean leaked into redis.conf",
+                env.name
+            );
+            live_redis(bp, env, &conf, work.path());
+        }
+    }
+}
+
+fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
+    let r = &env.redis;
+    let ctx = format!("{bp} ({})", env.name);
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut server = start_redis(conf, &data, &[]);
+
+    assert!(
+        cli(server.port, None, &["GET", "k"]).contains("NOAUTH"),
+        "{ctx}: a command without a password must get NOAUTH"
+    );
+    assert!(
+        cli(server.port, Some("wrong-password"), &["GET", "k"]).contains("WRONGPASS"),
+        "{ctx}: a wrong password must get WRONGPASS"
+    );
+    assert_eq!(
+        auth(&server, &["SET", "k", "v"]),
+        "OK",
+        "{ctx}: the right password must work"
+    );
+
+    assert_eq!(
+        config_get(&server, "maxmemory"),
+        r.maxmemory.value.bytes.to_string(),
+        "{ctx}: maxmemory"
+    );
+    assert_eq!(
+        config_get(&server, "maxmemory-policy"),
+        r.maxmemory_policy.value.as_str(),
+        "{ctx}: maxmemory-policy"
+    );
+    assert_eq!(
+        config_get(&server, "appendonly"),
+        if r.aof.value { "yes" } else { "no" },
+        "{ctx}: appendonly"
+    );
+    assert_eq!(
+        config_get(&server, "appendfsync"),
+        r.appendfsync.value.as_str(),
+        "{ctx}: appendfsync"
+    );
+    let save: Vec<String> = r
+        .snapshots
+        .value
+        .iter()
+        .map(|s| format!("{} {}", s.after_seconds, s.min_changes))
+        .collect();
+    assert_eq!(config_get(&server, "save"), save.join(" "), "{ctx}: save");
+    for command in &r.blocked_commands.value {
+        // Valid arguments, so that Redis's arity check cannot answer first.
+        let args: &[&str] = match command.as_str() {
+            "KEYS" => &["*"],
+            "DEBUG" => &["SLEEP", "0"],
+            "CONFIG" => &["GET", "port"],
+            "EVAL" => &["return 1", "0"],
+            "EVALSHA" => &["0000000000000000000000000000000000000000", "0"],
+            "CLIENT" | "FUNCTION" | "SCRIPT" | "MODULE" => &["LIST"],
+            "MIGRATE" => &["127.0.0.1", "1", "k", "0", "1"],
+            "REPLICAOF" | "SLAVEOF" => &["NO", "ONE"],
+            "SWAPDB" => &["0", "1"],
+            _ => &[],
+        };
+        let mut full = vec![command.as_str()];
+        full.extend_from_slice(args);
+        let reply = auth(&server, &full);
+        // DEBUG and MODULE are also disabled since Redis 7.0 (enable-*-command no), a
+        // check that answers before the ACL; ACL DRYRUN shows the ACL refuses them too.
+        let protected =
+            matches!(command.as_str(), "DEBUG" | "MODULE") && reply.contains("command not allowed");
+        assert!(
+            reply.contains("NOPERM") || protected,
+            "{ctx}: blocked command {command} must be refused, got {reply:?}"
+        );
+        let mut dry = vec!["ACL", "DRYRUN", "default"];
+        dry.extend_from_slice(&full);
+        let reply = auth(&server, &dry);
+        assert!(
+            reply.contains("no permissions"),
+            "{ctx}: the ACL must refuse {command}, got {reply:?}"
+        );
+    }
+
+    // Durability: keys written, server killed with SIGKILL, restarted from the same dir.
+    for i in 0..50 {
+        assert_eq!(auth(&server, &["SET", &format!("durable:{i}"), "v"]), "OK");
+    }
+    let persistent = r.aof.value;
+    if persistent {
+        // appendfsync everysec flushes within a second; always flushes at once.
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    drop(server);
+    server = start_redis(conf, &data, &[]);
+    let kept = auth(&server, &["EXISTS", "durable:0", "durable:49"]);
+    if persistent {
+        assert_eq!(
+            kept, "2",
+            "{ctx}: keys must survive a SIGKILL and restart with AOF on"
+        );
+    } else {
+        assert_eq!(
+            kept, "0",
+            "{ctx}: with persistence off the cache must start empty"
+        );
+    }
+    drop(server);
+
+    // Eviction: a small maxmemory (the one override this test makes), filled past it.
+    let evict_dir = work.join("evict");
+    std::fs::create_dir_all(&evict_dir).unwrap();
+    let server = start_redis(conf, &evict_dir, &["--maxmemory", "4mb"]);
+    let volatile = r.maxmemory_policy.value.as_str().starts_with("volatile-");
+    let report = fill(&server, 1500, 10_000, volatile);
+    let info = auth(&server, &["INFO", "stats"]);
+    let evicted: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("evicted_keys:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    if r.maxmemory_policy.value == infragen::rules::EvictionPolicy::NoEviction {
+        assert!(
+            report.contains("OOM"),
+            "{ctx}: noeviction must refuse writes past maxmemory: {report}"
+        );
+    } else {
+        assert!(
+            report.contains("errors: 0, replies: 1500"),
+            "{ctx}: writes past maxmemory must never fail: {report}"
+        );
+        assert!(!report.contains("OOM"), "{ctx}: {report}");
+        assert!(
+            evicted > 0,
+            "{ctx}: filling 15 MB into 4 MB must evict keys under {}",
+            r.maxmemory_policy.value.as_str()
+        );
+    }
+    drop(server);
+}
+
+#[test]
+#[ignore = "needs the real tools (terraform, checkov, ansible, redis-server): run by scripts/test.sh"]
+fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
+    let t = tools();
+    let bp = "blueprints/redis-on-asterisk.yaml";
+    let m = model(bp);
+    let env = m
+        .envs
+        .iter()
+        .find(|e| e.redis.aof.value)
+        .expect("an environment with AOF on");
+    let out = generate(bp);
+    let work = tempfile::tempdir().unwrap();
+    // The Redis already running on the host: RDB only, with a dataset on disk.
+    let old_conf = work.path().join("rdb-only.conf");
+    std::fs::write(
+        &old_conf,
+        format!("requirepass {TEST_PASSWORD}\nappendonly no\nsave \"\"\n"),
+    )
+    .unwrap();
+    let rdb_dataset = |dir: &Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        let server = start_redis(&old_conf, dir, &[]);
+        for i in 0..200 {
+            assert_eq!(auth(&server, &["SET", &format!("cached:{i}"), "v"]), "OK");
+        }
+        assert_eq!(auth(&server, &["SAVE"]), "OK");
+        server
+    };
+    let graceful_stop = |server: Server| {
+        // What systemd's restart does: SIGTERM, and Redis writes its files on the way out.
+        let _ = cli(server.port, Some(TEST_PASSWORD), &["SHUTDOWN"]);
+        let mut server = server;
+        let _ = server.child.wait();
+    };
+
+    // Control: editing the config to `appendonly yes` and restarting loses the dataset.
+    let naive = work.path().join("naive");
+    graceful_stop(rdb_dataset(&naive));
+    let render_dir = work.path().join("render");
+    std::fs::create_dir_all(&render_dir).unwrap();
+    let (conf, _) = ansible_render(
+        &t,
+        out.path(),
+        &m.host.ansible_group,
+        &env.name,
+        &render_dir,
+        None,
+    );
+    let server = start_redis(&conf, &naive, &[]);
+    assert_eq!(
+        auth(&server, &["DBSIZE"]),
+        "0",
+        "control: a plain restart with AOF on should start empty"
+    );
+    drop(server);
+
+    // The role: AOF switched on at run time, rewrite awaited, then the config written.
+    let safe = work.path().join("safe");
+    let server = rdb_dataset(&safe);
+    let live = work.path().join("live");
+    std::fs::create_dir_all(&live).unwrap();
+    let (conf, recaps) = ansible_render(
+        &t,
+        out.path(),
+        &m.host.ansible_group,
+        &env.name,
+        &live,
+        Some(server.port),
+    );
+    assert!(
+        recaps[0].contains("changed=2") && recaps[0].contains("failed=0"),
+        "first run: AOF switch and config write: {}",
+        recaps[0]
+    );
+    assert!(
+        recaps[1].contains("changed=0") && recaps[1].contains("failed=0"),
+        "second run must change nothing: {}",
+        recaps[1]
+    );
+    assert_eq!(config_get(&server, "appendonly"), "yes");
+    graceful_stop(server);
+    let server = start_redis(&conf, &safe, &[]);
+    assert_eq!(
+        auth(&server, &["DBSIZE"]),
+        "200",
+        "every key must survive the switch to AOF and the restart"
+    );
+}
+
+/// Runs the generated metrics publisher once in dry-run mode; returns its payload.
+fn publish(
+    t: &Tools,
+    script: &Path,
+    server: &Server,
+    state: &Path,
+    out: &Path,
+) -> serde_json::Value {
+    let monitor_password =
+        infragen::render::sha256_hex(&format!("{TEST_PASSWORD}:infragen-monitor"));
+    let mut c = t.cmd("python");
+    c.arg(script)
+        .arg("--dry-run")
+        .arg(out)
+        .env("REDIS_PORT", server.port.to_string())
+        .env("REDIS_MONITOR_USER", "infragen-monitor")
+        .env("REDIS_MONITOR_PASSWORD", &monitor_password)
+        .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
+        .env("METRICS_ENVIRONMENT", "dev")
+        .env("METRICS_STATE_DIR", state);
+    let o = run(c);
+    let report = text(&o).replace(&monitor_password, "<monitor password>");
+    assert!(
+        o.status.success(),
+        "the metrics publisher failed:\n{report}"
+    );
+    assert!(
+        !report.contains(&monitor_password) && !report.contains(TEST_PASSWORD),
+        "a password reached the publisher's output"
+    );
+    let raw = std::fs::read_to_string(out).unwrap();
+    assert!(
+        !raw.contains(&monitor_password) && !raw.contains(TEST_PASSWORD),
+        "a password reached the CloudWatch payload"
+    );
+    serde_json::from_str(&raw).unwrap()
+}
+
+fn metric(payload: &serde_json::Value, name: &str) -> f64 {
+    let data = payload["MetricData"].as_array().expect("MetricData");
+    let m = data
+        .iter()
+        .find(|m| m["MetricName"] == name)
+        .unwrap_or_else(|| panic!("no metric {name} in {payload}"));
+    assert_eq!(
+        m["Dimensions"],
+        serde_json::json!([{"Name": "Environment", "Value": "dev"}])
+    );
+    m["Value"].as_f64().unwrap()
+}
+
+#[test]
+#[ignore = "needs the real tools (terraform, checkov, ansible, redis-server): run by scripts/test.sh"]
+fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
+    let t = tools();
+    let bp = "blueprints/redis-on-asterisk.yaml";
+    let m = model(bp);
+    let out = generate(bp);
+    let work = tempfile::tempdir().unwrap();
+    let (conf, _) = ansible_render(
+        &t,
+        out.path(),
+        &m.host.ansible_group,
+        "dev",
+        work.path(),
+        None,
+    );
+    let data = work.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = start_redis(&conf, &data, &["--maxmemory", "2mb"]);
+
+    // The monitor user may read INFO and nothing else.
+    let monitor_password =
+        infragen::render::sha256_hex(&format!("{TEST_PASSWORD}:infragen-monitor"));
+    let as_monitor = |args: &[&str]| {
+        let mut all = vec!["--user", "infragen-monitor"];
+        all.extend_from_slice(args);
+        cli(server.port, Some(&monitor_password), &all)
+    };
+    assert!(
+        as_monitor(&["INFO", "server"]).contains("redis_version:7."),
+        "the monitor user must read INFO"
+    );
+    assert!(
+        as_monitor(&["GET", "k"]).contains("NOPERM"),
+        "the monitor user must not read keys"
+    );
+    assert!(
+        as_monitor(&["CONFIG", "GET", "requirepass"]).contains("NOPERM"),
+        "the monitor user must not read the config"
+    );
+
+    let script = out
+        .path()
+        .join("ansible/roles/redis/files/redis_metrics.py");
+    let state = work.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let first = publish(
+        &t,
+        &script,
+        &server,
+        &state,
+        &work.path().join("payload1.json"),
+    );
+    assert_eq!(first["Namespace"], "VoiceCampaign/Redis");
+    let names: Vec<&str> = first["MetricData"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["MetricName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Up",
+            "UsedMemoryPercent",
+            "ConnectedClients",
+            "RejectedConnections",
+            "EvictedKeys",
+            "PersistenceFailed"
+        ]
+    );
+    assert_eq!(metric(&first, "Up"), 1.0);
+    let used = metric(&first, "UsedMemoryPercent");
+    assert!(used > 0.0 && used <= 100.0, "UsedMemoryPercent {used}");
+    assert!(
+        metric(&first, "ConnectedClients") >= 1.0,
+        "the publisher itself is connected"
+    );
+    assert_eq!(metric(&first, "PersistenceFailed"), 0.0);
+    assert_eq!(metric(&first, "EvictedKeys"), 0.0);
+
+    // Fill past the 2 MB maxmemory: the next run reports the evictions since the first.
+    let report = fill(&server, 600, 10_000, false);
+    assert!(report.contains("errors: 0"), "{report}");
+    let second = publish(
+        &t,
+        &script,
+        &server,
+        &state,
+        &work.path().join("payload2.json"),
+    );
+    assert!(
+        metric(&second, "EvictedKeys") > 0.0,
+        "evictions since the previous run"
+    );
+    let used = metric(&second, "UsedMemoryPercent");
+    assert!(
+        used > 50.0 && used <= 110.0,
+        "a full cache reports high memory use, got {used}"
+    );
+    assert_eq!(metric(&second, "RejectedConnections"), 0.0);
+
+    // Redis down: no payload, a failing exit, and the alarm sees missing data.
+    let port = server.port;
+    drop(server);
+    let mut c = t.cmd("python");
+    c.arg(&script)
+        .arg("--dry-run")
+        .arg(work.path().join("payload3.json"))
+        .env("REDIS_PORT", port.to_string())
+        .env("REDIS_MONITOR_USER", "infragen-monitor")
+        .env("REDIS_MONITOR_PASSWORD", &monitor_password)
+        .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
+        .env("METRICS_ENVIRONMENT", "dev")
+        .env("METRICS_STATE_DIR", &state);
+    let o = run(c);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        text(&o).replace(&monitor_password, "<monitor password>")
+    );
+    assert!(
+        !work.path().join("payload3.json").exists(),
+        "no payload when Redis is down"
+    );
+}

@@ -203,6 +203,20 @@ pub fn elasticache_id_problem(id: &str, max: usize) -> Option<String> {
     None
 }
 
+/// ElastiCache for Redis metrics the generated dashboard and alarms read (namespace
+/// `AWS/ElastiCache`, dimension `CacheClusterId`), from the ElastiCache user guide's
+/// "Host-level metrics" and "Metrics for Redis OSS".
+pub const ELASTICACHE_METRICS: &[&str] = &[
+    "CacheHitRate",
+    "CurrConnections",
+    "DatabaseMemoryUsagePercentage",
+    "EngineCPUUtilization",
+    "Evictions",
+    "GetTypeCmds",
+    "SetTypeCmds",
+    "StringBasedCmdsLatency",
+];
+
 /// What Redis needs beyond its dataset for the process itself, buffers and
 /// fragmentation; counted once on top of the fork's doubling.
 pub const REDIS_OVERHEAD_BYTES: u64 = 128 << 20;

@@ -77,6 +77,7 @@ pub struct Blueprint {
     /// security group and may read the password secret. The same in every environment.
     pub consumers: Option<Sp<Vec<Consumer>>>,
     pub monitoring: Option<MonitoringLayer>,
+    pub backup: Option<BackupLayer>,
     pub redis: Option<RedisLayer>,
     /// Environments in the order they are written; each may override any field above
     /// (mappings merge field by field, values and lists replace).
@@ -94,6 +95,7 @@ impl Blueprint {
                 elasticache: self.elasticache,
                 consumers: self.consumers,
                 monitoring: self.monitoring,
+                backup: self.backup,
                 redis: self.redis,
             },
             environments: self.environments,
@@ -118,6 +120,7 @@ pub struct Layer {
     /// Who uses Redis; must be the same in every environment.
     pub consumers: Option<Sp<Vec<Consumer>>>,
     pub monitoring: Option<MonitoringLayer>,
+    pub backup: Option<BackupLayer>,
     pub redis: Option<RedisLayer>,
 }
 
@@ -186,6 +189,52 @@ pub struct MonitoringLayer {
     pub interval_seconds: Option<Sp<i64>>,
     /// An existing SNS topic for notifications; without it one is created.
     pub sns_topic_arn: Option<Sp<String>>,
+    /// Who gets the alarms: email addresses or `https://` endpoints, each subscribed to
+    /// the alarm topic (an email subscription must be confirmed from the mail AWS
+    /// sends). Required unless `sns_topic_arn` names a topic with its own subscribers.
+    pub notify: Option<Sp<Vec<Sp<String>>>>,
+    /// A customer KMS key for the topic infragen creates; its key policy must let
+    /// `cloudwatch.amazonaws.com` use it (`kms:Decrypt`, `kms:GenerateDataKey*`). Default:
+    /// a key infragen creates with that policy (the AWS-managed `alias/aws/sns` cannot
+    /// be used by CloudWatch alarms).
+    pub sns_kms_key_arn: Option<Sp<String>>,
+    /// Alarm when the average command latency over a period exceeds this, in
+    /// microseconds (default 1000).
+    #[schemars(range(min = rules::LATENCY_ALERT_USEC.min, max = rules::LATENCY_ALERT_USEC.max))]
+    pub latency_alert_usec: Option<Sp<i64>>,
+    /// Alarm when the cache hit rate stays below this percentage; 0 turns the alarm off
+    /// (default 50).
+    #[schemars(range(min = rules::HIT_RATE_ALERT_PERCENT.min, max = rules::HIT_RATE_ALERT_PERCENT.max))]
+    pub hit_rate_alert_percent: Option<Sp<i64>>,
+    /// ElastiCache: alarm when the engine's CPU reaches this percentage (default 90).
+    #[schemars(range(min = rules::CPU_ALERT_PERCENT.min, max = rules::CPU_ALERT_PERCENT.max))]
+    pub cpu_alert_percent: Option<Sp<i64>>,
+    /// Alarm when this many clients are connected (default 5000).
+    #[schemars(range(min = rules::CONNECTIONS_ALERT.min, max = rules::CONNECTIONS_ALERT.max))]
+    pub connections_alert: Option<Sp<i64>>,
+}
+
+/// Off-host backups of a self-hosted Redis (ElastiCache keeps its own snapshots): a
+/// systemd timer on the host takes a `BGSAVE` and copies the RDB file to S3.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupLayer {
+    /// Take backups (default true).
+    pub enabled: Option<Sp<bool>>,
+    /// An existing S3 bucket for the backups. Default: a bucket infragen creates,
+    /// `<name>-<env>-redis-backups-<account id>`, versioned, encrypted, with public
+    /// access blocked and expiry after `retention_days`.
+    pub bucket: Option<Sp<String>>,
+    /// Hours between backups (default 24).
+    #[schemars(range(min = rules::BACKUP_INTERVAL_HOURS.min, max = rules::BACKUP_INTERVAL_HOURS.max))]
+    pub interval_hours: Option<Sp<i64>>,
+    /// Days a backup is kept in the bucket infragen creates (default 14).
+    #[schemars(range(min = rules::BACKUP_RETENTION_DAYS.min, max = rules::BACKUP_RETENTION_DAYS.max))]
+    pub retention_days: Option<Sp<i64>>,
+    /// Alarm when the newest backup is older than this many hours (default
+    /// `interval_hours` + 2).
+    #[schemars(range(min = rules::BACKUP_MAX_AGE_HOURS.min, max = rules::BACKUP_MAX_AGE_HOURS.max))]
+    pub max_age_hours: Option<Sp<i64>>,
 }
 
 /// Where Redis runs when an environment sets `redis.mode: elasticache`, and the node

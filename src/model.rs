@@ -155,6 +155,31 @@ pub struct Monitoring {
     pub memory_alert_percent: Val<u32>,
     pub interval_seconds: Val<u32>,
     pub sns_topic_arn: Option<Val<String>>,
+    /// Who gets the alarms, each with its SNS protocol.
+    pub notify: Val<Vec<Subscription>>,
+    pub sns_kms_key_arn: Option<Val<String>>,
+    pub latency_alert_usec: Val<u32>,
+    /// 0: no hit-rate alarm.
+    pub hit_rate_alert_percent: Val<u32>,
+    pub cpu_alert_percent: Val<u32>,
+    pub connections_alert: Val<u32>,
+}
+
+/// An alarm subscription: SNS `email` or `https`, and the address.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Subscription {
+    pub protocol: &'static str,
+    pub endpoint: String,
+}
+
+/// Off-host backups of a self-hosted environment.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    /// The blueprint's bucket; `None`: the bucket infragen creates.
+    pub bucket: Option<Val<String>>,
+    pub interval_hours: Val<u32>,
+    pub retention_days: Val<u32>,
+    pub max_age_hours: Val<u32>,
 }
 
 /// How Redis shares the Asterisk host (self-hosted mode).
@@ -221,6 +246,8 @@ pub struct Env {
     pub elasticache: Option<ElastiCacheEnv>,
     /// Set when `mode` is self-hosted.
     pub guard: Option<Guard>,
+    /// Set when `mode` is self-hosted and backups are on.
+    pub backup: Option<Backup>,
     pub monitoring: Monitoring,
     /// The consumers (validated to be the same in every environment; see [`Model::consumers`]).
     pub consumers: Vec<Consumer>,

@@ -115,6 +115,58 @@ pub const INTERVAL_SECONDS: IntRule = IntRule {
     )
 };
 
+pub const LATENCY_ALERT_USEC: IntRule = int(
+    "monitoring.latency_alert_usec",
+    1,
+    10_000_000,
+    1000,
+    "1 to 10000000 microseconds of average command latency (default 1000)",
+);
+pub const HIT_RATE_ALERT_PERCENT: IntRule = int(
+    "monitoring.hit_rate_alert_percent",
+    0,
+    100,
+    50,
+    "0 (no alarm) to 100 percent (default 50)",
+);
+pub const CPU_ALERT_PERCENT: IntRule = int(
+    "monitoring.cpu_alert_percent",
+    1,
+    100,
+    90,
+    "1 to 100 percent of the Redis engine's CPU (default 90)",
+);
+pub const CONNECTIONS_ALERT: IntRule = int(
+    "monitoring.connections_alert",
+    1,
+    65_000,
+    5000,
+    "1 to 65000 client connections (default 5000)",
+);
+pub const BACKUP_INTERVAL_HOURS: IntRule = int(
+    "backup.interval_hours",
+    1,
+    168,
+    24,
+    "1 to 168 hours between backups (default 24)",
+);
+pub const BACKUP_RETENTION_DAYS: IntRule = int(
+    "backup.retention_days",
+    1,
+    3650,
+    14,
+    "1 to 3650 days that a backup is kept (default 14)",
+);
+/// The default of `backup.max_age_hours` is `interval_hours` plus this slack.
+pub const BACKUP_MAX_AGE_SLACK_HOURS: i64 = 2;
+pub const BACKUP_MAX_AGE_HOURS: IntRule = int(
+    "backup.max_age_hours",
+    2,
+    720,
+    26,
+    "2 to 720 hours, more than backup.interval_hours (default interval_hours + 2)",
+);
+
 /// Every integer rule, for the schema agreement test.
 pub const INT_RULES: &[IntRule] = &[
     PORT,
@@ -124,6 +176,13 @@ pub const INT_RULES: &[IntRule] = &[
     SNAPSHOT_RETENTION_DAYS,
     MEMORY_ALERT_PERCENT,
     INTERVAL_SECONDS,
+    LATENCY_ALERT_USEC,
+    HIT_RATE_ALERT_PERCENT,
+    CPU_ALERT_PERCENT,
+    CONNECTIONS_ALERT,
+    BACKUP_INTERVAL_HOURS,
+    BACKUP_RETENTION_DAYS,
+    BACKUP_MAX_AGE_HOURS,
 ];
 
 /// Defines a closed set of string values as an enum: its variants, their spellings in

@@ -22,11 +22,26 @@ variable "redis" {
     kms_key_arn          = optional(string)
     maxmemory_policy     = string
     monitoring = object({
-      namespace            = string
-      memory_alert_percent = number
-      interval_seconds     = number
-      sns_topic_arn        = optional(string)
+      namespace              = string
+      memory_alert_percent   = number
+      interval_seconds       = number
+      latency_alert_usec     = number
+      hit_rate_alert_percent = number
+      cpu_alert_percent      = number
+      connections_alert      = number
+      sns_topic_arn          = optional(string)
+      sns_kms_key_arn        = optional(string)
+      notify = list(object({
+        protocol = string
+        endpoint = string
+      }))
     })
+    backup = optional(object({
+      bucket         = optional(string)
+      interval_hours = number
+      retention_days = number
+      max_age_hours  = number
+    }))
     elasticache = optional(object({
       node_type                  = string
       nodes                      = number
@@ -50,5 +65,11 @@ variable "redis" {
   validation {
     condition     = contains(["self_hosted", "elasticache"], var.redis.mode) && (var.redis.mode == "self_hosted" || var.redis.elasticache != null)
     error_message = "redis.mode must be self_hosted, or elasticache with an elasticache object."
+  }
+
+  # Alarms must reach somebody.
+  validation {
+    condition     = length(var.redis.monitoring.notify) > 0 || var.redis.monitoring.sns_topic_arn != null
+    error_message = "redis.monitoring.notify is empty and no sns_topic_arn is set: the alarms would notify nobody."
   }
 }

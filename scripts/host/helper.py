@@ -131,6 +131,24 @@ def metrics(args):
     print()
 
 
+def make_bucket(args):
+    """Creates an S3 bucket in the local endpoint (Terraform would, in an account)."""
+    s3 = aws_client("s3", args.endpoint, args.region)
+    kwargs = {"Bucket": args.bucket}
+    if args.region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": args.region}
+    s3.create_bucket(**kwargs)
+
+
+def list_objects(args):
+    """The keys under a prefix of a bucket in the local endpoint, as JSON."""
+    s3 = aws_client("s3", args.endpoint, args.region)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=args.bucket, Prefix=args.prefix)
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    json.dump(sorted(keys), sys.stdout)
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -157,6 +175,17 @@ def main():
     p.add_argument("region")
     p.add_argument("namespace")
     p.set_defaults(func=metrics)
+    p = sub.add_parser("make-bucket")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("bucket")
+    p.set_defaults(func=make_bucket)
+    p = sub.add_parser("list-objects")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("bucket")
+    p.add_argument("prefix")
+    p.set_defaults(func=list_objects)
     p = sub.add_parser("gen-password")
     p.add_argument("--length", type=int, default=32)
     p.set_defaults(func=lambda a: print(gen_password(a.length)))

@@ -95,7 +95,13 @@ codes! {
     AlertPercent = "IG702", "a memory alert percentage out of range";
     Interval = "IG703", "not a metric period";
     SnsArn = "IG704", "not an SNS topic ARN";
+    NotifyNobody = "IG705", "alarms that would notify nobody";
+    Notify = "IG706", "not an email address or HTTPS URL to notify, or one listed twice";
+    Threshold = "IG707", "an alarm threshold out of range";
     // Consumers.
     ConsumerName = "IG801", "a consumer name that is invalid or listed twice";
     ConsumerReference = "IG802", "a consumer's security group or role that is not a Terraform reference";
+    // Backups.
+    BackupBucket = "IG901", "not an S3 bucket name, or a generated one AWS would refuse";
+    BackupSchedule = "IG902", "a backup interval, retention or age alarm out of range";
 }

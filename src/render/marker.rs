@@ -46,10 +46,15 @@ pub fn marker(source: &str) -> String {
 }
 
 /// True when `contents` carries infragen's marker on its first line (for JSON, whose
-/// first line is `{`, as the `$comment` on the second).
+/// first line is `{`, as the `$comment` on the second; for a script, on the line after
+/// its `#!` interpreter line).
 pub fn has_marker(contents: &str) -> bool {
     let mut lines = contents.lines();
-    let first = lines.next().unwrap_or_default();
+    let mut first = lines.next().unwrap_or_default();
+    if first.starts_with("#!") {
+        // A script: the marker follows the interpreter line.
+        first = lines.next().unwrap_or_default();
+    }
     let line = if first == "{" {
         match lines
             .next()

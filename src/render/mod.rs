@@ -166,7 +166,7 @@ pub fn render_each<E: From<RenderError>>(
                     .copied()
                     .collect();
                 for e in &model.envs {
-                    let ctx = views::env_view(&base, e);
+                    let ctx = views::env_view(&base, model, e);
                     for o in &block {
                         emit(path_of(model, o, Some(&e.name)), o.source, &ctx)?;
                     }
@@ -206,11 +206,12 @@ fn finish(path: &str, source: &str, body: &str) -> Result<String, RenderError> {
         let comment = serde_json::Value::String(marker(source)).to_string();
         return Ok(format!("{{\n  \"$comment\": {comment},\n{rest}\n"));
     }
-    let mut text = format!(
-        "{}\n{}",
-        marker::marker_line(path, source),
-        body.trim_start_matches('\n')
-    );
+    let body = body.trim_start_matches('\n');
+    let mut text = match body.strip_prefix("#!").and_then(|_| body.split_once('\n')) {
+        // A script: the interpreter line stays first, the marker follows it.
+        Some((shebang, rest)) => format!("{shebang}\n{}\n{rest}", marker::marker_line(path, source)),
+        None => format!("{}\n{body}", marker::marker_line(path, source)),
+    };
     if !text.ends_with('\n') {
         text.push('\n');
     }

@@ -124,6 +124,11 @@ pub const OUTPUTS: &[Output] = &[
         Always,
     ),
     tf(
+        "terraform/modules/{host}/redis_backup.tf",
+        "terraform/module_backup.tf.mj",
+        Always,
+    ),
+    tf(
         "terraform/modules/{host}/redis_outputs.tf",
         "terraform/module_outputs.tf.mj",
         Always,
@@ -198,7 +203,13 @@ pub const OUTPUTS: &[Output] = &[
     file("ansible/roles/redis/templates/redis-metrics.service.j2"),
     file("ansible/roles/redis/templates/redis-metrics.timer.j2"),
     file("ansible/roles/redis/templates/redis-metrics.env.j2"),
+    file("ansible/roles/redis/templates/redis-backup.service.j2"),
+    file("ansible/roles/redis/templates/redis-backup.timer.j2"),
+    file("ansible/roles/redis/templates/redis-backup.env.j2"),
+    file("ansible/roles/redis/files/infragen_resp.py"),
     file("ansible/roles/redis/files/redis_metrics.py"),
+    file("ansible/roles/redis/files/redis_backup.py"),
+    file("ansible/roles/redis/files/redis_restore.py"),
     out(
         "ansible/inventory/{env}/group_vars/{group}/redis.yml",
         Source::MiniJinja("ansible/group_vars.yml.mj"),
@@ -243,6 +254,7 @@ pub const TEMPLATES: &[(&str, &str)] = embed!["minijinja":
     "terraform/module_secret.tf.mj",
     "terraform/module_redis.tf.mj",
     "terraform/module_iam.tf.mj",
+    "terraform/module_backup.tf.mj",
     "terraform/module_outputs.tf.mj",
     "terraform/data_variables.tf.mj",
     "terraform/data_elasticache.tf.mj",
@@ -275,7 +287,13 @@ pub const FILES: &[(&str, &str)] = embed!["files":
     "ansible/roles/redis/templates/redis-metrics.service.j2",
     "ansible/roles/redis/templates/redis-metrics.timer.j2",
     "ansible/roles/redis/templates/redis-metrics.env.j2",
+    "ansible/roles/redis/templates/redis-backup.service.j2",
+    "ansible/roles/redis/templates/redis-backup.timer.j2",
+    "ansible/roles/redis/templates/redis-backup.env.j2",
+    "ansible/roles/redis/files/infragen_resp.py",
     "ansible/roles/redis/files/redis_metrics.py",
+    "ansible/roles/redis/files/redis_backup.py",
+    "ansible/roles/redis/files/redis_restore.py",
 ];
 
 #[cfg(test)]

@@ -41,6 +41,23 @@ struct MonitoringView<'a> {
     memory_alert_percent: u32,
     interval_seconds: u32,
     sns_topic_arn: Option<&'a str>,
+    notify: &'a [crate::model::Subscription],
+    sns_kms_key_arn: Option<&'a str>,
+    latency_alert_usec: u32,
+    hit_rate_alert_percent: u32,
+    cpu_alert_percent: u32,
+    connections_alert: u32,
+}
+
+#[derive(Serialize)]
+struct BackupView<'a> {
+    /// The blueprint's bucket, or none: the generated one.
+    bucket: Option<&'a str>,
+    interval_hours: u32,
+    retention_days: u32,
+    max_age_hours: u32,
+    /// The generated bucket's name before the account id.
+    generated_prefix: String,
 }
 
 #[derive(Serialize)]
@@ -58,6 +75,7 @@ struct GuardView<'a> {
 struct EnvView<'a> {
     monitoring: MonitoringView<'a>,
     guard: Option<GuardView<'a>>,
+    backup: Option<BackupView<'a>>,
     name: &'a str,
     mode: &'a str,
     /// The other mode's name (the rollback's target).
@@ -194,6 +212,9 @@ struct Expressions {
     cache_group_id: Option<String>,
     /// The password secret's ARN.
     secret_arn: String,
+    /// The AWS account and partition, from the host's role (no API call at plan time).
+    account_id: String,
+    partition: String,
     /// `-target` addresses that bring up the self-hosted side without touching the
     /// ElastiCache side, and the other way round: the module plus the root's consumer
     /// rules of that side.
@@ -235,6 +256,8 @@ fn expressions(model: &Model) -> Expressions {
             .map(|c| format!("{c}.redis_security_group_id")),
         cache_group_id: cache.map(|c| format!("{c}.redis_replication_group_id")),
         secret_arn: format!("{host}.redis_password_secret_arn"),
+        account_id: format!("{host}.redis_account_id"),
+        partition: format!("{host}.redis_partition"),
     }
 }
 
@@ -268,7 +291,7 @@ pub fn base_view(model: &Model) -> Value {
 /// Context for one environment's files.
 /// Context for one environment's files: the environment over the shared `base` (built
 /// once per render, so that per-environment files cost O(1) each).
-pub fn env_view(base: &Value, env: &Env) -> Value {
+pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
     let r = &env.redis;
     let view = EnvView {
         monitoring: MonitoringView {
@@ -280,7 +303,29 @@ pub fn env_view(base: &Value, env: &Env) -> Value {
                 .sns_topic_arn
                 .as_ref()
                 .map(|t| t.value.as_str()),
+            notify: &env.monitoring.notify.value,
+            sns_kms_key_arn: env
+                .monitoring
+                .sns_kms_key_arn
+                .as_ref()
+                .map(|k| k.value.as_str()),
+            latency_alert_usec: env.monitoring.latency_alert_usec.value,
+            hit_rate_alert_percent: env.monitoring.hit_rate_alert_percent.value,
+            cpu_alert_percent: env.monitoring.cpu_alert_percent.value,
+            connections_alert: env.monitoring.connections_alert.value,
         },
+        backup: env.backup.as_ref().map(|b| BackupView {
+            bucket: b.bucket.as_ref().map(|v| v.value.as_str()),
+            interval_hours: b.interval_hours.value,
+            retention_days: b.retention_days.value,
+            max_age_hours: b.max_age_hours.value,
+            generated_prefix: format!(
+                "{}-{}{}",
+                model.name,
+                env.name,
+                crate::validate::GENERATED_BUCKET_INFIX
+            ),
+        }),
         guard: env.guard.as_ref().map(|g| GuardView {
             instance_type: &g.instance_type.value,
             instance_memory: human_bytes(g.instance_bytes),

@@ -6,11 +6,13 @@
 //! `host` (the host, the AWS account, the mode), `network` (port, bind, sources),
 //! `redis` (version, blocked commands), `auth`, `memory`, `persistence`, `elasticache`
 //! (placement, sizing, lifecycle), `guard` (the shared host's capacity), `monitoring`,
-//! `consumers`. `resolver` picks each value; `syntax` holds the pure checks. Field
+//! `backup`, `consumers`. `resolver` picks each value; `syntax` holds the pure checks. Field
 //! ranges, value lists and patterns come from [`crate::rules`], which the JSON Schema
 //! reads too.
 
 mod auth;
+mod backup;
+pub use backup::GENERATED_BUCKET_INFIX;
 mod consumers;
 mod elasticache;
 mod guard;
@@ -239,9 +241,15 @@ impl Resolver<'_> {
             (Some(r), Some(s)) if in_cache => Some(self.elasticache(r, s)),
             _ => None,
         };
-        let guard = match (&mode, &redis) {
-            (Some(m), Some(r)) if m.value == Mode::SelfHosted => Some(self.guard(r)),
+        let self_hosted = mode.as_ref().is_some_and(|m| m.value == Mode::SelfHosted);
+        let guard = match &redis {
+            Some(r) if self_hosted => Some(self.guard(r)),
             _ => None,
+        };
+        let backup = if self_hosted {
+            self.backup()
+        } else {
+            Ok(None)
         };
         let monitoring = self.monitoring();
         let consumers = self.consumers();
@@ -256,6 +264,7 @@ impl Resolver<'_> {
             Some(g) => Some(g?),
             None => None,
         };
+        let backup = backup.ok()?;
         let (consumers, consumers_key) = consumers?;
         if let Some(r) = &redis
             && r.allowed_ipv4.is_empty()
@@ -278,6 +287,7 @@ impl Resolver<'_> {
                 sizing: sizing?,
                 elasticache,
                 guard,
+                backup,
                 monitoring: monitoring?,
                 consumers,
                 region: region?,

@@ -276,6 +276,73 @@ pub fn covers_everything(cidrs: &[String]) -> bool {
     false
 }
 
+/// An email address an SNS subscription takes: `local@domain.tld`, printable, no
+/// spaces, quotes or brackets.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    s.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&*+/=?^_`{|}~.-".contains(c))
+        && !local.contains("..")
+        && domain.contains('.')
+        && domain.split('.').all(label)
+        && domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2)
+}
+
+/// An `https://` endpoint an SNS subscription takes: a host name, then an optional
+/// path of URL-safe characters (no spaces, quotes, `${`).
+pub fn is_https_url(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("https://") else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    s.len() <= 2048
+        && !host.is_empty()
+        && host.contains('.')
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~/?#[]@!&'()*+,;=%:".contains(c))
+        && !path.contains("${")
+}
+
+/// An S3 bucket name: 3-63 lower-case letters, digits, `-` and `.`, starting and ending
+/// with a letter or digit, no `..`, not an IP address, not AWS's reserved prefixes and
+/// suffixes.
+pub fn is_bucket_name(s: &str) -> bool {
+    (3..=63).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !s.contains("..")
+        && s.parse::<std::net::Ipv4Addr>().is_err()
+        && !s.starts_with("xn--")
+        && !s.starts_with("sthree-")
+        && !s.ends_with("-s3alias")
+        && !s.ends_with("--ol-s3")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

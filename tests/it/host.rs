@@ -56,6 +56,22 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Role variables that point the publisher and the backups at the local AWS endpoint;
+/// fake credentials stand in for the instance profile.
+fn aws_extra_vars(endpoint: &str) -> String {
+    let creds = serde_json::json!({
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    });
+    serde_json::json!({
+        "redis_metrics_endpoint_url": endpoint,
+        "redis_metrics_environment": creds,
+        "redis_backup_endpoint_url": endpoint,
+        "redis_backup_environment": creds,
+    })
+    .to_string()
+}
+
 /// A booted Debian host; stopped (by PID) when dropped.
 struct Host {
     work: tempfile::TempDir,
@@ -188,6 +204,18 @@ impl Host {
         json["HOST_NAME"].as_str().unwrap().to_string()
     }
 
+    /// Runs scripts/host/helper.py (boto3 against the local AWS endpoint); its stdout.
+    fn aws(&self, args: &[&str]) -> String {
+        let venv = String::from_utf8(Command::new(script("venv.sh")).output().unwrap().stdout).unwrap();
+        let out = Command::new(PathBuf::from(venv.trim()).join("bin/python"))
+            .arg(script("helper.py"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "helper.py {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The password the role read from the local Secrets Manager for `env`.
     fn password(&self, env: &str) -> String {
         std::fs::read_to_string(self.dir().join(format!("redis-password-{env}")))
@@ -283,17 +311,12 @@ fn debian_12_converges_twice_to_the_blueprint() {
     let ansible = out.path().join("out/ansible");
     let host = Host::boot("bookworm");
     let endpoint = host.aws_endpoint();
-    // The publisher in the host reaches the local CloudWatch (moto) on the shared
-    // loopback; fake credentials stand in for the instance profile.
-    let publisher = serde_json::json!({
-        "redis_metrics_endpoint_url": endpoint,
-        "redis_metrics_environment": {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        },
-    })
-    .to_string();
-    let extra = ["-e", publisher.as_str()];
+    // The bucket Terraform would create: <name>-<env>-redis-backups-<account id> (moto's
+    // account is 123456789012).
+    let bucket = "voice-campaign-dev-redis-backups-123456789012";
+    host.aws(&["make-bucket", &endpoint, "us-east-1", bucket]);
+    let extra_vars = aws_extra_vars(&endpoint);
+    let extra = ["-e", extra_vars.as_str()];
 
     let first = host.converge(&ansible, "dev", &extra);
     assert_converged(&first, "first converge");
@@ -367,24 +390,26 @@ fn debian_12_converges_twice_to_the_blueprint() {
     );
 
     // The publisher: its timer is active, and one run puts the metrics into the local
-    // CloudWatch, read back here.
-    assert_eq!(
-        systemd_prop(&host, "redis-metrics.timer", "ActiveState"),
-        "active"
-    );
+    // CloudWatch, read back here: every metric the publisher declares (the dashboard is
+    // checked against the same list), with the deployment's dimensions.
+    assert_eq!(systemd_prop(&host, "redis-metrics.timer", "ActiveState"), "active");
+    for i in 0..50 {
+        redis(6379, Some(&pw), &["SET", &format!("k{i}"), "v"]);
+        redis(6379, Some(&pw), &["GET", &format!("k{}", i * 2)]);
+    }
+    // A first backup (the timer takes one five minutes after boot; this host is new).
+    host.on_host("systemctl start redis-backup.service");
+    assert_eq!(systemd_prop(&host, "redis-backup.service", "Result"), "success");
     host.on_host("systemctl start redis-metrics.service");
-    assert_eq!(
-        systemd_prop(&host, "redis-metrics.service", "Result"),
-        "success"
-    );
-    let venv = String::from_utf8(Command::new(script("venv.sh")).output().unwrap().stdout).unwrap();
-    let read = Command::new(PathBuf::from(venv.trim()).join("bin/python"))
-        .arg(script("helper.py"))
-        .args(["metrics", &endpoint, "us-east-1", "VoiceCampaign/Redis"])
-        .output()
-        .unwrap();
-    assert!(read.status.success(), "{}", text(&read));
-    let metrics: Value = serde_json::from_slice(&read.stdout).unwrap();
+    host.on_host("systemctl start redis-metrics.service");
+    assert_eq!(systemd_prop(&host, "redis-metrics.service", "Result"), "success");
+    let metrics: Value = serde_json::from_str(&host.aws(&[
+        "metrics",
+        &endpoint,
+        "us-east-1",
+        "VoiceCampaign/Redis",
+    ]))
+    .unwrap();
     let by_name = |name: &str| {
         metrics
             .as_array()
@@ -394,22 +419,54 @@ fn debian_12_converges_twice_to_the_blueprint() {
             .unwrap_or_else(|| panic!("no metric {name} in {metrics:#}"))
             .clone()
     };
-    for name in [
-        "Up",
-        "UsedMemoryPercent",
-        "ConnectedClients",
-        "RejectedConnections",
-        "EvictedKeys",
-        "PersistenceFailed",
-    ] {
-        let m = by_name(name);
-        assert_eq!(m["dimensions"]["Environment"], "dev", "{m}");
+    let declared = host.on_host("python3 /usr/local/lib/infragen/redis_metrics.py --describe");
+    let declared: Value = serde_json::from_str(&declared).unwrap();
+    for name in declared["metrics"].as_array().unwrap() {
+        let m = by_name(name.as_str().unwrap());
+        assert_eq!(
+            m["dimensions"],
+            serde_json::json!({"Name": "voice-campaign", "Environment": "dev"}),
+            "{m}"
+        );
         assert!(m["samples"].as_f64().unwrap() >= 1.0, "{m}");
     }
     assert_eq!(by_name("Up")["maximum"], 1.0);
     let used = by_name("UsedMemoryPercent")["maximum"].as_f64().unwrap();
     assert!((0.0..100.0).contains(&used), "{used}");
     assert_eq!(by_name("PersistenceFailed")["maximum"], 0.0);
+    let hit_rate = by_name("CacheHitRate")["maximum"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&hit_rate), "{hit_rate}");
+    assert!(by_name("OpsPerSecond")["maximum"].as_f64().unwrap() >= 0.0);
+    assert!(by_name("LatencyAvgMicroseconds")["maximum"].as_f64().unwrap() > 0.0);
+    let age = by_name("BackupAgeSeconds")["maximum"].as_f64().unwrap();
+    assert!((0.0..600.0).contains(&age), "the newest backup is minutes old: {age}");
+
+    // Off-host backup and restore, as the runbook says: write keys, back up, lose
+    // everything on the host, restore, the keys are back (on the AOF-enabled service).
+    let filler = "for i = 1, 300 do redis.call('SET', 'backup:' .. i, 'value ' .. i) end return 300";
+    assert_eq!(redis(6379, Some(&pw), &["EVAL", filler, "0"]), "300");
+    host.on_host("systemctl start redis-backup.service");
+    assert_eq!(systemd_prop(&host, "redis-backup.service", "Result"), "success");
+    let keys: Vec<String> = serde_json::from_str(&host.aws(&[
+        "list-objects",
+        &endpoint,
+        "us-east-1",
+        bucket,
+        "voice-campaign/dev/",
+    ]))
+    .unwrap();
+    assert!(keys.len() >= 2, "the first backup and this one: {keys:?}");
+    assert!(keys.iter().all(|k| k.ends_with(".rdb")), "{keys:?}");
+    let before = redis(6379, Some(&pw), &["DBSIZE"]);
+    host.on_host("systemctl stop redis-server && rm -rf /var/lib/redis/* && systemctl start redis-server");
+    assert_eq!(redis(6379, Some(&pw), &["DBSIZE"]), "0", "the host lost its data");
+    let restored = host.on_host("infragen-redis-restore latest");
+    assert!(restored.contains("AOF rebuilt"), "{restored}");
+    assert_eq!(redis(6379, Some(&pw), &["DBSIZE"]), before, "{restored}");
+    assert_eq!(redis(6379, Some(&pw), &["GET", "backup:300"]), "value 300");
+    assert_eq!(config_get(6379, &pw, "appendonly"), "yes");
+    host.on_host("systemctl restart redis-server");
+    assert_eq!(redis(6379, Some(&pw), &["DBSIZE"]), before, "lost on the next restart");
 }
 
 /// A run that fails after writing the config (here: a bad path in a later task, as a

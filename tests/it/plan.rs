@@ -605,20 +605,61 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
             );
             assert_eq!(rules_from_consumers("redis_cache_from"), 0);
             assert!(plan.of_kind("aws_elasticache_replication_group").is_empty());
+            // Read the password, put metrics, and (with backups) write them.
             assert_eq!(
                 plan.of_kind("aws_iam_role_policy")
                     .iter()
                     .filter(|r| r.address.starts_with(&host))
                     .count(),
-                2
+                2 + usize::from(env.backup.is_some())
             );
-            // Memory, rejected connections, not reporting, persistence failed.
+            // Memory, rejected connections, not reporting, persistence failed, latency,
+            // connections; hit rate unless turned off; backup age with backups.
+            let m = &env.monitoring;
+            let expected = 6
+                + usize::from(m.hit_rate_alert_percent.value > 0)
+                + usize::from(env.backup.is_some());
             assert_eq!(
                 alarms.len(),
-                4,
+                expected,
                 "{:#?}",
                 alarms.iter().map(|a| &a.address).collect::<Vec<_>>()
             );
+            for a in &alarms {
+                assert_eq!(
+                    a.values["dimensions"],
+                    serde_json::json!({"Name": model.name, "Environment": env.name}),
+                    "{}: the metric of another deployment could answer",
+                    a.address
+                );
+            }
+            // Off-host backups: into the bucket created here, unless the blueprint names one.
+            let created_bucket = env.backup.as_ref().is_some_and(|b| b.bucket.is_none());
+            for kind in [
+                "aws_s3_bucket",
+                "aws_s3_bucket_versioning",
+                "aws_s3_bucket_server_side_encryption_configuration",
+                "aws_s3_bucket_public_access_block",
+                "aws_s3_bucket_lifecycle_configuration",
+                "aws_s3_bucket_policy",
+            ] {
+                assert_eq!(
+                    addresses.contains(&format!("{host}.{kind}.redis_backup[0]")),
+                    created_bucket,
+                    "{kind}"
+                );
+            }
+            if created_bucket {
+                let pab = plan.one(&format!("{host}.aws_s3_bucket_public_access_block.redis_backup[0]"));
+                for flag in ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"] {
+                    assert_eq!(pab.values[flag], true, "{flag}");
+                }
+                let life = plan.one(&format!("{host}.aws_s3_bucket_lifecycle_configuration.redis_backup[0]"));
+                assert_eq!(
+                    life.values["rule"][0]["expiration"][0]["days"],
+                    env.backup.as_ref().unwrap().retention_days.value
+                );
+            }
         }
         Mode::ElastiCache => {
             let ec = model.elasticache.as_ref().unwrap();
@@ -656,8 +697,10 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
                 rules_from_consumers("redis_cache_from"),
                 consumer_groups.len()
             );
-            // One memory alarm per node.
-            assert_eq!(alarms.len(), env.sizing.nodes.value as usize);
+            // Per node: memory, CPU, connections, latency, and hit rate unless off.
+            let kinds = 4 + usize::from(env.monitoring.hit_rate_alert_percent.value > 0);
+            assert_eq!(alarms.len(), kinds * env.sizing.nodes.value as usize);
+            assert!(!addresses.iter().any(|a| a.contains("aws_s3_bucket.redis_backup")));
         }
     }
     // Consumers sharing a role share one policy: one per distinct role.
@@ -675,6 +718,35 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
         })
         .count();
     assert_eq!(consumer_policies, roles.len());
+    // Alarms reach a person: the topic (created with a key CloudWatch may use, and a
+    // policy that lets CloudWatch publish) or the blueprint's, and a subscription for
+    // everyone in monitoring.notify.
+    let m = &env.monitoring;
+    let own_topic = m.sns_topic_arn.is_none();
+    assert_eq!(addresses.contains("aws_sns_topic.redis_alarms[0]"), own_topic);
+    assert_eq!(addresses.contains("aws_sns_topic_policy.redis_alarms[0]"), own_topic);
+    assert_eq!(
+        addresses.contains("aws_kms_key.redis_alarms[0]"),
+        own_topic && m.sns_kms_key_arn.is_none()
+    );
+    if own_topic && m.sns_kms_key_arn.is_none() {
+        let key = plan.one("aws_kms_key.redis_alarms[0]");
+        assert_eq!(key.values["enable_key_rotation"], true);
+        let refs = plan.references("", "aws_sns_topic.redis_alarms", "kms_master_key_id");
+        assert!(refs.iter().any(|r| r == "aws_kms_key.redis_alarms"), "{refs:?}");
+    }
+    let subscriptions = plan.of_kind("aws_sns_topic_subscription");
+    assert_eq!(subscriptions.len(), m.notify.value.len());
+    for s in &m.notify.value {
+        let sub = plan.one(&format!("aws_sns_topic_subscription.redis_alarms[\"{}\"]", s.endpoint));
+        assert_eq!(sub.values["protocol"], s.protocol);
+    }
+    // One dashboard per environment.
+    let dashboard = plan.one("aws_cloudwatch_dashboard.redis");
+    assert_eq!(
+        dashboard.values["dashboard_name"],
+        format!("{}-{}-redis", model.name, env.name)
+    );
     // Alarms notify, and clear (the topic's ARN is known only after apply).
     for a in &alarms {
         for actions in ["alarm_actions", "ok_actions"] {
@@ -711,6 +783,74 @@ fn plan_every_environment(t: &Terraform, blueprint: &str) {
     for env in &model.envs {
         let plan = t.plan(&r.tf(), &env.name);
         assert_plan_matches_mode(&plan, &model, env);
+        assert_dashboard_shows_emitted_metrics(t, &r, &model, env);
+    }
+}
+
+/// Every graph of the environment's dashboard names a metric, with dimensions, that
+/// the host's publisher sends (as it declares with `--describe`; the real-tool and host
+/// tests hold it to that) or that ElastiCache emits. Terraform itself evaluates the
+/// widgets (`terraform console`).
+fn assert_dashboard_shows_emitted_metrics(
+    t: &Terraform,
+    r: &InfraRepo,
+    model: &Model,
+    env: &infragen::model::Env,
+) {
+    let out = Command::new("terraform")
+        .args([
+            "console",
+            &format!("-var-file=environments/{}/env.tfvars", env.name),
+            &format!("-var-file=environments/{}/redis.tfvars", env.name),
+        ])
+        .current_dir(r.tf())
+        .env("TF_CLI_CONFIG_FILE", &t.config)
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"jsonencode(local.redis_dashboard_metric_widgets)\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "terraform console: {}", String::from_utf8_lossy(&out.stderr));
+    // The console prints the JSON as an HCL string literal.
+    let literal = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let json: String = serde_json::from_str(&literal).expect("an HCL string literal is a JSON string");
+    let widgets: Vec<Value> = serde_json::from_str(&json).unwrap();
+    assert!(widgets.len() >= 6, "{widgets:#?}");
+    let script = r.root().join("ansible/roles/redis/files/redis_metrics.py");
+    let described = Command::new("python3").arg(&script).arg("--describe").output().unwrap();
+    let described: Value = serde_json::from_slice(&described.stdout).expect("--describe");
+    let published: Vec<&str> = described["metrics"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    for w in &widgets {
+        let metrics = w["properties"]["metrics"].as_array().expect("a metric widget");
+        assert!(!metrics.is_empty(), "{w}");
+        for m in metrics {
+            let m: Vec<&str> = m.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            match env.mode.value {
+                Mode::SelfHosted => {
+                    assert_eq!(m[0], env.monitoring.namespace.value, "{m:?}");
+                    assert!(published.contains(&m[1]), "{}: the publisher sends no {}", w["properties"]["title"], m[1]);
+                    assert_eq!(m[2..], ["Name", model.name.as_str(), "Environment", env.name.as_str()], "{m:?}");
+                }
+                Mode::ElastiCache => {
+                    assert_eq!(m[0], "AWS/ElastiCache", "{m:?}");
+                    assert!(infragen::aws::ELASTICACHE_METRICS.contains(&m[1]), "ElastiCache emits no {}", m[1]);
+                    assert_eq!(m[2], "CacheClusterId");
+                    let node: u32 = m[3].rsplit('-').next().unwrap().parse().unwrap();
+                    assert_eq!(m[3], format!("{}-{}-{node:03}", model.name, env.name));
+                    assert!((1..=env.sizing.nodes.value).contains(&node), "{m:?}");
+                }
+            }
+        }
     }
 }
 
@@ -850,7 +990,7 @@ fn configuration_follows_the_reviewed_rules() {
     // ElastiCache node alarms wait for the replication group.
     let refs = plan.references(
         "",
-        "aws_cloudwatch_metric_alarm.redis_cache_memory",
+        "aws_cloudwatch_metric_alarm.redis_cache",
         "dimensions",
     );
     assert!(
@@ -897,4 +1037,54 @@ fn configuration_follows_the_reviewed_rules() {
         "final_snapshot_identifier",
     );
     assert_eq!(unknown, &Value::Bool(true));
+}
+
+/// Two deployments in one account and region, each with an environment called `dev`:
+/// their alarms, dashboards and topics have different names, and their alarms read
+/// different metrics (the `Name` dimension), so one host's `Up` never hides the
+/// other's outage.
+#[test]
+#[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
+fn two_deployments_with_one_environment_name_never_share_a_metric() {
+    let t = terraform();
+    let shipped = std::fs::read_to_string(repo().join(GOOD_BLUEPRINTS[0])).unwrap();
+    let other = shipped
+        .replace("name: voice-campaign\n", "name: billing-cache\n")
+        .replace("voice-campaign/", "billing-cache/");
+    assert_ne!(other, shipped);
+    let mut seen: Vec<(BTreeSet<String>, BTreeSet<String>)> = Vec::new();
+    for text in [&shipped, &other] {
+        let dir = tempfile::tempdir().unwrap();
+        let bp = dir.path().join("blueprint.yaml");
+        std::fs::write(&bp, text).unwrap();
+        let m = model(&bp);
+        let r = infra_repo(&m);
+        gen_into(&r, &bp);
+        wire(&r, &m);
+        stand_in_random(&r, &m);
+        t.init(&r.tf());
+        let plan = t.plan(&r.tf(), "dev");
+        let mut names = BTreeSet::new();
+        let mut metrics = BTreeSet::new();
+        for a in plan.of_kind("aws_cloudwatch_metric_alarm") {
+            names.insert(a.values["alarm_name"].as_str().unwrap().to_string());
+            metrics.insert(format!(
+                "{}/{} {}",
+                a.values["namespace"], a.values["metric_name"], a.values["dimensions"]
+            ));
+        }
+        for (kind, attr) in [
+            ("aws_cloudwatch_dashboard", "dashboard_name"),
+            ("aws_sns_topic", "name"),
+        ] {
+            for r in plan.of_kind(kind) {
+                names.insert(r.values[attr].as_str().unwrap().to_string());
+            }
+        }
+        seen.push((names, metrics));
+    }
+    let (a, b) = (&seen[0], &seen[1]);
+    assert!(a.0.len() >= 8, "{:?}", a.0);
+    assert!(a.0.is_disjoint(&b.0), "shared names: {:?}", a.0.intersection(&b.0).collect::<Vec<_>>());
+    assert!(a.1.is_disjoint(&b.1), "shared metrics: {:?}", a.1.intersection(&b.1).collect::<Vec<_>>());
 }

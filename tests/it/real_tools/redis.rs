@@ -423,8 +423,10 @@ fn publish(
         .env("REDIS_MONITOR_USER", "infragen-monitor")
         .env("REDIS_MONITOR_PASSWORD", &monitor_password)
         .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
+        .env("METRICS_NAME", "voice-campaign")
         .env("METRICS_ENVIRONMENT", "dev")
-        .env("METRICS_STATE_DIR", state);
+        .env("METRICS_STATE_DIR", state)
+        .env("BACKUP_STATE_FILE", state.join("backup-last"));
     let o = run(c);
     let report = text(&o).replace(&monitor_password, "<monitor password>");
     assert!(
@@ -449,9 +451,13 @@ fn metric(payload: &serde_json::Value, name: &str) -> f64 {
         .iter()
         .find(|m| m["MetricName"] == name)
         .unwrap_or_else(|| panic!("no metric {name} in {payload}"));
+    // The deployment and the environment: another blueprint's `dev` is another metric.
     assert_eq!(
         m["Dimensions"],
-        serde_json::json!([{"Name": "Environment", "Value": "dev"}])
+        serde_json::json!([
+            {"Name": "Name", "Value": "voice-campaign"},
+            {"Name": "Environment", "Value": "dev"}
+        ])
     );
     m["Value"].as_f64().unwrap()
 }
@@ -516,17 +522,37 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         .iter()
         .map(|m| m["MetricName"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "Up",
-            "UsedMemoryPercent",
-            "ConnectedClients",
-            "RejectedConnections",
-            "EvictedKeys",
-            "PersistenceFailed"
-        ]
-    );
+    // Every metric sent is one the publisher declares (the dashboard is checked
+    // against the same list), and the ones that need no history are all there.
+    let described = run({
+        let mut c = t.cmd("python");
+        c.arg(&script).arg("--describe");
+        c
+    });
+    let described: serde_json::Value = serde_json::from_slice(&described.stdout).unwrap();
+    let declared: Vec<&str> = described["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for n in &names {
+        assert!(declared.contains(n), "{n} is sent but not declared");
+    }
+    for n in [
+        "Up",
+        "UsedMemoryPercent",
+        "ConnectedClients",
+        "RejectedConnections",
+        "EvictedKeys",
+        "PersistenceFailed",
+        "OpsPerSecond",
+        "LatestForkMicroseconds",
+        "LatencyP99Microseconds",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert!(!names.contains(&"BackupAgeSeconds"), "no backup yet: no age");
     assert_eq!(metric(&first, "Up"), 1.0);
     let used = metric(&first, "UsedMemoryPercent");
     assert!(used > 0.0 && used <= 100.0, "UsedMemoryPercent {used}");
@@ -540,6 +566,17 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
     // Fill past the 2 MB maxmemory: the next run reports the evictions since the first.
     let report = fill(&server, 600, 10_000, false);
     assert!(report.contains("errors: 0"), "{report}");
+    // Lookups: some keys are there (hits), some never were (misses).
+    for i in 0..10 {
+        auth(&server, &["GET", &format!("never-set-{i}")]);
+    }
+    // A backup taken 100 seconds ago.
+    let backup_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 100;
+    std::fs::write(state.join("backup-last"), format!("{backup_time}\n")).unwrap();
     let second = publish(
         &t,
         &script,
@@ -557,6 +594,13 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         "a full cache reports high memory use, got {used}"
     );
     assert_eq!(metric(&second, "RejectedConnections"), 0.0);
+    assert!(metric(&second, "OpsPerSecond") > 0.0, "600 writes since the first run");
+    let latency = metric(&second, "LatencyAvgMicroseconds");
+    assert!(latency > 0.0 && latency < 100_000.0, "average latency {latency}");
+    let hit_rate = metric(&second, "CacheHitRate");
+    assert!((0.0..100.0).contains(&hit_rate), "10 misses: hit rate {hit_rate}");
+    let age = metric(&second, "BackupAgeSeconds");
+    assert!((100.0..200.0).contains(&age), "backup age {age}");
 
     // Redis down: no payload, a failing exit, and the alarm sees missing data.
     let port = server.port;
@@ -569,6 +613,7 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         .env("REDIS_MONITOR_USER", "infragen-monitor")
         .env("REDIS_MONITOR_PASSWORD", &monitor_password)
         .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
+        .env("METRICS_NAME", "voice-campaign")
         .env("METRICS_ENVIRONMENT", "dev")
         .env("METRICS_STATE_DIR", &state);
     let o = run(c);

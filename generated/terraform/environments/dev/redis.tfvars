@@ -17,10 +17,25 @@ redis = {
   # Days Secrets Manager keeps a deleted secret recoverable (0: delete at once).
   secret_recovery_days = 0
   maxmemory_policy     = "allkeys-lru"
-  # Metrics the host publishes and the alarms on them.
+  # Metrics the host publishes, the alarms on them, and who gets the alarms.
   monitoring = {
     namespace            = "VoiceCampaign/Redis"
     memory_alert_percent = 80
     interval_seconds     = 60
+    latency_alert_usec   = 1000
+    # 0: no hit-rate alarm.
+    hit_rate_alert_percent = 50
+    cpu_alert_percent      = 90
+    connections_alert      = 5000
+    notify = [
+      { protocol = "email", endpoint = "redis-oncall@example.com" },
+    ]
+  }
+  # Off-host backups: a BGSAVE copied to S3 every interval_hours, into the bucket
+  # Terraform creates (voice-campaign-dev-redis-backups-<account id>).
+  backup = {
+    interval_hours = 24
+    retention_days = 14
+    max_age_hours  = 26
   }
 }

@@ -55,3 +55,47 @@ resource "aws_iam_role_policy" "redis_metrics_put" {
     }]
   })
 }
+
+# The backup timer on the host writes its RDB copies under its own prefix, and a restore
+# reads them back; nothing else in the bucket.
+resource "aws_iam_role_policy" "redis_backup" {
+  count = local.redis_backup == null ? 0 : 1
+
+  name = "redis-backup"
+  role = aws_iam_role.asterisk.name
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid      = "WriteAndReadRedisBackups"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:GetObject"]
+        Resource = ["arn:${local.redis_partition}:s3:::${local.redis_backup_bucket}/${local.redis_backup_prefix}*"]
+      },
+      {
+        Sid      = "ListRedisBackups"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = ["arn:${local.redis_partition}:s3:::${local.redis_backup_bucket}"]
+        Condition = {
+          StringLike = {
+            "s3:prefix" = ["${local.redis_backup_prefix}*"]
+          }
+        }
+      },
+      ],
+      # The bucket infragen creates is encrypted with the blueprint's key, when it names one.
+      var.redis.kms_key_arn == null ? [] : [{
+        Sid      = "EncryptRedisBackups"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = [var.redis.kms_key_arn]
+        Condition = {
+          StringEquals = {
+            "kms:ViaService" = "s3.${var.redis.region}.amazonaws.com"
+          }
+        }
+    }])
+  })
+}

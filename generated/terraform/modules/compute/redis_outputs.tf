@@ -17,6 +17,21 @@ output "redis_security_group_id" {
   value       = aws_security_group.asterisk.id
 }
 
+output "redis_account_id" {
+  description = "The AWS account of the host (from its role's ARN): for the alarm topic's and key's policies."
+  value       = local.redis_account_id
+}
+
+output "redis_partition" {
+  description = "The AWS partition of the host (aws, aws-cn, aws-us-gov)."
+  value       = local.redis_partition
+}
+
+output "redis_backup_bucket" {
+  description = "The S3 bucket of the off-host backups (null unless self-hosted with backups)."
+  value       = local.redis_backup_bucket
+}
+
 output "redis_password_secret_arn" {
   description = "ARN of the Secrets Manager secret holding the Redis AUTH password."
   value       = aws_secretsmanager_secret.redis_password.arn

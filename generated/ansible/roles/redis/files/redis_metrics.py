@@ -3,67 +3,59 @@
 #
 # Reads INFO as the monitoring user (an ACL user allowed INFO and PING only), whose
 # password comes from the environment (systemd's EnvironmentFile, readable by root
-# only): it never appears on a command line or in a log. Sends:
-#   Up                  1 on every successful run (no data: the not-reporting alarm)
-#   UsedMemoryPercent   used_memory as a percentage of maxmemory
-#   ConnectedClients    connected_clients
-#   RejectedConnections connections refused since the previous run
-#   EvictedKeys         keys evicted since the previous run
-#   PersistenceFailed   1 when the last RDB save or AOF write failed, else 0
-# With --dry-run FILE the payload is written to FILE instead of sent (tests use it).
+# only): it never appears on a command line or in a log. Every metric carries the
+# dimensions Name (the blueprint's name) and Environment, so two deployments in one
+# account never write into one metric. Sends (see METRICS):
+#   Up                      1 on every successful run (no data: the not-reporting alarm)
+#   UsedMemoryPercent       used_memory as a percentage of maxmemory
+#   ConnectedClients        connected_clients
+#   RejectedConnections     connections refused since the previous run
+#   EvictedKeys             keys evicted since the previous run
+#   PersistenceFailed       1 when the last RDB save or AOF write failed, else 0
+#   OpsPerSecond            commands per second since the previous run
+#   CacheHitRate            keyspace hits as a percentage of lookups since the previous
+#                           run (not sent when there were none)
+#   LatencyAvgMicroseconds  average time per command since the previous run (commandstats)
+#   LatencyP99Microseconds  the highest p99 of any command since Redis started
+#                           (INFO latencystats, Redis 7)
+#   LatestForkMicroseconds  how long the last fork (RDB save, AOF rewrite) blocked Redis
+#   BackupAgeSeconds        age of the newest off-host backup (with backups on; not sent
+#                           before the first one: the backup-age alarm treats that as
+#                           breaching)
+# With --dry-run FILE the payload is written to FILE instead of sent (tests use it);
+# --describe prints the metric names and dimensions as JSON.
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
+import time
+
+from infragen_resp import RedisError, command, connect, parse_info
+
+DIMENSIONS = ["Name", "Environment"]
+METRICS = [
+    ("Up", "Count"),
+    ("UsedMemoryPercent", "Percent"),
+    ("ConnectedClients", "Count"),
+    ("RejectedConnections", "Count"),
+    ("EvictedKeys", "Count"),
+    ("PersistenceFailed", "Count"),
+    ("OpsPerSecond", "Count/Second"),
+    ("CacheHitRate", "Percent"),
+    ("LatencyAvgMicroseconds", "Microseconds"),
+    ("LatencyP99Microseconds", "Microseconds"),
+    ("LatestForkMicroseconds", "Microseconds"),
+    ("BackupAgeSeconds", "Seconds"),
+]
+UNITS = dict(METRICS)
 
 
-class RedisError(Exception):
-    pass
-
-
-def _read_reply(f):
-    line = f.readline()
-    if not line.endswith(b"\r\n"):
-        raise RedisError("connection closed")
-    kind, body = line[:1], line[1:-2]
-    if kind == b"+":
-        return body.decode()
-    if kind == b"-":
-        raise RedisError(body.decode(errors="replace"))
-    if kind == b":":
-        return int(body)
-    if kind == b"$":
-        size = int(body)
-        if size < 0:
-            return None
-        data = f.read(size + 2)
-        return data[:-2].decode(errors="replace")
-    raise RedisError("unexpected reply type %r" % kind)
-
-
-def _command(f, *args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    f.write(b"".join(out))
-    f.flush()
-    return _read_reply(f)
-
-
-def read_info(host, port, user, password, timeout=5.0):
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        f = sock.makefile("rwb")
-        _command(f, "AUTH", user, password)
-        text = _command(f, "INFO")
-    info = {}
-    for line in (text or "").splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            key, value = line.split(":", 1)
-            info[key] = value.strip()
-    return info
+def read_info(host, port, user, password):
+    """INFO with the sections the metrics come from."""
+    sock, f = connect(host, port, user, password)
+    with sock:
+        return parse_info(command(f, "INFO", "default", "commandstats", "latencystats"))
 
 
 def _int(info, key):
@@ -73,14 +65,61 @@ def _int(info, key):
         return 0
 
 
-def metrics(info, previous):
+def _fields(value):
+    """`calls=3,usec=12,...` as a dict of floats."""
+    out = {}
+    for part in value.split(","):
+        key, _, number = part.partition("=")
+        try:
+            out[key] = float(number)
+        except ValueError:
+            pass
+    return out
+
+
+def _command_totals(info):
+    """Calls and microseconds of every command since Redis started (commandstats)."""
+    calls = usec = 0.0
+    for key, value in info.items():
+        if key.startswith("cmdstat_"):
+            f = _fields(value)
+            calls += f.get("calls", 0.0)
+            usec += f.get("usec", 0.0)
+    return calls, usec
+
+
+def _p99(info):
+    """The highest p99 latency of any command (INFO latencystats), or None."""
+    values = [
+        _fields(v).get("p99")
+        for k, v in info.items()
+        if k.startswith("latency_percentiles_usec_")
+    ]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def _backup_age(now):
+    """Seconds since the newest backup (its state file holds the UNIX time), or None."""
+    path = os.environ.get("BACKUP_STATE_FILE")
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            return max(now - float(f.read().strip()), 0.0)
+    except (OSError, ValueError):
+        return None
+
+
+def metrics(info, previous, now=None):
     """The metric data and the counters to remember for the next run."""
+    now = time.time() if now is None else now
     restarted = previous.get("run_id") != info.get("run_id")
 
-    def delta(key):
-        now = _int(info, key)
-        before = 0 if restarted else previous.get(key, now)
-        return max(now - before, 0) if now >= before else now
+    def delta(key, value=None):
+        current = _int(info, key) if value is None else value
+        before = 0 if restarted else previous.get(key, current)
+        return max(current - before, 0) if current >= before else current
 
     maxmemory = _int(info, "maxmemory") or _int(info, "total_system_memory") or 1
     used_percent = round(100.0 * _int(info, "used_memory") / maxmemory, 2)
@@ -88,31 +127,62 @@ def metrics(info, previous):
         info.get("aof_enabled") == "1" and info.get("aof_last_write_status", "ok") != "ok"
     )
     data = [
-        ("Up", 1, "Count"),
-        ("UsedMemoryPercent", used_percent, "Percent"),
-        ("ConnectedClients", _int(info, "connected_clients"), "Count"),
-        ("RejectedConnections", delta("rejected_connections"), "Count"),
-        ("EvictedKeys", delta("evicted_keys"), "Count"),
-        ("PersistenceFailed", 1 if failed else 0, "Count"),
+        ("Up", 1),
+        ("UsedMemoryPercent", used_percent),
+        ("ConnectedClients", _int(info, "connected_clients")),
+        ("RejectedConnections", delta("rejected_connections")),
+        ("EvictedKeys", delta("evicted_keys")),
+        ("PersistenceFailed", 1 if failed else 0),
+        ("LatestForkMicroseconds", _int(info, "latest_fork_usec")),
     ]
+    elapsed = now - previous.get("time", now)
+    if restarted or elapsed <= 0:
+        data.append(("OpsPerSecond", _int(info, "instantaneous_ops_per_sec")))
+    else:
+        data.append(("OpsPerSecond", round(delta("total_commands_processed") / elapsed, 2)))
+    hits, misses = delta("keyspace_hits"), delta("keyspace_misses")
+    if hits + misses > 0:
+        data.append(("CacheHitRate", round(100.0 * hits / (hits + misses), 2)))
+    calls, usec = _command_totals(info)
+    calls_delta, usec_delta = delta("command_calls", calls), delta("command_usec", usec)
+    if calls_delta > 0:
+        data.append(("LatencyAvgMicroseconds", round(usec_delta / calls_delta, 2)))
+    p99 = _p99(info)
+    if p99 is not None:
+        data.append(("LatencyP99Microseconds", p99))
+    age = _backup_age(now)
+    if age is not None:
+        data.append(("BackupAgeSeconds", round(age)))
     state = {
         "run_id": info.get("run_id"),
+        "time": now,
         "rejected_connections": _int(info, "rejected_connections"),
         "evicted_keys": _int(info, "evicted_keys"),
+        "total_commands_processed": _int(info, "total_commands_processed"),
+        "keyspace_hits": _int(info, "keyspace_hits"),
+        "keyspace_misses": _int(info, "keyspace_misses"),
+        "command_calls": calls,
+        "command_usec": usec,
     }
-    return data, state
+    return [(name, value, UNITS[name]) for name, value in data], state
 
 
 def main(argv):
     dry_run = None
+    if argv[1:] == ["--describe"]:
+        print(json.dumps({"dimensions": DIMENSIONS, "metrics": [n for n, _ in METRICS]}))
+        return 0
     if len(argv) == 3 and argv[1] == "--dry-run":
         dry_run = argv[2]
     elif len(argv) != 1:
-        print("usage: redis_metrics.py [--dry-run FILE]", file=sys.stderr)
+        print("usage: redis_metrics.py [--dry-run FILE | --describe]", file=sys.stderr)
         return 2
     env = os.environ
     namespace = env["METRICS_NAMESPACE"]
-    environment = env["METRICS_ENVIRONMENT"]
+    dimensions = [
+        {"Name": "Name", "Value": env["METRICS_NAME"]},
+        {"Name": "Environment", "Value": env["METRICS_ENVIRONMENT"]},
+    ]
     state_dir = env.get("STATE_DIRECTORY") or env.get("METRICS_STATE_DIR") or tempfile.gettempdir()
     state_file = os.path.join(state_dir.split(":")[0], "redis-metrics-state.json")
     try:
@@ -137,7 +207,7 @@ def main(argv):
         "MetricData": [
             {
                 "MetricName": name,
-                "Dimensions": [{"Name": "Environment", "Value": environment}],
+                "Dimensions": dimensions,
                 "Value": value,
                 "Unit": unit,
             }

@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+# Restores Redis on this host from an off-host backup (installed by the redis role as
+# infragen-redis-restore; run as root):
+#
+#   infragen-redis-restore latest                 # the newest backup of this host
+#   infragen-redis-restore s3://bucket/key.rdb    # a given one
+#
+# Stops Redis, moves its current files aside (nothing is deleted), puts the backup in
+# place as dump.rdb, and starts Redis again. With AOF on, Redis would start from the
+# (moved) AOF and ignore the RDB: so the backup is first loaded by a private Redis
+# (AOF off, no TCP port, a root-only socket), AOF is switched on there and rewritten
+# from the loaded data, and only then is the service started, from that AOF.
+import datetime
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ENV_FILE = "/etc/redis/redis-backup.env"
+
+
+def settings():
+    env = dict(os.environ)
+    with open(ENV_FILE) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                env.setdefault(key, value)
+    return env
+
+
+def aws(env, *args):
+    cmd = ["aws", *args]
+    if env.get("AWS_REGION"):
+        cmd += ["--region", env["AWS_REGION"]]
+    if env.get("BACKUP_ENDPOINT_URL"):
+        cmd += ["--endpoint-url", env["BACKUP_ENDPOINT_URL"]]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def newest(env):
+    """s3:// URI of this host's newest backup."""
+    if env.get("BACKUP_BUCKET"):
+        bucket = env["BACKUP_BUCKET"]
+    else:
+        account = aws(env, "sts", "get-caller-identity", "--query", "Account", "--output", "text")
+        bucket = env["BACKUP_BUCKET_PREFIX"] + account
+    prefix = "%s%s/" % (env["BACKUP_PREFIX"], os.uname().nodename)
+    keys = aws(
+        env, "s3api", "list-objects-v2", "--bucket", bucket, "--prefix", prefix,
+        "--query", "Contents[].Key", "--output", "text",
+    ).split()
+    keys = sorted(k for k in keys if k.endswith(".rdb"))
+    if not keys:
+        sys.exit("infragen-redis-restore: no backup under s3://%s/%s" % (bucket, prefix))
+    return "s3://%s/%s" % (bucket, keys[-1])
+
+
+def config_value(path, key):
+    """The last value of a directive in redis.conf (the file the service reads)."""
+    value = None
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == key:
+                value = parts[1]
+    return value
+
+
+# The private server's user (it exists only there, for the restore).
+RESTORE_USER = "infragen-restore"
+
+
+def cli(socket_path, *args):
+    out = subprocess.run(
+        ["redis-cli", "--no-auth-warning", "-s", socket_path, "--user", RESTORE_USER, *args],
+        capture_output=True,
+        text=True,
+        # nopass: any password is accepted; redis-cli needs one to send AUTH.
+        env={**os.environ, "REDISCLI_AUTH": "x"},
+    )
+    return out.stdout.strip()
+
+
+def rebuild_aof(conf, data_dir, user):
+    """Loads dump.rdb in a private Redis with AOF off, switches AOF on there, waits for
+    the rewrite, and shuts it down: data_dir then holds an AOF with the dataset."""
+    run_dir = tempfile.mkdtemp(prefix="infragen-restore-")
+    uid = pwd.getpwnam(user)
+    os.chown(run_dir, uid.pw_uid, uid.pw_gid)
+    os.chmod(run_dir, 0o700)
+    sock = os.path.join(run_dir, "redis.sock")
+    log = open(os.path.join(run_dir, "redis.log"), "w+")
+    server = subprocess.Popen(
+        [
+            "runuser", "-u", user, "--",
+            "redis-server", conf,
+            "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+            "--appendonly", "no", "--dir", data_dir,
+            "--daemonize", "no", "--supervised", "no", "--logfile", "",
+            # Nobody but root reaches the socket: a user of this server alone, without
+            # a password. (Each word its own argument: Redis quotes one with spaces.)
+            "--user", RESTORE_USER, "on", "nopass", "~*", "&*", "+@all",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(600):
+            if cli(sock, "PING") == "PONG" and "loading:0" in cli(sock, "INFO", "persistence"):
+                break
+            if server.poll() is not None:
+                log.seek(0)
+                sys.exit("infragen-redis-restore: Redis could not load the backup:\n" + log.read()[-2000:])
+            time.sleep(0.5)
+        keys = cli(sock, "DBSIZE")
+        if cli(sock, "CONFIG", "SET", "appendonly", "yes") != "OK":
+            sys.exit("infragen-redis-restore: could not switch AOF on")
+        for _ in range(3600):
+            info = cli(sock, "INFO", "persistence")
+            if all(s in info for s in ("aof_enabled:1", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0")):
+                break
+            time.sleep(0.5)
+        cli(sock, "SHUTDOWN")
+        server.wait(timeout=120)
+        return keys
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        log.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: infragen-redis-restore latest | s3://BUCKET/KEY.rdb", file=sys.stderr)
+        return 2
+    env = settings()
+    source = newest(env) if argv[1] == "latest" else argv[1]
+    conf = env.get("REDIS_CONFIG", "/etc/redis/redis.conf")
+    data_dir = env.get("REDIS_DATA_DIR", "/var/lib/redis")
+    service = env.get("REDIS_SERVICE", "redis-server")
+    user = env.get("REDIS_USER", "redis")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    download = os.path.join(data_dir, ".restore-%s.rdb" % stamp)
+    print("restoring %s" % source)
+    aws(env, "s3", "cp", "--only-show-errors", source, download)
+    subprocess.run(["systemctl", "stop", service], check=True)
+    aside = os.path.join(data_dir, "before-restore-%s" % stamp)
+    os.mkdir(aside)
+    for name in ("dump.rdb", config_value(conf, "appenddirname") or "appendonlydir"):
+        path = os.path.join(data_dir, name)
+        if os.path.exists(path):
+            os.rename(path, os.path.join(aside, name))
+    rdb = os.path.join(data_dir, "dump.rdb")
+    os.rename(download, rdb)
+    uid = pwd.getpwnam(user)
+    os.chown(rdb, uid.pw_uid, uid.pw_gid)
+    os.chmod(rdb, 0o660)
+    if config_value(conf, "appendonly") == "yes":
+        keys = rebuild_aof(conf, data_dir, user)
+        print("loaded %s keys; AOF rebuilt from them" % keys)
+    subprocess.run(["systemctl", "start", service], check=True)
+    print("Redis restarted from %s; the files it replaced are in %s" % (source, aside))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -209,7 +209,9 @@ fn finish(path: &str, source: &str, body: &str) -> Result<String, RenderError> {
     let body = body.trim_start_matches('\n');
     let mut text = match body.strip_prefix("#!").and_then(|_| body.split_once('\n')) {
         // A script: the interpreter line stays first, the marker follows it.
-        Some((shebang, rest)) => format!("{shebang}\n{}\n{rest}", marker::marker_line(path, source)),
+        Some((shebang, rest)) => {
+            format!("{shebang}\n{}\n{rest}", marker::marker_line(path, source))
+        }
         None => format!("{}\n{body}", marker::marker_line(path, source)),
     };
     if !text.ends_with('\n') {

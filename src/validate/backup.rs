@@ -3,12 +3,12 @@
 //! the interval, the retention, and when the age alarm fires.
 
 use super::resolver::Resolver;
-use super::syntax::is_bucket_name;
+use super::syntax::{is_bucket_name, is_slug};
 use crate::diag::Code;
 use crate::model::Backup;
 use crate::rules::{
-    BACKUP_INTERVAL_HOURS, BACKUP_MAX_AGE_HOURS, BACKUP_MAX_AGE_SLACK_HOURS,
-    BACKUP_RETENTION_DAYS,
+    BACKUP_INTERVAL_HOURS, BACKUP_MAX_AGE_HOURS, BACKUP_MAX_AGE_SLACK_HOURS, BACKUP_RETENTION_DAYS,
+    ENV_NAME_MAX, NAME_MAX,
 };
 
 /// The generated bucket is `<name>-<env>` + this + the 12-digit account id.
@@ -80,8 +80,14 @@ impl Resolver<'_> {
                 );
             }
             None => {
-                let generated = format!("{}-{}{GENERATED_BUCKET_INFIX}123456789012", self.name, self.env);
-                if !is_bucket_name(&generated) {
+                let generated = format!(
+                    "{}-{}{GENERATED_BUCKET_INFIX}123456789012",
+                    self.name, self.env
+                );
+                // A bad `name` or environment name is reported on its own; only the
+                // length of two good ones is this rule's business.
+                let parts_ok = is_slug(self.name, NAME_MAX) && is_slug(self.env, ENV_NAME_MAX);
+                if parts_ok && !is_bucket_name(&generated) {
                     let env_pos = self.env_pos;
                     self.err_at(
                         Code::BackupBucket,

@@ -246,11 +246,7 @@ impl Resolver<'_> {
             Some(r) if self_hosted => Some(self.guard(r)),
             _ => None,
         };
-        let backup = if self_hosted {
-            self.backup()
-        } else {
-            Ok(None)
-        };
+        let backup = if self_hosted { self.backup() } else { Ok(None) };
         let monitoring = self.monitoring();
         let consumers = self.consumers();
 

@@ -125,7 +125,10 @@ impl Resolver<'_> {
                 Code::NotifyNobody,
                 at,
                 raw.path(),
-                "the alarms would notify nobody: `monitoring.notify` is empty and no `monitoring.sns_topic_arn` is set".into(),
+                format!(
+                    "environment `{}`: the alarms would notify nobody: `monitoring.notify` is empty and no `monitoring.sns_topic_arn` is set",
+                    self.env
+                ),
                 "`notify: [oncall@example.com]` (email addresses or https:// endpoints), or the ARN of a topic with subscribers",
             );
             return None;

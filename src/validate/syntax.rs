@@ -338,9 +338,12 @@ pub fn is_bucket_name(s: &str) -> bool {
         && !s.contains("..")
         && s.parse::<std::net::Ipv4Addr>().is_err()
         && !s.starts_with("xn--")
-        && !s.starts_with("sthree-")
-        && !s.ends_with("-s3alias")
-        && !s.ends_with("--ol-s3")
+        && !["sthree-", "amzn-s3-demo-"]
+            .iter()
+            .any(|p| s.starts_with(p))
+        && !["-s3alias", "--ol-s3", "--x-s3", "--table-s3"]
+            .iter()
+            .any(|x| s.ends_with(x))
 }
 
 #[cfg(test)]

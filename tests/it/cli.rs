@@ -386,6 +386,7 @@ fn bad_input_of_every_kind_exits_2() {
         ("rules.yaml", "19 problems found"),
         ("host-differs.yaml", "shared by every environment"),
         ("missing.yaml", "missing required field `aws.region`"),
+        ("operations.yaml", "the alarms would notify nobody"),
     ] {
         let path = format!("tests/fixtures/bad/{file}");
         let dir = tempfile::tempdir().unwrap();

@@ -206,7 +206,8 @@ impl Host {
 
     /// Runs scripts/host/helper.py (boto3 against the local AWS endpoint); its stdout.
     fn aws(&self, args: &[&str]) -> String {
-        let venv = String::from_utf8(Command::new(script("venv.sh")).output().unwrap().stdout).unwrap();
+        let venv =
+            String::from_utf8(Command::new(script("venv.sh")).output().unwrap().stdout).unwrap();
         let out = Command::new(PathBuf::from(venv.trim()).join("bin/python"))
             .arg(script("helper.py"))
             .args(args)
@@ -392,17 +393,26 @@ fn debian_12_converges_twice_to_the_blueprint() {
     // The publisher: its timer is active, and one run puts the metrics into the local
     // CloudWatch, read back here: every metric the publisher declares (the dashboard is
     // checked against the same list), with the deployment's dimensions.
-    assert_eq!(systemd_prop(&host, "redis-metrics.timer", "ActiveState"), "active");
+    assert_eq!(
+        systemd_prop(&host, "redis-metrics.timer", "ActiveState"),
+        "active"
+    );
     for i in 0..50 {
         redis(6379, Some(&pw), &["SET", &format!("k{i}"), "v"]);
         redis(6379, Some(&pw), &["GET", &format!("k{}", i * 2)]);
     }
     // A first backup (the timer takes one five minutes after boot; this host is new).
     host.on_host("systemctl start redis-backup.service");
-    assert_eq!(systemd_prop(&host, "redis-backup.service", "Result"), "success");
+    assert_eq!(
+        systemd_prop(&host, "redis-backup.service", "Result"),
+        "success"
+    );
     host.on_host("systemctl start redis-metrics.service");
     host.on_host("systemctl start redis-metrics.service");
-    assert_eq!(systemd_prop(&host, "redis-metrics.service", "Result"), "success");
+    assert_eq!(
+        systemd_prop(&host, "redis-metrics.service", "Result"),
+        "success"
+    );
     let metrics: Value = serde_json::from_str(&host.aws(&[
         "metrics",
         &endpoint,
@@ -437,16 +447,28 @@ fn debian_12_converges_twice_to_the_blueprint() {
     let hit_rate = by_name("CacheHitRate")["maximum"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&hit_rate), "{hit_rate}");
     assert!(by_name("OpsPerSecond")["maximum"].as_f64().unwrap() >= 0.0);
-    assert!(by_name("LatencyAvgMicroseconds")["maximum"].as_f64().unwrap() > 0.0);
+    assert!(
+        by_name("LatencyAvgMicroseconds")["maximum"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     let age = by_name("BackupAgeSeconds")["maximum"].as_f64().unwrap();
-    assert!((0.0..600.0).contains(&age), "the newest backup is minutes old: {age}");
+    assert!(
+        (0.0..600.0).contains(&age),
+        "the newest backup is minutes old: {age}"
+    );
 
     // Off-host backup and restore, as the runbook says: write keys, back up, lose
     // everything on the host, restore, the keys are back (on the AOF-enabled service).
-    let filler = "for i = 1, 300 do redis.call('SET', 'backup:' .. i, 'value ' .. i) end return 300";
+    let filler =
+        "for i = 1, 300 do redis.call('SET', 'backup:' .. i, 'value ' .. i) end return 300";
     assert_eq!(redis(6379, Some(&pw), &["EVAL", filler, "0"]), "300");
     host.on_host("systemctl start redis-backup.service");
-    assert_eq!(systemd_prop(&host, "redis-backup.service", "Result"), "success");
+    assert_eq!(
+        systemd_prop(&host, "redis-backup.service", "Result"),
+        "success"
+    );
     let keys: Vec<String> = serde_json::from_str(&host.aws(&[
         "list-objects",
         &endpoint,
@@ -458,15 +480,25 @@ fn debian_12_converges_twice_to_the_blueprint() {
     assert!(keys.len() >= 2, "the first backup and this one: {keys:?}");
     assert!(keys.iter().all(|k| k.ends_with(".rdb")), "{keys:?}");
     let before = redis(6379, Some(&pw), &["DBSIZE"]);
-    host.on_host("systemctl stop redis-server && rm -rf /var/lib/redis/* && systemctl start redis-server");
-    assert_eq!(redis(6379, Some(&pw), &["DBSIZE"]), "0", "the host lost its data");
+    host.on_host(
+        "systemctl stop redis-server && rm -rf /var/lib/redis/* && systemctl start redis-server",
+    );
+    assert_eq!(
+        redis(6379, Some(&pw), &["DBSIZE"]),
+        "0",
+        "the host lost its data"
+    );
     let restored = host.on_host("infragen-redis-restore latest");
     assert!(restored.contains("AOF rebuilt"), "{restored}");
     assert_eq!(redis(6379, Some(&pw), &["DBSIZE"]), before, "{restored}");
     assert_eq!(redis(6379, Some(&pw), &["GET", "backup:300"]), "value 300");
     assert_eq!(config_get(6379, &pw, "appendonly"), "yes");
     host.on_host("systemctl restart redis-server");
-    assert_eq!(redis(6379, Some(&pw), &["DBSIZE"]), before, "lost on the next restart");
+    assert_eq!(
+        redis(6379, Some(&pw), &["DBSIZE"]),
+        before,
+        "lost on the next restart"
+    );
 }
 
 /// A run that fails after writing the config (here: a bad path in a later task, as a

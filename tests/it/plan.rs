@@ -650,11 +650,20 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
                 );
             }
             if created_bucket {
-                let pab = plan.one(&format!("{host}.aws_s3_bucket_public_access_block.redis_backup[0]"));
-                for flag in ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"] {
+                let pab = plan.one(&format!(
+                    "{host}.aws_s3_bucket_public_access_block.redis_backup[0]"
+                ));
+                for flag in [
+                    "block_public_acls",
+                    "block_public_policy",
+                    "ignore_public_acls",
+                    "restrict_public_buckets",
+                ] {
                     assert_eq!(pab.values[flag], true, "{flag}");
                 }
-                let life = plan.one(&format!("{host}.aws_s3_bucket_lifecycle_configuration.redis_backup[0]"));
+                let life = plan.one(&format!(
+                    "{host}.aws_s3_bucket_lifecycle_configuration.redis_backup[0]"
+                ));
                 assert_eq!(
                     life.values["rule"][0]["expiration"][0]["days"],
                     env.backup.as_ref().unwrap().retention_days.value
@@ -700,7 +709,11 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
             // Per node: memory, CPU, connections, latency, and hit rate unless off.
             let kinds = 4 + usize::from(env.monitoring.hit_rate_alert_percent.value > 0);
             assert_eq!(alarms.len(), kinds * env.sizing.nodes.value as usize);
-            assert!(!addresses.iter().any(|a| a.contains("aws_s3_bucket.redis_backup")));
+            assert!(
+                !addresses
+                    .iter()
+                    .any(|a| a.contains("aws_s3_bucket.redis_backup"))
+            );
         }
     }
     // Consumers sharing a role share one policy: one per distinct role.
@@ -723,8 +736,14 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
     // everyone in monitoring.notify.
     let m = &env.monitoring;
     let own_topic = m.sns_topic_arn.is_none();
-    assert_eq!(addresses.contains("aws_sns_topic.redis_alarms[0]"), own_topic);
-    assert_eq!(addresses.contains("aws_sns_topic_policy.redis_alarms[0]"), own_topic);
+    assert_eq!(
+        addresses.contains("aws_sns_topic.redis_alarms[0]"),
+        own_topic
+    );
+    assert_eq!(
+        addresses.contains("aws_sns_topic_policy.redis_alarms[0]"),
+        own_topic
+    );
     assert_eq!(
         addresses.contains("aws_kms_key.redis_alarms[0]"),
         own_topic && m.sns_kms_key_arn.is_none()
@@ -733,12 +752,18 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
         let key = plan.one("aws_kms_key.redis_alarms[0]");
         assert_eq!(key.values["enable_key_rotation"], true);
         let refs = plan.references("", "aws_sns_topic.redis_alarms", "kms_master_key_id");
-        assert!(refs.iter().any(|r| r == "aws_kms_key.redis_alarms"), "{refs:?}");
+        assert!(
+            refs.iter().any(|r| r == "aws_kms_key.redis_alarms"),
+            "{refs:?}"
+        );
     }
     let subscriptions = plan.of_kind("aws_sns_topic_subscription");
     assert_eq!(subscriptions.len(), m.notify.value.len());
     for s in &m.notify.value {
-        let sub = plan.one(&format!("aws_sns_topic_subscription.redis_alarms[\"{}\"]", s.endpoint));
+        let sub = plan.one(&format!(
+            "aws_sns_topic_subscription.redis_alarms[\"{}\"]",
+            s.endpoint
+        ));
         assert_eq!(sub.values["protocol"], s.protocol);
     }
     // One dashboard per environment.
@@ -820,30 +845,69 @@ fn assert_dashboard_shows_emitted_metrics(
             child.wait_with_output()
         })
         .unwrap();
-    assert!(out.status.success(), "terraform console: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "terraform console: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The console prints the JSON as an HCL string literal.
     let literal = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let json: String = serde_json::from_str(&literal).expect("an HCL string literal is a JSON string");
+    let json: String =
+        serde_json::from_str(&literal).expect("an HCL string literal is a JSON string");
     let widgets: Vec<Value> = serde_json::from_str(&json).unwrap();
     assert!(widgets.len() >= 6, "{widgets:#?}");
     let script = r.root().join("ansible/roles/redis/files/redis_metrics.py");
-    let described = Command::new("python3").arg(&script).arg("--describe").output().unwrap();
+    let described = Command::new("python3")
+        .arg(&script)
+        .arg("--describe")
+        .output()
+        .unwrap();
     let described: Value = serde_json::from_slice(&described.stdout).expect("--describe");
-    let published: Vec<&str> = described["metrics"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    let published: Vec<&str> = described["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
     for w in &widgets {
-        let metrics = w["properties"]["metrics"].as_array().expect("a metric widget");
+        let metrics = w["properties"]["metrics"]
+            .as_array()
+            .expect("a metric widget");
         assert!(!metrics.is_empty(), "{w}");
         for m in metrics {
-            let m: Vec<&str> = m.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let m: Vec<&str> = m
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
             match env.mode.value {
                 Mode::SelfHosted => {
                     assert_eq!(m[0], env.monitoring.namespace.value, "{m:?}");
-                    assert!(published.contains(&m[1]), "{}: the publisher sends no {}", w["properties"]["title"], m[1]);
-                    assert_eq!(m[2..], ["Name", model.name.as_str(), "Environment", env.name.as_str()], "{m:?}");
+                    assert!(
+                        published.contains(&m[1]),
+                        "{}: the publisher sends no {}",
+                        w["properties"]["title"],
+                        m[1]
+                    );
+                    assert_eq!(
+                        m[2..],
+                        [
+                            "Name",
+                            model.name.as_str(),
+                            "Environment",
+                            env.name.as_str()
+                        ],
+                        "{m:?}"
+                    );
                 }
                 Mode::ElastiCache => {
                     assert_eq!(m[0], "AWS/ElastiCache", "{m:?}");
-                    assert!(infragen::aws::ELASTICACHE_METRICS.contains(&m[1]), "ElastiCache emits no {}", m[1]);
+                    assert!(
+                        infragen::aws::ELASTICACHE_METRICS.contains(&m[1]),
+                        "ElastiCache emits no {}",
+                        m[1]
+                    );
                     assert_eq!(m[2], "CacheClusterId");
                     let node: u32 = m[3].rsplit('-').next().unwrap().parse().unwrap();
                     assert_eq!(m[3], format!("{}-{}-{node:03}", model.name, env.name));
@@ -988,11 +1052,7 @@ fn configuration_follows_the_reviewed_rules() {
         );
     }
     // ElastiCache node alarms wait for the replication group.
-    let refs = plan.references(
-        "",
-        "aws_cloudwatch_metric_alarm.redis_cache",
-        "dimensions",
-    );
+    let refs = plan.references("", "aws_cloudwatch_metric_alarm.redis_cache", "dimensions");
     assert!(
         refs.iter()
             .any(|r| r == "module.data.redis_replication_group_id"),
@@ -1085,6 +1145,14 @@ fn two_deployments_with_one_environment_name_never_share_a_metric() {
     }
     let (a, b) = (&seen[0], &seen[1]);
     assert!(a.0.len() >= 8, "{:?}", a.0);
-    assert!(a.0.is_disjoint(&b.0), "shared names: {:?}", a.0.intersection(&b.0).collect::<Vec<_>>());
-    assert!(a.1.is_disjoint(&b.1), "shared metrics: {:?}", a.1.intersection(&b.1).collect::<Vec<_>>());
+    assert!(
+        a.0.is_disjoint(&b.0),
+        "shared names: {:?}",
+        a.0.intersection(&b.0).collect::<Vec<_>>()
+    );
+    assert!(
+        a.1.is_disjoint(&b.1),
+        "shared metrics: {:?}",
+        a.1.intersection(&b.1).collect::<Vec<_>>()
+    );
 }

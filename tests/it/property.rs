@@ -40,6 +40,44 @@ fn env_strategy() -> impl Strategy<Value = Env> {
         })
 }
 
+/// Where the alarms go, their thresholds and the backups: a monitoring and backup
+/// section with every field either left out or set to an accepted value.
+#[derive(Debug, Clone)]
+struct Ops {
+    notify: Vec<String>,
+    own_topic: bool,
+    latency: u32,
+    hit_rate: u32,
+    backup: Option<(u32, u32, Option<String>)>,
+}
+
+fn ops_strategy() -> impl Strategy<Value = Ops> {
+    (
+        prop::collection::btree_set(
+            prop_oneof![
+                "[a-z]{1,8}@[a-z]{1,8}\\.example",
+                "https://[a-z]{1,8}\\.example/[a-z]{0,8}"
+            ],
+            0..3,
+        ),
+        any::<bool>(),
+        1u32..=10_000_000,
+        0u32..=100,
+        prop::option::of((
+            1u32..=168,
+            1u32..=3650,
+            prop::option::of("backups-[a-z0-9]{1,20}"),
+        )),
+    )
+        .prop_map(|(notify, own_topic, latency, hit_rate, backup)| Ops {
+            own_topic: own_topic || notify.is_empty(),
+            notify: notify.into_iter().collect(),
+            latency,
+            hit_rate,
+            backup,
+        })
+}
+
 prop_compose! {
     fn blueprint()(
         envs in prop::collection::vec(env_strategy(), 1..4),
@@ -53,6 +91,7 @@ prop_compose! {
         ipv6 in any::<bool>(),
         secret in "[A-Za-z0-9/_+=.@-]{1,40}",
         alert in 1u32..=100,
+        ops in ops_strategy(),
     ) -> String {
         let mut y = String::from("name: prop\naws:\n  region: eu-west-1\n  vpc_cidr: 10.0.0.0/16\n");
         y.push_str("host:\n  terraform_module: compute\n  instance: aws_instance.pbx\n  security_group: aws_security_group.pbx\n  iam_role: aws_iam_role.pbx\n  ansible_group: pbx\n  instance_type: m5.xlarge\n");
@@ -66,7 +105,22 @@ prop_compose! {
                 y.push_str(&format!("  - name: {c}\n    security_group: module.lambda.{id}_sg\n    iam_role: aws_iam_role.{id}.name\n"));
             }
         }
-        y.push_str(&format!("monitoring:\n  memory_alert_percent: {alert}\n"));
+        y.push_str(&format!("monitoring:\n  memory_alert_percent: {alert}\n  latency_alert_usec: {}\n  hit_rate_alert_percent: {}\n", ops.latency, ops.hit_rate));
+        if !ops.notify.is_empty() {
+            y.push_str(&format!("  notify: [{}]\n", ops.notify.join(", ")));
+        }
+        if ops.own_topic {
+            y.push_str("  sns_topic_arn: arn:aws:sns:eu-west-1:123456789012:oncall\n");
+        }
+        match &ops.backup {
+            None => y.push_str("backup:\n  enabled: false\n"),
+            Some((interval, retention, bucket)) => {
+                y.push_str(&format!("backup:\n  interval_hours: {interval}\n  retention_days: {retention}\n"));
+                if let Some(b) = bucket {
+                    y.push_str(&format!("  bucket: {b}\n"));
+                }
+            }
+        }
         y.push_str(&format!("redis:\n  memory:\n    policy: {policy}\n  auth:\n    password_length: {password_length}\n    password_specials: {specials}\n    secret_name: \"{secret}\"\n"));
         y.push_str(&format!("  blocked_commands: [{}]\n", blocked.join(", ")));
         y.push_str(&format!("  allowed_sources: [vpc{}]\n", if ipv6 { ", \"2001:db8::/32\"" } else { "" }));

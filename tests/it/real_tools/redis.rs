@@ -552,7 +552,10 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
     ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
-    assert!(!names.contains(&"BackupAgeSeconds"), "no backup yet: no age");
+    assert!(
+        !names.contains(&"BackupAgeSeconds"),
+        "no backup yet: no age"
+    );
     assert_eq!(metric(&first, "Up"), 1.0);
     let used = metric(&first, "UsedMemoryPercent");
     assert!(used > 0.0 && used <= 100.0, "UsedMemoryPercent {used}");
@@ -594,11 +597,20 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         "a full cache reports high memory use, got {used}"
     );
     assert_eq!(metric(&second, "RejectedConnections"), 0.0);
-    assert!(metric(&second, "OpsPerSecond") > 0.0, "600 writes since the first run");
+    assert!(
+        metric(&second, "OpsPerSecond") > 0.0,
+        "600 writes since the first run"
+    );
     let latency = metric(&second, "LatencyAvgMicroseconds");
-    assert!(latency > 0.0 && latency < 100_000.0, "average latency {latency}");
+    assert!(
+        latency > 0.0 && latency < 100_000.0,
+        "average latency {latency}"
+    );
     let hit_rate = metric(&second, "CacheHitRate");
-    assert!((0.0..100.0).contains(&hit_rate), "10 misses: hit rate {hit_rate}");
+    assert!(
+        (0.0..100.0).contains(&hit_rate),
+        "10 misses: hit rate {hit_rate}"
+    );
     let age = metric(&second, "BackupAgeSeconds");
     assert!((100.0..200.0).contains(&age), "backup age {age}");
 

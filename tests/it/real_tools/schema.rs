@@ -239,10 +239,18 @@ fn schema_and_validator_agree_on_edge_values() {
     ];
     // Names go into the name of the backup bucket infragen would create (a rule the
     // schema cannot state): name cases use a bucket of their own.
-    let own_bucket = shipped.replacen("backup:\n", "backup:\n  bucket: voice-campaign-backups\n", 1);
+    let own_bucket = shipped.replacen(
+        "backup:\n",
+        "backup:\n  bucket: voice-campaign-backups\n",
+        1,
+    );
     assert_ne!(own_bucket, shipped);
     for (field, from, values) in strings {
-        let base = if field == "name" { &own_bucket } else { &shipped };
+        let base = if field == "name" {
+            &own_bucket
+        } else {
+            &shipped
+        };
         for v in values {
             let key = from.split(':').next().unwrap();
             let to = format!("{key}: {v}{}", if from.ends_with('\n') { "\n" } else { "" });

@@ -3,6 +3,7 @@
 //! or picks an exit code.
 
 use crate::error::{Error, Outcome};
+use crate::impact::Impact;
 use crate::load::display_path;
 use crate::model::Model;
 use crate::pipeline;
@@ -48,19 +49,46 @@ pub fn check(
     let _lock = sync::lock(dir, false)?;
     let plan = plan_streaming(&model, dir)?;
     let shown = display_path(dir);
+    let impact = (!plan.is_clean()).then(|| Impact::from_plan(&model, &plan));
     wrote(human::ignored_manifest_entries(&plan, &shown, s.err))?;
+    let blueprint_shown = display_path(blueprint);
     wrote(report::check(
         &plan,
+        impact.as_ref(),
         &shown,
-        &display_path(blueprint),
+        &blueprint_shown,
         format,
         s.out,
     ))?;
+    if let (Format::Github, Some(impact)) = (format, &impact) {
+        job_summary(impact, &report::values_path(&shown), &blueprint_shown)?;
+    }
     Ok(if plan.is_clean() {
         Outcome::Success
     } else {
         Outcome::Different
     })
+}
+
+/// Appends the impact as a Markdown table to the file GitHub Actions names in
+/// `GITHUB_STEP_SUMMARY` (shown on the run's summary page); nothing when unset.
+fn job_summary(impact: &Impact, values: &str, blueprint: &str) -> Result<(), Error> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = std::path::PathBuf::from(path);
+    let text = crate::report::impact::markdown(impact, values, blueprint);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| {
+            Error::io(
+                format!("cannot write the job summary {}", path.display()),
+                e,
+            )
+        })
 }
 
 /// Renders `model` and compares each file with the tree as it is produced, keeping only
@@ -92,6 +120,8 @@ pub fn gen_tree(
     let plan = sync::plan(dir, &files)
         .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
     drop(files);
+    // Before the write: the tree's recorded values are about to be replaced.
+    let impact = Impact::from_plan(&model, &plan);
     let shown = display_path(dir);
     wrote(human::ignored_manifest_entries(&plan, &shown, s.err))?;
     let blocked = plan
@@ -107,7 +137,14 @@ pub fn gen_tree(
     }
     let summary = sync::apply(dir, &plan)
         .map_err(|e| Error::io(format!("cannot write {}", dir.display()), e))?;
-    wrote(human::generated(&plan, &summary, &shown, s.out))?;
+    wrote(human::generated(
+        &plan,
+        &summary,
+        &impact,
+        &shown,
+        &display_path(blueprint),
+        s.out,
+    ))?;
     Ok(Outcome::Success)
 }
 

@@ -136,6 +136,7 @@ pub fn render_each<E: From<RenderError>>(
     let mut emit = |path: String, source: Source, ctx: &Value| -> Result<(), E> {
         let body = match source {
             Source::Schema => crate::blueprint::json_schema(),
+            Source::Values => crate::impact::values::render(model),
             Source::File => plan::FILES
                 .iter()
                 .find(|(n, _)| *n == path)

@@ -16,6 +16,8 @@ pub enum Source {
     File,
     /// The blueprint's JSON Schema, derived from the Rust types.
     Schema,
+    /// The resolved values of every environment (`crate::impact::values`).
+    Values,
 }
 
 /// The context a template sees.
@@ -233,6 +235,14 @@ pub const OUTPUTS: &[Output] = &[
     out(
         "schema/blueprint.schema.json",
         Source::Schema,
+        Context::Shared,
+        Always,
+    ),
+    // What each environment resolved to: `check` and `gen` compare the blueprint with it
+    // to report a change's impact (crate::impact).
+    out(
+        crate::impact::values::FILE,
+        Source::Values,
         Context::Shared,
         Always,
     ),

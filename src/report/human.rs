@@ -3,6 +3,7 @@
 
 use super::join;
 use crate::error::Error;
+use crate::impact::Impact;
 use crate::model::{Model, Origin};
 use crate::sync::{Action, Change, Conflict, Plan, Summary};
 use std::io::{self, Write};
@@ -69,6 +70,7 @@ pub fn file_diff(c: &Change, out_dir: &str) -> String {
 
 pub fn check(
     plan: &Plan,
+    impact: Option<&Impact>,
     out_dir: &str,
     blueprint: &str,
     fix: &str,
@@ -79,6 +81,11 @@ pub fn check(
     }
     write!(out, "{}", status(plan, out_dir))?;
     writeln!(out)?;
+    if let Some(impact) = impact {
+        let values = super::values_path(out_dir);
+        write!(out, "{}", super::impact::text(impact, &values, blueprint))?;
+        writeln!(out)?;
+    }
     for c in plan
         .changes
         .iter()
@@ -140,11 +147,14 @@ pub fn refused(plan: &Plan, out_dir: &str, force: bool, err: &mut dyn Write) -> 
     }
 }
 
-/// What `gen` did, path by path, then the counts.
+/// What `gen` did, path by path, then the counts, then what the change does when it is
+/// applied (when something changed).
 pub fn generated(
     plan: &Plan,
     summary: &Summary,
+    impact: &Impact,
     out_dir: &str,
+    blueprint: &str,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     if summary.cleaned > 0 {
@@ -172,7 +182,12 @@ pub fn generated(
         out,
         "{out_dir}: {} created, {} updated, {} removed, {} unchanged",
         summary.created, summary.updated, summary.removed, summary.unchanged
-    )
+    )?;
+    if summary.created + summary.updated + summary.removed > 0 {
+        let values = super::values_path(out_dir);
+        write!(out, "{}", super::impact::text(impact, &values, blueprint))?;
+    }
+    Ok(())
 }
 
 /// `explain`: each resolved value of an environment with its origin: default, the

@@ -3,6 +3,7 @@
 use super::human::file_diff;
 use super::join;
 use crate::error::Error;
+use crate::impact::Impact;
 use crate::model::Model;
 use crate::sync::{Action, Change, Plan};
 use serde_json::{Value, json};
@@ -69,6 +70,7 @@ pub fn valid(model: &Model, out: &mut dyn Write) -> io::Result<()> {
 
 pub fn check(
     plan: &Plan,
+    impact: Option<&Impact>,
     out_dir: &str,
     blueprint: &str,
     fix: &str,
@@ -95,6 +97,7 @@ pub fn check(
         "files_checked": plan.changes.len(),
         "drifted": drifted,
         "fix": if clean { Value::Null } else { fix.into() },
+        "impact": impact,
     });
     writeln!(out, "{doc}")
 }

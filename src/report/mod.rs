@@ -7,9 +7,11 @@
 
 pub mod github;
 pub mod human;
+pub mod impact;
 pub mod json;
 
 use crate::error::Error;
+use crate::impact::Impact;
 use crate::model::Model;
 use crate::sync::Plan;
 use std::io::{self, Write};
@@ -63,9 +65,11 @@ pub fn valid(model: &Model, format: Format, out: &mut dyn Write) -> io::Result<(
     }
 }
 
-/// `check`'s report on the plan: clean, or the drift with the command that fixes it.
+/// `check`'s report on the plan: clean, or the drift with what it will do when applied
+/// (`impact`) and the command that fixes it.
 pub fn check(
     plan: &Plan,
+    impact: Option<&Impact>,
     out_dir: &str,
     blueprint: &str,
     format: Format,
@@ -73,11 +77,16 @@ pub fn check(
 ) -> io::Result<()> {
     let fix = format!("infragen gen --blueprint {blueprint} --out {out_dir}");
     match format {
-        Format::Json => json::check(plan, out_dir, blueprint, &fix, out),
+        Format::Json => json::check(plan, impact, out_dir, blueprint, &fix, out),
         Format::Github => {
             github::check(plan, out_dir, &fix, out)?;
-            human::check(plan, out_dir, blueprint, &fix, out)
+            human::check(plan, impact, out_dir, blueprint, &fix, out)
         }
-        Format::Human => human::check(plan, out_dir, blueprint, &fix, out),
+        Format::Human => human::check(plan, impact, out_dir, blueprint, &fix, out),
     }
+}
+
+/// Where the report says the recorded values are.
+pub fn values_path(out_dir: &str) -> String {
+    join(out_dir, crate::impact::values::FILE)
 }

@@ -1,0 +1,302 @@
+//! What a change will do when it is applied: the values each environment resolved to
+//! when the tree was generated (recorded in the tree by [`values`]) against what the
+//! blueprint resolves to now, each difference looked up in the consequences table
+//! ([`table`]), most severe first. Pure: the caller hands in the recorded file's text.
+
+pub mod table;
+pub mod values;
+
+use crate::model::{MemSize, Mode, Model};
+use crate::sync::{Action, Plan};
+use serde::Serialize;
+use serde_json::Value as Json;
+pub use table::Level;
+use table::When;
+use values::{COST, Recorded};
+
+/// One consequence of one changed field.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consequence {
+    pub field: String,
+    /// The recorded value; `None`: the field was not set (or did not apply).
+    pub from: Option<Json>,
+    pub to: Option<Json>,
+    pub level: Level,
+    pub effect: &'static str,
+    /// What people must do; empty when nothing.
+    pub action: &'static str,
+}
+
+/// How an environment changed as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Unchanged,
+    Changed,
+    /// Not in the recorded tree: everything is created.
+    New,
+    /// In the recorded tree, not in the blueprint: its files are removed.
+    Removed,
+}
+
+/// One environment's impact.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvImpact {
+    pub env: String,
+    pub status: Status,
+    /// The most severe level of its consequences (`none` when there are none).
+    pub level: Level,
+    /// Most severe first; within a level, in blueprint order.
+    pub consequences: Vec<Consequence>,
+    /// What the environment adds per month, recorded and now, when they differ.
+    pub monthly_cost_usd: Option<(String, String)>,
+}
+
+/// The impact of the blueprint on a tree.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Impact {
+    /// The tree holds no recorded values (first generation, or a tree from an earlier
+    /// infragen): nothing to compare.
+    NotRecorded,
+    /// The recorded values could not be read.
+    Unreadable { reason: String },
+    /// Environments in blueprint order, then removed ones in recorded order.
+    Known { environments: Vec<EnvImpact> },
+}
+
+impl Impact {
+    /// The impact of writing `model` over the tree `plan` was made from.
+    pub fn from_plan(model: &Model, plan: &Plan) -> Impact {
+        let change = plan.changes.iter().find(|c| c.path == values::FILE);
+        match change {
+            // Unchanged (streaming plans keep only differences): the recorded values
+            // are the blueprint's.
+            None => Impact::Known {
+                environments: compare(&now(model), model),
+            },
+            Some(c) => match (&c.action, &c.old) {
+                (Action::Unchanged, _) => Impact::Known {
+                    environments: compare(&now(model), model),
+                },
+                // An empty tree: every environment is new.
+                (Action::Create, _) if plan.changes.iter().all(|c| c.action == Action::Create) => {
+                    Impact::Known {
+                        environments: compare(&Recorded::new(), model),
+                    }
+                }
+                (Action::Create, _) => Impact::NotRecorded,
+                (_, Some(text)) => match values::parse(text) {
+                    Ok(recorded) => Impact::Known {
+                        environments: compare(&recorded, model),
+                    },
+                    Err(reason) => Impact::Unreadable { reason },
+                },
+                (_, None) => Impact::Unreadable {
+                    reason: c.conflict.as_ref().map_or_else(
+                        || "it was not read".to_string(),
+                        |k| format!("it {}", k.reason()),
+                    ),
+                },
+            },
+        }
+    }
+
+    /// The environments with something to say (changed, new, removed).
+    pub fn notable(&self) -> Vec<&EnvImpact> {
+        match self {
+            Impact::Known { environments } => environments
+                .iter()
+                .filter(|e| e.status != Status::Unchanged)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The values `model` records.
+pub fn now(model: &Model) -> Recorded {
+    model
+        .envs
+        .iter()
+        .map(|e| (e.name.clone(), values::of_env(model, e)))
+        .collect()
+}
+
+/// Compares recorded values with `model`, environment by environment.
+pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
+    let mut out = Vec::new();
+    for e in &model.envs {
+        let current = values::of_env(model, e);
+        let Some((_, old)) = recorded.iter().find(|(name, _)| *name == e.name) else {
+            out.push(EnvImpact {
+                env: e.name.clone(),
+                status: Status::New,
+                level: Level::Nothing,
+                consequences: Vec::new(),
+                monthly_cost_usd: cost_change(None, &current),
+            });
+            continue;
+        };
+        out.push(compare_env(
+            &e.name,
+            old,
+            &current,
+            e.mode.value == Mode::SelfHosted,
+        ));
+    }
+    for (name, old) in recorded {
+        if !model.envs.iter().any(|e| e.name == *name) {
+            out.push(EnvImpact {
+                env: name.clone(),
+                status: Status::Removed,
+                level: Level::Nothing,
+                consequences: Vec::new(),
+                monthly_cost_usd: get(old, COST).map(|c| (text(c), "0.00".to_string())),
+            });
+        }
+    }
+    out
+}
+
+fn get<'a>(values: &'a [(String, Json)], field: &str) -> Option<&'a Json> {
+    values.iter().find(|(f, _)| f == field).map(|(_, v)| v)
+}
+
+fn text(v: &Json) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+fn cost_change(old: Option<&[(String, Json)]>, new: &[(String, Json)]) -> Option<(String, String)> {
+    let before = old
+        .and_then(|o| get(o, COST))
+        .map_or("0.00".to_string(), text);
+    let after = get(new, COST).map_or("0.00".to_string(), text);
+    (before != after).then_some((before, after))
+}
+
+fn compare_env(
+    env: &str,
+    old: &[(String, Json)],
+    new: &[(String, Json)],
+    self_hosted: bool,
+) -> EnvImpact {
+    let mode_changed = get(old, "redis.mode") != get(new, "redis.mode");
+    // Fields in blueprint order: the current ones, then those only recorded.
+    let mut fields: Vec<&str> = new.iter().map(|(f, _)| f.as_str()).collect();
+    for (f, _) in old {
+        if !fields.contains(&f.as_str()) {
+            fields.push(f);
+        }
+    }
+    let mut consequences = Vec::new();
+    for field in fields {
+        if field == COST {
+            continue;
+        }
+        let (from, to) = (get(old, field), get(new, field));
+        if from == to {
+            continue;
+        }
+        // A mode flip brings in and drops the other mode's fields: the flip's own
+        // consequence says what that means.
+        if mode_changed && (from.is_none() || to.is_none()) {
+            continue;
+        }
+        let facts = Facts::of(field, from, to);
+        for row in table::lookup(field, self_hosted, |w| facts.holds(w)) {
+            consequences.push(Consequence {
+                field: field.to_string(),
+                from: from.cloned(),
+                to: to.cloned(),
+                level: row.level,
+                effect: row.effect,
+                action: row.action,
+            });
+        }
+    }
+    consequences.sort_by(|a, b| b.level.cmp(&a.level));
+    EnvImpact {
+        env: env.to_string(),
+        status: if consequences.is_empty() {
+            Status::Unchanged
+        } else {
+            Status::Changed
+        },
+        level: consequences.first().map_or(Level::Nothing, |c| c.level),
+        consequences,
+        monthly_cost_usd: cost_change(Some(old), new),
+    }
+}
+
+/// Which ways a change goes.
+#[derive(Debug, Default)]
+struct Facts {
+    up: bool,
+    down: bool,
+    on: bool,
+    off: bool,
+    added: bool,
+    removed: bool,
+    to: Option<String>,
+}
+
+impl Facts {
+    fn of(field: &str, from: Option<&Json>, to: Option<&Json>) -> Facts {
+        let mut f = Facts {
+            to: to.and_then(Json::as_str).map(str::to_string),
+            ..Facts::default()
+        };
+        match (from, to) {
+            (Some(Json::Bool(a)), Some(Json::Bool(b))) => {
+                f.on = !a && *b;
+                f.off = *a && !b;
+            }
+            (Some(Json::Array(a)), Some(Json::Array(b))) => {
+                // A consumer is `<name> sg=... role=...`: it is added or removed by name.
+                let key = |v: &Json| match (field, v.as_str()) {
+                    ("consumers", Some(s)) => Json::String(s.split(' ').next().unwrap_or(s).into()),
+                    _ => v.clone(),
+                };
+                let (ka, kb): (Vec<Json>, Vec<Json>) =
+                    (a.iter().map(key).collect(), b.iter().map(key).collect());
+                f.added = kb.iter().any(|v| !ka.contains(v));
+                f.removed = ka.iter().any(|v| !kb.contains(v));
+            }
+            (Some(a), Some(b)) => {
+                if let (Some(x), Some(y)) = (magnitude(field, a), magnitude(field, b)) {
+                    f.up = y > x;
+                    f.down = y < x;
+                }
+            }
+            _ => {}
+        }
+        f
+    }
+
+    fn holds(&self, w: When) -> bool {
+        match w {
+            When::Any => true,
+            When::Up => self.up,
+            When::Down => self.down,
+            When::On => self.on,
+            When::Off => self.off,
+            When::Added => self.added,
+            When::Removed => self.removed,
+            When::To(v) => self.to.as_deref() == Some(v),
+        }
+    }
+}
+
+/// A comparable size: numbers, memory sizes, node types by their memory.
+fn magnitude(field: &str, v: &Json) -> Option<f64> {
+    if let Some(n) = v.as_f64() {
+        return Some(n);
+    }
+    let s = v.as_str()?;
+    match field {
+        "redis.memory.max" | "host.asterisk_reserve" => MemSize::parse(s).map(|m| m.bytes as f64),
+        "elasticache.node_type" => crate::aws::CacheNode::find(s).map(|n| n.memory_gib),
+        _ => None,
+    }
+}

@@ -1,0 +1,1043 @@
+//! The consequences of changing each blueprint field, in each mode: one table, the only
+//! place this knowledge lives (`docs/IMPACT.md` is generated from it by a test, and a
+//! test checks that every field of the blueprint's schema has a row for both modes).
+//!
+//! The facts behind the rows: the generated role restarts Redis when `redis.conf` or the
+//! systemd drop-in changes; `random_password` is replaced when its length or character
+//! set changes; on `aws_elasticache_replication_group`, `port`, `kms_key_id`,
+//! `subnet_group_name` and `replication_group_id` force a new group (provider 5.x
+//! schema), while node type, node count, Multi-AZ, windows and the parameter group's
+//! values are modified in place.
+
+use serde::Serialize;
+
+/// How severe a consequence is; ordered from harmless to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    /// Nothing running changes: documents, alarm settings, the cost report.
+    #[serde(rename = "none")]
+    Nothing,
+    /// Applied in place; nothing restarts (network rules, IAM, alarms, timers,
+    /// ElastiCache modifications that keep the data).
+    Reload,
+    /// Redis restarts: connections drop for seconds and clients reconnect.
+    Restart,
+    /// Consumers must change: a new port, endpoint or access; redeploy them.
+    Consumers,
+    /// The password rotates: every consumer that cached it fails until it reads the
+    /// secret again.
+    Credentials,
+    /// A resource is destroyed and created: a new name, ARN or id.
+    Replaced,
+    /// Cached data, backups or durability can be lost.
+    DataAtRisk,
+}
+
+impl Level {
+    pub const ALL: [Level; 7] = [
+        Level::Nothing,
+        Level::Reload,
+        Level::Restart,
+        Level::Consumers,
+        Level::Credentials,
+        Level::Replaced,
+        Level::DataAtRisk,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Nothing => "none",
+            Level::Reload => "reload",
+            Level::Restart => "restart",
+            Level::Consumers => "consumers",
+            Level::Credentials => "credentials",
+            Level::Replaced => "replaced",
+            Level::DataAtRisk => "data-at-risk",
+        }
+    }
+
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Level::Nothing => {
+                "nothing running changes (documents, alarm settings, the cost report)"
+            }
+            Level::Reload => "applied in place, nothing restarts",
+            Level::Restart => "Redis restarts: connections drop for seconds, clients reconnect",
+            Level::Consumers => {
+                "consumers must change (port, endpoint or access) and be redeployed"
+            }
+            Level::Credentials => {
+                "the password rotates: consumers that cached it fail until they read the secret again"
+            }
+            Level::Replaced => "a resource is destroyed and created (new name, ARN or id)",
+            Level::DataAtRisk => "cached data, backups or durability can be lost",
+        }
+    }
+}
+
+/// The modes a row applies to: the environment's mode after the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Modes {
+    Both,
+    SelfHosted,
+    ElastiCache,
+}
+
+/// Which changes of the field a row describes. A row for a direction wins over the
+/// field's `Any` row when the change goes that way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    Any,
+    /// A number or size goes up / down.
+    Up,
+    Down,
+    /// A boolean turns on / off.
+    On,
+    Off,
+    /// A list gains / loses an item.
+    Added,
+    Removed,
+    /// A string becomes this value.
+    To(&'static str),
+}
+
+/// One consequence.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Row {
+    pub field: &'static str,
+    pub modes: Modes,
+    pub when: When,
+    pub level: Level,
+    /// What happens when it is applied.
+    pub effect: &'static str,
+    /// What people must do; empty when nothing.
+    pub action: &'static str,
+}
+
+const fn row(
+    field: &'static str,
+    modes: Modes,
+    when: When,
+    level: Level,
+    effect: &'static str,
+    action: &'static str,
+) -> Row {
+    Row {
+        field,
+        modes,
+        when,
+        level,
+        effect,
+        action,
+    }
+}
+
+use Level::{Consumers, Credentials, DataAtRisk, Nothing, Reload, Replaced, Restart};
+use Modes::{Both, ElastiCache, SelfHosted};
+use When::{Added, Any, Down, Off, On, Removed, To};
+
+/// A field that only the other mode uses: changing it does nothing now.
+const UNUSED: &str = "not used in this mode: nothing changes until the environment switches";
+
+const RESTART_CONF: &str = "redis.conf changes; the role restarts Redis on the next playbook run";
+
+/// Every consequence, in blueprint order.
+pub const ROWS: &[Row] = &[
+    row(
+        "name",
+        SelfHosted,
+        Any,
+        Replaced,
+        "everything named after it is renamed: the alarms, topic, dashboard, metric dimension, default secret name (a new secret with the same password and a new ARN) and the generated backup bucket (the new one starts empty)",
+        "redeploy consumers that read the secret by name or ARN; copy the backups you want to keep",
+    ),
+    row(
+        "name",
+        ElastiCache,
+        Any,
+        DataAtRisk,
+        "the replication group id `<name>-<env>` changes: the group is destroyed and a new, empty one created; alarms, topic, dashboard and default secret are renamed",
+        "consumers read the new endpoint from the outputs; the cache repopulates from PostgreSQL",
+    ),
+    row(
+        "aws.region",
+        Both,
+        Any,
+        Replaced,
+        "every regional resource (secret, alarms, topic, rules, ElastiCache) is planned in the other region; the plan stops if the provider's region differs",
+        "deploy with a provider for that region; consumers must use the new region's secret",
+    ),
+    row(
+        "aws.vpc_cidr",
+        Both,
+        Any,
+        Reload,
+        "where `allowed_sources` lists `vpc`, the ingress rules for the old range are replaced by rules for the new one",
+        "clients outside the new range lose access",
+    ),
+    row(
+        "host.terraform_module",
+        Both,
+        Any,
+        Replaced,
+        "the host's Redis resources (secret, rules, policies, bucket) move to another module: without `moved` blocks Terraform destroys and re-creates them, and a re-created secret is a new password",
+        "add `moved` blocks for the secret and the bucket before applying",
+    ),
+    row(
+        "host.instance",
+        Both,
+        Any,
+        Reload,
+        "the outputs and endpoint follow the other instance; Redis on the old host is not removed",
+        "run the playbook on the new host; consumers use the new endpoint",
+    ),
+    row(
+        "host.security_group",
+        Both,
+        Any,
+        Reload,
+        "the Redis ingress rules move to the other security group",
+        "make sure the instance carries the new security group",
+    ),
+    row(
+        "host.iam_role",
+        Both,
+        Any,
+        Reload,
+        "the policies for the secret, metrics and backups move to the other role",
+        "",
+    ),
+    row(
+        "host.ansible_group",
+        SelfHosted,
+        Any,
+        Reload,
+        "the group_vars move to the new group's directory; the playbook targets the new group",
+        "put the hosts in the new inventory group before running the playbook",
+    ),
+    row("host.ansible_group", ElastiCache, Any, Nothing, UNUSED, ""),
+    row(
+        "host.instance_type",
+        SelfHosted,
+        Any,
+        Nothing,
+        "only the capacity check and the cost report change: infragen does not resize the instance",
+        "resize the instance yourself",
+    ),
+    row("host.instance_type", ElastiCache, Any, Nothing, UNUSED, ""),
+    row(
+        "host.asterisk_reserve",
+        SelfHosted,
+        Any,
+        Nothing,
+        "only the capacity check changes",
+        "",
+    ),
+    row(
+        "host.asterisk_reserve",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "host.overcommit_memory",
+        SelfHosted,
+        Any,
+        Reload,
+        "the sysctl file changes and is applied live; nothing restarts",
+        "",
+    ),
+    row(
+        "host.overcommit_memory",
+        SelfHosted,
+        Off,
+        Reload,
+        "`vm.overcommit_memory = 1` is no longer written: a BGSAVE or AOF rewrite fork can fail on a busy host, and then persistence fails",
+        "watch the persistence-failed alarm",
+    ),
+    row(
+        "host.overcommit_memory",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "host.disable_thp",
+        SelfHosted,
+        Any,
+        Restart,
+        RESTART_CONF,
+        "",
+    ),
+    row("host.disable_thp", ElastiCache, Any, Nothing, UNUSED, ""),
+    row(
+        "consumers",
+        Both,
+        Any,
+        Reload,
+        "a consumer's ingress rule and password-read policy move to its new security group or role",
+        "",
+    ),
+    row(
+        "consumers",
+        Both,
+        Added,
+        Reload,
+        "a new consumer gets an ingress rule and a policy to read the password: it can connect after apply",
+        "deploy the consumer with REDIS_HOST, REDIS_PORT and the secret ARN from the outputs",
+    ),
+    row(
+        "consumers",
+        Both,
+        Removed,
+        Consumers,
+        "a removed consumer loses its ingress rule and its permission to read the password at once",
+        "retire the consumer first, or its calls fail after apply",
+    ),
+    row(
+        "redis.mode",
+        Both,
+        Any,
+        DataAtRisk,
+        "the environment moves between the host and ElastiCache",
+        "",
+    ),
+    row(
+        "redis.mode",
+        Both,
+        To("elasticache"),
+        DataAtRisk,
+        "a replication group is created and starts empty (the cache repopulates from PostgreSQL); the endpoint moves to ElastiCache with TLS; the host's Redis is left running with its data; the same password",
+        "redeploy consumers with the new endpoint and TLS from the outputs; follow docs/<env>/MIGRATION.md",
+    ),
+    row(
+        "redis.mode",
+        Both,
+        To("self_hosted"),
+        DataAtRisk,
+        "the replication group is destroyed (a final snapshot is kept when `final_snapshot` is on); Redis on the host serves what it has on disk, which may be stale; the endpoint moves to the host without TLS",
+        "redeploy consumers with the host endpoint; run the playbook first; follow docs/<env>/MIGRATION.md",
+    ),
+    row(
+        "redis.version",
+        SelfHosted,
+        Any,
+        Restart,
+        "the role checks the installed server is this version and stops if not: installing the new version restarts Redis",
+        "upgrade the redis-server package on the host",
+    ),
+    row(
+        "redis.version",
+        ElastiCache,
+        Any,
+        Restart,
+        "the engine is upgraded in place (nodes restart one by one; a downgrade replaces the group)",
+        "",
+    ),
+    row(
+        "redis.port",
+        SelfHosted,
+        Any,
+        Consumers,
+        "Redis restarts on the new port; the ingress rules are replaced; the old port stops answering",
+        "redeploy every consumer with the new REDIS_PORT",
+    ),
+    row(
+        "redis.port",
+        ElastiCache,
+        Any,
+        DataAtRisk,
+        "the replication group's port cannot change in place: the group is replaced and starts empty",
+        "redeploy every consumer with the new port and endpoint",
+    ),
+    row("redis.bind", SelfHosted, Any, Restart, RESTART_CONF, ""),
+    row(
+        "redis.bind",
+        SelfHosted,
+        Removed,
+        Consumers,
+        "Redis restarts and stops listening on a removed address",
+        "clients that used that address must move",
+    ),
+    row("redis.bind", ElastiCache, Any, Nothing, UNUSED, ""),
+    row(
+        "redis.allowed_sources",
+        Both,
+        Any,
+        Reload,
+        "the ingress rules for the listed sources are replaced in place",
+        "",
+    ),
+    row(
+        "redis.allowed_sources",
+        Both,
+        Removed,
+        Consumers,
+        "clients from a removed source are refused at once",
+        "move those clients or keep the source",
+    ),
+    row(
+        "redis.blocked_commands",
+        SelfHosted,
+        Any,
+        Restart,
+        "the ACL in redis.conf changes; the role restarts Redis",
+        "",
+    ),
+    row(
+        "redis.blocked_commands",
+        SelfHosted,
+        Removed,
+        Restart,
+        "a command is allowed again (FLUSHALL, FLUSHDB and CONFIG can wipe or reconfigure the cache)",
+        "",
+    ),
+    row(
+        "redis.blocked_commands",
+        SelfHosted,
+        Added,
+        Consumers,
+        "Redis restarts and refuses a newly blocked command to every client",
+        "check no consumer uses it",
+    ),
+    row(
+        "redis.blocked_commands",
+        ElastiCache,
+        Any,
+        Nothing,
+        "ElastiCache manages its own command set: nothing changes",
+        "",
+    ),
+    row(
+        "redis.auth.password_length",
+        Both,
+        Any,
+        Credentials,
+        "random_password is replaced: a new password is stored in the secret, Redis is restarted with it by the playbook (ElastiCache rotates its AUTH token)",
+        "redeploy every consumer that caches the password (Lambda cold starts keep the old one)",
+    ),
+    row(
+        "redis.auth.password_specials",
+        Both,
+        Any,
+        Credentials,
+        "random_password is replaced: a new password is stored in the secret, Redis is restarted with it by the playbook (ElastiCache rotates its AUTH token)",
+        "redeploy every consumer that caches the password",
+    ),
+    row(
+        "redis.auth.secret_name",
+        Both,
+        Any,
+        Replaced,
+        "a new secret holds the same password; the old one is scheduled for deletion after its recovery window; the ARN the consumers were granted changes",
+        "consumers that read the secret by name or ARN must be redeployed with the new ARN",
+    ),
+    row(
+        "redis.auth.secret_recovery_days",
+        Both,
+        Any,
+        Nothing,
+        "only the secret's recovery window on deletion changes",
+        "",
+    ),
+    row(
+        "redis.auth.kms_key_arn",
+        SelfHosted,
+        Any,
+        Reload,
+        "the secret is re-encrypted with the other key; the host's role gets decrypt on it",
+        "consumers' roles need decrypt on the new key",
+    ),
+    row(
+        "redis.auth.kms_key_arn",
+        ElastiCache,
+        Any,
+        DataAtRisk,
+        "the replication group's at-rest key cannot change in place: the group is replaced and starts empty; the secret is re-encrypted",
+        "consumers' roles need decrypt on the new key; redeploy them with the new endpoint",
+    ),
+    row(
+        "redis.memory.max",
+        SelfHosted,
+        Any,
+        Restart,
+        "maxmemory and the service's MemoryMax change; the role restarts Redis",
+        "",
+    ),
+    row(
+        "redis.memory.max",
+        SelfHosted,
+        Down,
+        DataAtRisk,
+        "Redis restarts with less memory: when the data in use is larger, keys are evicted at once (or, with `noeviction`, writes fail)",
+        "check used_memory in the dashboard before applying",
+    ),
+    row(
+        "redis.memory.max",
+        ElastiCache,
+        Any,
+        Nothing,
+        "ElastiCache sizes memory by node type: only the fit check changes",
+        "",
+    ),
+    row(
+        "redis.memory.policy",
+        SelfHosted,
+        Any,
+        Restart,
+        RESTART_CONF,
+        "",
+    ),
+    row(
+        "redis.memory.policy",
+        SelfHosted,
+        To("noeviction"),
+        Consumers,
+        "Redis restarts; when memory is full, writes now fail instead of evicting",
+        "consumers must handle OOM errors on writes",
+    ),
+    row(
+        "redis.memory.policy",
+        ElastiCache,
+        Any,
+        Reload,
+        "the parameter group's maxmemory-policy is modified in place",
+        "",
+    ),
+    row(
+        "redis.persistence.rdb_snapshots",
+        SelfHosted,
+        Any,
+        Restart,
+        RESTART_CONF,
+        "",
+    ),
+    row(
+        "redis.persistence.rdb_snapshots",
+        SelfHosted,
+        Removed,
+        DataAtRisk,
+        "Redis restarts with fewer RDB snapshot rules: more writes are lost on a crash when AOF is off",
+        "",
+    ),
+    row(
+        "redis.persistence.rdb_snapshots",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "redis.persistence.aof",
+        SelfHosted,
+        Any,
+        Restart,
+        RESTART_CONF,
+        "",
+    ),
+    row(
+        "redis.persistence.aof",
+        SelfHosted,
+        On,
+        Restart,
+        "the role switches AOF on live and waits for the rewrite to hold the whole dataset before restarting, so no key is lost",
+        "",
+    ),
+    row(
+        "redis.persistence.aof",
+        SelfHosted,
+        Off,
+        DataAtRisk,
+        "durability drops: after the restart, a crash loses every write since the last RDB snapshot",
+        "accept it, or keep AOF on",
+    ),
+    row(
+        "redis.persistence.aof",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "redis.persistence.appendfsync",
+        SelfHosted,
+        Any,
+        Restart,
+        RESTART_CONF,
+        "",
+    ),
+    row(
+        "redis.persistence.appendfsync",
+        SelfHosted,
+        To("no"),
+        DataAtRisk,
+        "the kernel decides when the AOF reaches the disk: a crash can lose about 30 seconds of writes",
+        "",
+    ),
+    row(
+        "redis.persistence.appendfsync",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "elasticache.terraform_module",
+        SelfHosted,
+        Any,
+        Nothing,
+        "the ElastiCache module's inputs move; nothing runs there in this mode",
+        "move the wiring of the module's redis inputs",
+    ),
+    row(
+        "elasticache.terraform_module",
+        ElastiCache,
+        Any,
+        DataAtRisk,
+        "the replication group moves to another module: without a `moved` block it is destroyed and a new, empty one created",
+        "add `moved` blocks before applying",
+    ),
+    row("elasticache.vpc_id", SelfHosted, Any, Nothing, UNUSED, ""),
+    row(
+        "elasticache.vpc_id",
+        ElastiCache,
+        Any,
+        DataAtRisk,
+        "the cache's security group and subnet group move to the other VPC: the replication group is replaced and starts empty",
+        "consumers must reach the new VPC",
+    ),
+    row(
+        "elasticache.subnet_ids",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "elasticache.subnet_ids",
+        ElastiCache,
+        Any,
+        Reload,
+        "the subnet group's subnets are modified in place",
+        "",
+    ),
+    row(
+        "elasticache.node_type",
+        SelfHosted,
+        Any,
+        Nothing,
+        "only the cost report's comparison changes",
+        "",
+    ),
+    row(
+        "elasticache.node_type",
+        ElastiCache,
+        Any,
+        Restart,
+        "the nodes are scaled online to the new type (a failover on Multi-AZ; seconds of refused writes)",
+        "",
+    ),
+    row(
+        "elasticache.node_type",
+        ElastiCache,
+        Down,
+        DataAtRisk,
+        "the nodes are scaled down online; data that no longer fits is evicted",
+        "check the memory in use first",
+    ),
+    row(
+        "elasticache.nodes",
+        SelfHosted,
+        Any,
+        Nothing,
+        "only the cost report's comparison changes",
+        "",
+    ),
+    row(
+        "elasticache.nodes",
+        ElastiCache,
+        Any,
+        Reload,
+        "replicas are added or removed in place; the primary keeps its data",
+        "",
+    ),
+    row("elasticache.multi_az", SelfHosted, Any, Nothing, UNUSED, ""),
+    row(
+        "elasticache.multi_az",
+        ElastiCache,
+        Any,
+        Reload,
+        "automatic failover and Multi-AZ are modified in place",
+        "",
+    ),
+    row(
+        "elasticache.multi_az",
+        ElastiCache,
+        Off,
+        Reload,
+        "a failed primary is no longer replaced automatically",
+        "",
+    ),
+    row(
+        "elasticache.snapshot_retention_days",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "elasticache.snapshot_retention_days",
+        ElastiCache,
+        Any,
+        Reload,
+        "the automatic snapshot retention is modified in place",
+        "",
+    ),
+    row(
+        "elasticache.snapshot_retention_days",
+        ElastiCache,
+        Down,
+        DataAtRisk,
+        "older automatic snapshots are deleted (0: no snapshots at all)",
+        "",
+    ),
+    row(
+        "elasticache.hourly_price_usd",
+        Both,
+        Any,
+        Nothing,
+        "only the cost report changes",
+        "",
+    ),
+    row(
+        "elasticache.maintenance_window",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "elasticache.maintenance_window",
+        ElastiCache,
+        Any,
+        Reload,
+        "the weekly maintenance window moves",
+        "",
+    ),
+    row(
+        "elasticache.snapshot_window",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "elasticache.snapshot_window",
+        ElastiCache,
+        Any,
+        Reload,
+        "the daily snapshot window moves",
+        "",
+    ),
+    row(
+        "elasticache.auto_minor_version_upgrade",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "elasticache.auto_minor_version_upgrade",
+        ElastiCache,
+        Any,
+        Reload,
+        "minor engine upgrades in the maintenance window are switched on or off",
+        "",
+    ),
+    row(
+        "elasticache.final_snapshot",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "elasticache.final_snapshot",
+        ElastiCache,
+        Any,
+        Nothing,
+        "fixed when the group is created (Terraform ignores later changes): nothing changes for an existing group",
+        "",
+    ),
+    row(
+        "monitoring.namespace",
+        SelfHosted,
+        Any,
+        Reload,
+        "the publisher sends to the new namespace and the alarms and dashboard read it; the old namespace's history stays behind",
+        "",
+    ),
+    row(
+        "monitoring.namespace",
+        ElastiCache,
+        Any,
+        Nothing,
+        "ElastiCache's metrics keep their namespace: nothing changes",
+        "",
+    ),
+    row(
+        "monitoring.memory_alert_percent",
+        Both,
+        Any,
+        Nothing,
+        "the memory alarm's threshold is updated in place",
+        "",
+    ),
+    row(
+        "monitoring.interval_seconds",
+        SelfHosted,
+        Any,
+        Reload,
+        "the publisher's timer and the alarms' period change",
+        "",
+    ),
+    row(
+        "monitoring.interval_seconds",
+        ElastiCache,
+        Any,
+        Nothing,
+        "the alarms' period is updated in place",
+        "",
+    ),
+    row(
+        "monitoring.sns_topic_arn",
+        Both,
+        Any,
+        Replaced,
+        "the alarms notify another topic: infragen's own topic, key and subscriptions are created or destroyed",
+        "confirm the subscriptions of a new topic",
+    ),
+    row(
+        "monitoring.notify",
+        Both,
+        Any,
+        Reload,
+        "the topic's subscriptions change",
+        "",
+    ),
+    row(
+        "monitoring.notify",
+        Both,
+        Added,
+        Reload,
+        "a subscription is created; an email address receives a confirmation mail",
+        "the new subscriber must confirm, or receives nothing",
+    ),
+    row(
+        "monitoring.notify",
+        Both,
+        Removed,
+        Reload,
+        "a subscription is deleted: that address stops receiving alarms",
+        "",
+    ),
+    row(
+        "monitoring.sns_kms_key_arn",
+        Both,
+        Any,
+        Reload,
+        "the topic is encrypted with another key (infragen's own key is created or scheduled for deletion)",
+        "the key's policy must let cloudwatch.amazonaws.com use it, or alarms stop notifying",
+    ),
+    row(
+        "monitoring.latency_alert_usec",
+        Both,
+        Any,
+        Nothing,
+        "the latency alarm's threshold is updated in place",
+        "",
+    ),
+    row(
+        "monitoring.hit_rate_alert_percent",
+        Both,
+        Any,
+        Nothing,
+        "the hit-rate alarm's threshold is updated in place (0 removes it)",
+        "",
+    ),
+    row(
+        "monitoring.cpu_alert_percent",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "monitoring.cpu_alert_percent",
+        ElastiCache,
+        Any,
+        Nothing,
+        "the engine CPU alarm's threshold is updated in place",
+        "",
+    ),
+    row(
+        "monitoring.connections_alert",
+        SelfHosted,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "monitoring.connections_alert",
+        ElastiCache,
+        Any,
+        Nothing,
+        "the connections alarm's threshold is updated in place",
+        "",
+    ),
+    row(
+        "backup.enabled",
+        SelfHosted,
+        Any,
+        Restart,
+        "the backup timer, its ACL user in redis.conf and its bucket change; the role restarts Redis",
+        "",
+    ),
+    row(
+        "backup.enabled",
+        SelfHosted,
+        Off,
+        DataAtRisk,
+        "no more off-host backups; Terraform destroys the generated bucket (which fails while it holds backups) and the backup age alarm",
+        "copy the backups you want to keep; empty the bucket to let the apply finish",
+    ),
+    row(
+        "backup.enabled",
+        ElastiCache,
+        Any,
+        Nothing,
+        "ElastiCache keeps its own snapshots: nothing changes",
+        "",
+    ),
+    row(
+        "backup.bucket",
+        SelfHosted,
+        Any,
+        Replaced,
+        "new backups go to the other bucket; the backups already taken stay where they are (a generated bucket is destroyed, which fails while it holds backups)",
+        "copy the backups you want to keep",
+    ),
+    row("backup.bucket", ElastiCache, Any, Nothing, UNUSED, ""),
+    row(
+        "backup.interval_hours",
+        SelfHosted,
+        Any,
+        Reload,
+        "the backup timer's interval changes",
+        "",
+    ),
+    row(
+        "backup.interval_hours",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "backup.retention_days",
+        SelfHosted,
+        Any,
+        Reload,
+        "the bucket's lifecycle rule keeps backups for a different time",
+        "",
+    ),
+    row(
+        "backup.retention_days",
+        SelfHosted,
+        Down,
+        DataAtRisk,
+        "backups older than the new retention are deleted by the bucket's lifecycle rule",
+        "",
+    ),
+    row(
+        "backup.retention_days",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+    row(
+        "backup.max_age_hours",
+        SelfHosted,
+        Any,
+        Nothing,
+        "the backup age alarm's threshold is updated in place",
+        "",
+    ),
+    row(
+        "backup.max_age_hours",
+        ElastiCache,
+        Any,
+        Nothing,
+        UNUSED,
+        "",
+    ),
+];
+
+impl Modes {
+    pub fn includes(self, self_hosted: bool) -> bool {
+        match self {
+            Modes::Both => true,
+            Modes::SelfHosted => self_hosted,
+            Modes::ElastiCache => !self_hosted,
+        }
+    }
+}
+
+/// The rows for `field` in a mode: the matching direction rows, else the `Any` rows.
+/// A mode-specific `Any` row overrides a `Both` one.
+pub fn lookup(field: &str, self_hosted: bool, holds: impl Fn(When) -> bool) -> Vec<&'static Row> {
+    let rows: Vec<&'static Row> = ROWS
+        .iter()
+        .filter(|r| r.field == field && r.modes.includes(self_hosted))
+        .collect();
+    let directed: Vec<&'static Row> = rows
+        .iter()
+        .filter(|r| r.when != When::Any && holds(r.when))
+        .copied()
+        .collect();
+    if !directed.is_empty() {
+        return directed;
+    }
+    let any: Vec<&'static Row> = rows
+        .iter()
+        .filter(|r| r.when == When::Any)
+        .copied()
+        .collect();
+    let specific: Vec<&'static Row> = any
+        .iter()
+        .filter(|r| r.modes != Modes::Both)
+        .copied()
+        .collect();
+    if specific.is_empty() { any } else { specific }
+}

@@ -1,0 +1,213 @@
+//! The resolved values of every environment, as recorded in the generated tree
+//! (`infragen-values.json`): what `check` and `gen` compare the blueprint against to
+//! tell a reviewer what a change will do. One line per value, keys in blueprint order,
+//! so the file's own diff reads as the list of what changed.
+
+use crate::model::{Env, Mode, Model, Val};
+use serde_json::{Value as Json, json};
+use std::fmt::Write as _;
+
+/// The file's path in the output tree.
+pub const FILE: &str = "infragen-values.json";
+
+/// A field that is not a blueprint field: what the environment adds per month, in
+/// dollars (the cost report's figure), recorded so a change can show its cost.
+pub const COST: &str = "cost.added_monthly_usd";
+
+/// One environment's values: (field, value) in blueprint order. A field that does not
+/// apply to the environment's mode (ElastiCache's windows on a self-hosted one), or an
+/// optional field left unset, is absent.
+pub type Values = Vec<(String, Json)>;
+
+fn put<T>(out: &mut Values, v: &Val<T>, show: impl FnOnce(&T) -> Json) {
+    out.push((v.field.to_string(), show(&v.value)));
+}
+
+fn text(s: &String) -> Json {
+    Json::String(s.clone())
+}
+
+fn strings(v: &[String]) -> Json {
+    Json::Array(v.iter().cloned().map(Json::String).collect())
+}
+
+/// Every resolved value of `e`.
+pub fn of_env(model: &Model, e: &Env) -> Values {
+    let mut out: Values = vec![("name".into(), json!(model.name))];
+    put(&mut out, &e.region, text);
+    put(&mut out, &e.vpc_cidr, text);
+    let h = &model.host;
+    for (field, value) in [
+        ("host.terraform_module", &h.terraform_module),
+        ("host.instance", &h.instance),
+        ("host.security_group", &h.security_group),
+        ("host.iam_role", &h.iam_role),
+        ("host.ansible_group", &h.ansible_group),
+    ] {
+        out.push((field.into(), json!(value)));
+    }
+    if let Some(g) = &e.guard {
+        put(&mut out, &g.instance_type, text);
+        put(&mut out, &g.asterisk_reserve, |m| json!(m.text));
+        put(&mut out, &g.overcommit_memory, |b| json!(b));
+        put(&mut out, &g.disable_thp, |b| json!(b));
+    }
+    // `<name> sg=<security group> role=<role>`: one short string per consumer.
+    let consumers: Vec<Json> = model
+        .consumers
+        .iter()
+        .map(|c| {
+            json!(format!(
+                "{} sg={} role={}",
+                c.name, c.security_group, c.iam_role
+            ))
+        })
+        .collect();
+    out.push(("consumers".into(), Json::Array(consumers)));
+    let r = &e.redis;
+    put(&mut out, &e.mode, |m| json!(m.as_str()));
+    put(&mut out, &r.version, text);
+    put(&mut out, &r.port, |p| json!(p));
+    put(&mut out, &r.bind, |b| strings(b));
+    put(&mut out, &r.allowed_sources, |s| strings(s));
+    put(&mut out, &r.blocked_commands, |b| strings(b));
+    put(&mut out, &r.password_length, |n| json!(n));
+    put(&mut out, &r.password_specials, |b| json!(b));
+    put(&mut out, &r.secret_name, text);
+    put(&mut out, &r.secret_recovery_days, |n| json!(n));
+    if let Some(k) = &r.kms_key_arn {
+        put(&mut out, k, text);
+    }
+    put(&mut out, &r.maxmemory, |m| json!(m.text));
+    put(&mut out, &r.maxmemory_policy, |p| json!(p.as_str()));
+    put(&mut out, &r.snapshots, |s| {
+        Json::Array(
+            s.iter()
+                .map(|s| json!(format!("{} {}", s.after_seconds, s.min_changes)))
+                .collect(),
+        )
+    });
+    put(&mut out, &r.aof, |b| json!(b));
+    put(&mut out, &r.appendfsync, |f| json!(f.as_str()));
+    if let Some(ec) = &model.elasticache {
+        out.push((
+            "elasticache.terraform_module".into(),
+            json!(ec.terraform_module),
+        ));
+        out.push(("elasticache.vpc_id".into(), json!(ec.vpc_id)));
+        out.push(("elasticache.subnet_ids".into(), json!(ec.subnet_ids)));
+    }
+    put(&mut out, &e.sizing.node_type, text);
+    put(&mut out, &e.sizing.nodes, |n| json!(n));
+    put(&mut out, &e.sizing.hourly_price_usd, |p| json!(p));
+    if let Some(ec) = &e.elasticache {
+        put(&mut out, &ec.multi_az, |b| json!(b));
+        put(&mut out, &ec.snapshot_retention_days, |n| json!(n));
+        put(&mut out, &ec.maintenance_window, text);
+        put(&mut out, &ec.snapshot_window, text);
+        put(&mut out, &ec.auto_minor_version_upgrade, |b| json!(b));
+        put(&mut out, &ec.final_snapshot, |b| json!(b));
+    }
+    let m = &e.monitoring;
+    put(&mut out, &m.namespace, text);
+    put(&mut out, &m.memory_alert_percent, |n| json!(n));
+    put(&mut out, &m.interval_seconds, |n| json!(n));
+    if let Some(t) = &m.sns_topic_arn {
+        put(&mut out, t, text);
+    }
+    put(&mut out, &m.notify, |n| {
+        Json::Array(n.iter().map(|s| json!(s.endpoint)).collect())
+    });
+    if let Some(k) = &m.sns_kms_key_arn {
+        put(&mut out, k, text);
+    }
+    put(&mut out, &m.latency_alert_usec, |n| json!(n));
+    put(&mut out, &m.hit_rate_alert_percent, |n| json!(n));
+    put(&mut out, &m.cpu_alert_percent, |n| json!(n));
+    put(&mut out, &m.connections_alert, |n| json!(n));
+    if e.mode.value == Mode::SelfHosted {
+        out.push(("backup.enabled".into(), json!(e.backup.is_some())));
+        if let Some(b) = &e.backup {
+            if let Some(bucket) = &b.bucket {
+                put(&mut out, bucket, text);
+            }
+            put(&mut out, &b.interval_hours, |n| json!(n));
+            put(&mut out, &b.retention_days, |n| json!(n));
+            put(&mut out, &b.max_age_hours, |n| json!(n));
+        }
+    }
+    let cents = crate::cost::rows(model)
+        .into_iter()
+        .find(|row| row.env == e.name)
+        .map_or(0, |row| row.added_monthly_cents);
+    out.push((
+        COST.into(),
+        json!(format!("{}.{:02}", cents / 100, cents % 100)),
+    ));
+    out
+}
+
+/// The file's body (the renderer adds the marker as its first key): environments in
+/// blueprint order, one value per line.
+pub fn render(model: &Model) -> String {
+    let mut s = String::from("{\n");
+    s.push_str(
+        "  \"about\": \"The values each environment resolved to when this tree was generated. infragen check and gen compare them with the blueprint to report what a change will do.\",\n",
+    );
+    s.push_str("  \"environments\": {\n");
+    for (i, e) in model.envs.iter().enumerate() {
+        let _ = writeln!(s, "    {}: {{", Json::String(e.name.clone()));
+        let values = of_env(model, e);
+        for (j, (field, value)) in values.iter().enumerate() {
+            let comma = if j + 1 < values.len() { "," } else { "" };
+            let _ = writeln!(
+                s,
+                "      {}: {}{comma}",
+                Json::String(field.clone()),
+                inline(value)
+            );
+        }
+        let comma = if i + 1 < model.envs.len() { "," } else { "" };
+        let _ = writeln!(s, "    }}{comma}");
+    }
+    s.push_str("  }\n}");
+    s
+}
+
+/// A value on one line; list items separated by `, `.
+fn inline(v: &Json) -> String {
+    match v {
+        Json::Array(items) => {
+            let items: Vec<String> = items.iter().map(Json::to_string).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The environments of a recorded file, in the file's order.
+pub type Recorded = Vec<(String, Values)>;
+
+/// Reads a recorded file back. Field order within an environment is not needed (the
+/// comparison follows the blueprint's order), environment order is kept.
+pub fn parse(text: &str) -> Result<Recorded, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        environments: serde_json::Map<String, Json>,
+    }
+    let file: File = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut out = Recorded::new();
+    for (env, values) in file.environments {
+        let Json::Object(values) = values else {
+            return Err(format!("environment `{env}` is not an object"));
+        };
+        out.push((env, values.into_iter().collect()));
+    }
+    // serde_json's map is sorted; the order of the file is the blueprint's, which the
+    // text gives back.
+    out.sort_by_key(|(env, _)| {
+        text.find(&format!("\n    {}: {{", Json::String(env.clone())))
+            .unwrap_or(usize::MAX)
+    });
+    Ok(out)
+}

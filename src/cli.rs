@@ -59,6 +59,9 @@ pub enum Command {
         /// The environment (default: the first one in the blueprint).
         #[arg(long, value_name = "ENV")]
         env: Option<String>,
+        /// A generated tree: show the values it recorded beside the current ones.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Write a commented starter blueprint that validates and generates as it is.
     Init {
@@ -139,7 +142,11 @@ fn dispatch(command: Command, s: &mut Streams) -> Result<Outcome, Error> {
             out,
             force,
         } => commands::gen_tree(&blueprint, &out, force, s),
-        Command::Explain { blueprint, env } => commands::explain(&blueprint, env.as_deref(), s),
+        Command::Explain {
+            blueprint,
+            env,
+            out,
+        } => commands::explain(&blueprint, env.as_deref(), out.as_deref(), s),
         Command::Init { path } => commands::init(&path, s),
         Command::Schema => commands::schema(s),
         Command::Cost { blueprint } => commands::cost(&blueprint, s),

@@ -149,7 +149,12 @@ pub fn gen_tree(
 }
 
 /// `explain`: every resolved value of an environment (default: the first) with its origin.
-pub fn explain(blueprint: &Path, env: Option<&str>, s: &mut Streams) -> Result<Outcome, Error> {
+pub fn explain(
+    blueprint: &Path,
+    env: Option<&str>,
+    tree: Option<&Path>,
+    s: &mut Streams,
+) -> Result<Outcome, Error> {
     let model = pipeline::compile(blueprint)?;
     let names: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
     let wanted = env.unwrap_or(names[0]);
@@ -164,7 +169,23 @@ pub fn explain(blueprint: &Path, env: Option<&str>, s: &mut Streams) -> Result<O
             help: Some(names.join(", ")),
         });
     };
-    wrote(human::explain(&model, e, s.out))?;
+    let recorded = match tree {
+        None => None,
+        Some(dir) => {
+            let path = dir.join(crate::impact::values::FILE);
+            let shown = display_path(&path);
+            let bytes = crate::load::read_regular(&path, 4 << 20)
+                .map_err(|err| Error::io(format!("cannot read {shown}"), err))?;
+            let text = String::from_utf8_lossy(&bytes);
+            let all = crate::impact::values::parse(&text).map_err(|reason| Error::Usage {
+                message: format!("{shown} is not a file of recorded values: {reason}"),
+                help: None,
+            })?;
+            let mine = all.into_iter().find(|(name, _)| *name == e.name);
+            Some((shown, mine.map(|(_, v)| v)))
+        }
+    };
+    wrote(human::explain(&model, e, recorded.as_ref(), s.out))?;
     Ok(Outcome::Success)
 }
 

@@ -370,6 +370,28 @@ impl Env {
         if let Some(t) = &m.sns_topic_arn {
             out.push(ex(t, String::clone));
         }
+        out.push(ex(&m.notify, |n| {
+            list(&n.iter().map(|s| s.endpoint.clone()).collect::<Vec<_>>())
+        }));
+        if let Some(k) = &m.sns_kms_key_arn {
+            out.push(ex(k, String::clone));
+        }
+        out.extend([
+            ex(&m.latency_alert_usec, u32::to_string),
+            ex(&m.hit_rate_alert_percent, u32::to_string),
+            ex(&m.cpu_alert_percent, u32::to_string),
+            ex(&m.connections_alert, u32::to_string),
+        ]);
+        if let Some(b) = &self.backup {
+            if let Some(bucket) = &b.bucket {
+                out.push(ex(bucket, String::clone));
+            }
+            out.extend([
+                ex(&b.interval_hours, u32::to_string),
+                ex(&b.retention_days, u32::to_string),
+                ex(&b.max_age_hours, u32::to_string),
+            ]);
+        }
         out
     }
 }

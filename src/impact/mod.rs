@@ -152,7 +152,10 @@ pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
                 status: Status::Removed,
                 level: Level::Nothing,
                 consequences: Vec::new(),
-                monthly_cost_usd: get(old, COST).map(|c| (text(c), "0.00".to_string())),
+                monthly_cost_usd: get(old, COST)
+                    .map(text)
+                    .filter(|c| c != "0.00")
+                    .map(|c| (c, "0.00".to_string())),
             });
         }
     }
@@ -181,7 +184,10 @@ fn compare_env(
     new: &[(String, Json)],
     self_hosted: bool,
 ) -> EnvImpact {
+    // A switch brings in and drops the fields that exist only when it is on: the
+    // switch's own consequence says what that means.
     let mode_changed = get(old, "redis.mode") != get(new, "redis.mode");
+    let backup_switched = get(old, "backup.enabled") != get(new, "backup.enabled");
     // Fields in blueprint order: the current ones, then those only recorded.
     let mut fields: Vec<&str> = new.iter().map(|(f, _)| f.as_str()).collect();
     for (f, _) in old {
@@ -198,9 +204,8 @@ fn compare_env(
         if from == to {
             continue;
         }
-        // A mode flip brings in and drops the other mode's fields: the flip's own
-        // consequence says what that means.
-        if mode_changed && (from.is_none() || to.is_none()) {
+        let appears_or_goes = from.is_none() || to.is_none();
+        if appears_or_goes && (mode_changed || (backup_switched && field.starts_with("backup."))) {
             continue;
         }
         let facts = Facts::of(field, from, to);
@@ -215,7 +220,7 @@ fn compare_env(
             });
         }
     }
-    consequences.sort_by(|a, b| b.level.cmp(&a.level));
+    consequences.sort_by_key(|c| std::cmp::Reverse(c.level));
     EnvImpact {
         env: env.to_string(),
         status: if consequences.is_empty() {

@@ -1041,3 +1041,50 @@ pub fn lookup(field: &str, self_hosted: bool, holds: impl Fn(When) -> bool) -> V
         .collect();
     if specific.is_empty() { any } else { specific }
 }
+
+impl Modes {
+    fn label(self) -> &'static str {
+        match self {
+            Modes::Both => "both",
+            Modes::SelfHosted => "self-hosted",
+            Modes::ElastiCache => "ElastiCache",
+        }
+    }
+}
+
+impl When {
+    fn label(self) -> String {
+        match self {
+            When::Any => "any change".into(),
+            When::Up => "goes up".into(),
+            When::Down => "goes down".into(),
+            When::On => "turns on".into(),
+            When::Off => "turns off".into(),
+            When::Added => "an item is added".into(),
+            When::Removed => "an item is removed".into(),
+            When::To(v) => format!("becomes `{v}`"),
+        }
+    }
+}
+
+/// The levels and the table as Markdown: the body of `docs/IMPACT.md`.
+pub fn markdown() -> String {
+    let mut s = String::from("| level | meaning |\n| --- | --- |\n");
+    for l in Level::ALL {
+        s.push_str(&format!("| `{}` | {} |\n", l.as_str(), l.meaning()));
+    }
+    s.push_str("\n| field | mode | when | level | what happens | what to do |\n");
+    s.push_str("| --- | --- | --- | --- | --- | --- |\n");
+    for r in ROWS {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | `{}` | {} | {} |\n",
+            r.field,
+            r.modes.label(),
+            r.when.label(),
+            r.level.as_str(),
+            r.effect.replace('|', "\\|"),
+            r.action.replace('|', "\\|")
+        ));
+    }
+    s
+}

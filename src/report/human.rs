@@ -192,8 +192,20 @@ pub fn generated(
 
 /// `explain`: each resolved value of an environment with its origin: default, the
 /// blueprint's top level, or the environment's override, as `file:line`.
-pub fn explain(model: &Model, env: &crate::model::Env, out: &mut dyn Write) -> io::Result<()> {
+pub fn explain(
+    model: &Model,
+    env: &crate::model::Env,
+    recorded: Option<&(String, Option<crate::impact::values::Values>)>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let rows = env.explain();
+    let now = crate::impact::values::of_env(model, env);
+    let get = |values: &[(String, serde_json::Value)], field: &str| {
+        values
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, v)| v.clone())
+    };
     let width = rows.iter().map(|r| r.field.len()).max().unwrap_or(0);
     let vwidth = rows
         .iter()
@@ -217,7 +229,31 @@ pub fn explain(model: &Model, env: &crate::model::Env, out: &mut dyn Write) -> i
                 env.name, model.source, p.line
             ),
         };
-        writeln!(out, "  {:width$}  {:vwidth$}  {origin}", r.field, r.value)?;
+        // Beside the value, what the tree recorded when it differs.
+        let was = match recorded {
+            Some((_, Some(old))) if get(old, &r.field) != get(&now, &r.field) => format!(
+                "  recorded: {}",
+                super::impact::show(get(old, &r.field).as_ref())
+            ),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "  {:width$}  {:vwidth$}  {origin}{was}",
+            r.field, r.value
+        )?;
+    }
+    match recorded {
+        Some((path, None)) => writeln!(
+            out,
+            "  {path} records no environment {}: it is new",
+            env.name
+        )?,
+        Some((path, Some(_))) => writeln!(
+            out,
+            "  recorded: the value in {path}, where it differs from the blueprint"
+        )?,
+        None => {}
     }
     let h = &model.host;
     writeln!(

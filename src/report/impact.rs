@@ -29,7 +29,7 @@ fn ordered(environments: &[EnvImpact]) -> Vec<&EnvImpact> {
             e.monthly_cost_usd.is_some(),
         )
     };
-    envs.sort_by(|a, b| rank(b).cmp(&rank(a)));
+    envs.sort_by_key(|e| std::cmp::Reverse(rank(e)));
     envs
 }
 

@@ -493,6 +493,7 @@ fn flipping_one_environment_to_self_hosted_changes_exactly_its_files() {
             "M out/docs/prod/MIGRATION.md",
             "M out/docs/prod/REDIS_RUNBOOK.md",
             "M out/docs/REDIS_COST.md",
+            "M out/infragen-values.json",
             "M out/.infragen-manifest",
         ],
         "{}",

@@ -5,6 +5,7 @@ mod common;
 mod determinism;
 mod host;
 mod hostile;
+mod impact;
 mod parse_back;
 mod plan;
 mod property;

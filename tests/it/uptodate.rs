@@ -15,8 +15,10 @@ fn committed_generated_tree_is_current() {
     let files = infragen::render::render(&model).expect("render");
     let plan = infragen::sync::plan(&root.join("generated"), &files).expect("read generated/");
     let mut report = Vec::new();
+    let impact = infragen::impact::Impact::from_plan(&model, &plan);
     infragen::report::human::check(
         &plan,
+        Some(&impact),
         "generated",
         "blueprints/redis-on-asterisk.yaml",
         "cargo run -- gen",

@@ -297,6 +297,9 @@ fn an_interrupted_gen_resumes_without_force() {
     // (up to 80 rounds) until some kills have landed mid-write.
     let rounds = 16u32;
     let mut torn = 0;
+    // Where a kill lands early (all A) or late (all B) narrows the window: after the
+    // spread-out rounds, kills aim at its middle, however slow this machine is now.
+    let (mut early, mut late) = (std::time::Duration::ZERO, full * 3);
     for round in 0..80u32 {
         if round >= rounds && torn >= 2 {
             break;
@@ -310,17 +313,26 @@ fn an_interrupted_gen_resumes_without_force() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(full * (round % rounds + 1) / (rounds + 2));
+        let delay = if round < rounds {
+            full * (round + 1) / (rounds + 2)
+        } else {
+            (early + late) / 2
+        };
+        std::thread::sleep(delay);
         let _ = child.kill();
         let _ = child.wait().unwrap();
         // A tree part A, part B: the case that used to need --force.
         let now = tree(&dir.path().join("out"));
-        let mixed = now.iter().any(|(p, bytes)| {
-            p.ends_with("redis.tfvars") && String::from_utf8_lossy(bytes).contains("port = 6390")
-        }) && now.iter().any(|(p, bytes)| {
-            p.ends_with("redis.tfvars") && String::from_utf8_lossy(bytes).contains("port = 6379")
-        });
-        torn += usize::from(mixed);
+        let has = |port: &str| {
+            now.iter().any(|(p, bytes)| {
+                p.ends_with("redis.tfvars") && String::from_utf8_lossy(bytes).contains(port)
+            })
+        };
+        match (has("port = 6379"), has("port = 6390")) {
+            (true, true) => torn += 1,
+            (true, false) => early = early.max(delay),
+            _ => late = late.min(delay),
+        }
         let (next, label) = if round % 2 == 0 {
             (&a, "revert")
         } else {

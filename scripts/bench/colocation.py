@@ -8,9 +8,10 @@ systemd unit, as Asterisk would, while Redis serves a sustained GET/SET load
 (redis-benchmark, 1 KiB values over a keyspace that fills most of maxmemory) and forks
 for BGSAVE and AOF rewrites. Side by side, in one run:
 
-  floor        the media loop alone (Redis stopped);
-  no-guard     Redis loaded, the role's guard drop-in removed;
-  guard        Redis loaded, with the guard as generated;
+  floor                the media loop alone (Redis stopped);
+  no-guard             Redis loaded, the role's guard drop-in removed;
+  guard, weights only  the guard without its CPU placement (as it was before);
+  guard                Redis loaded, with the guard as generated;
 
 then Redis pushed past its memory (maxmemory lifted, 64 KiB writes until something is
 killed), without and with the guard, in a host whose memory is capped 1 GiB above what
@@ -23,9 +24,9 @@ cpu.shares = CPUWeight x 1024 / 100, memory.limit_in_bytes = MemoryMax, blkio.we
 to the Redis process and everything it forks, and puts the media loop in a group of its
 own at the default weight. OOMScoreAdjust and CPUAffinity are applied by systemd in the
 container itself. The load generator runs outside the host, capped at half a CPU, the
-same in every case.
+same in every case, on the last CPU (it stands in for clients on other machines).
 
-Usage (root): python3 scripts/bench/colocation.py [--seconds 30] [--json FILE]
+Usage (root): python3 scripts/bench/colocation.py [--seconds 60] [--json FILE]
 Prints a Markdown table; --json writes every number.
 """
 
@@ -46,6 +47,10 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 HOST = REPO / "scripts" / "host"
 CG = pathlib.Path("/sys/fs/cgroup")
 GUARD = "/etc/systemd/system/redis-server.service.d/infragen-guard.conf"
+# The load generator stands in for clients on other machines (the Lambda functions), but
+# on this machine it needs a CPU: the last one, in every case, so that the media loop never
+# competes with it directly and no case gains from where it runs.
+LOAD_CPU = (os.cpu_count() or 1) - 1
 KEYS = 150_000
 VALUE = 1024
 
@@ -161,9 +166,9 @@ class Load(threading.Thread):
     """redis-benchmark GET/SET, capped at half a CPU, until stopped; plus a BGSAVE every
     5 s and a BGREWRITEAOF every 7 s."""
 
-    def __init__(self, pw, seconds):
+    def __init__(self, pw, seconds, cpu):
         super().__init__(daemon=True)
-        self.pw, self.seconds = pw, seconds
+        self.pw, self.seconds, self.cpu = pw, seconds, cpu
         self.runs, self.forks, self.stuck = [], {"bgsave": 0, "bgrewriteaof": 0}, 0
 
     def run(self):
@@ -175,7 +180,8 @@ class Load(threading.Thread):
         last_save = last_rewrite = time.time()
         while time.time() < end:
             p = subprocess.Popen(
-                ["redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-a", self.pw,
+                ["taskset", "-c", str(self.cpu),
+                 "redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-a", self.pw,
                  "-t", "get,set", "-n", "20000", "-r", str(KEYS), "-d", str(VALUE),
                  "-c", "20", "--csv"],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -220,6 +226,7 @@ class Load(threading.Thread):
 def media_loop(host, name, seconds):
     """Starts the media loop as a unit; returns a thread that waits for its result."""
     out = {}
+    name = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
 
     def wait():
         host.ssh(f"systemd-run --quiet --wait --collect --unit=media-{name} "
@@ -292,7 +299,7 @@ def case(host, pw, name, seconds, redis, extra=None):
     t, media = media_loop(host, name, seconds)
     load = None
     if redis is not None:
-        load = Load(pw, seconds)
+        load = Load(pw, seconds, LOAD_CPU)
         load.start()
     t.join()
     if load:
@@ -320,7 +327,8 @@ def push(host, pw, name, seconds, guard):
     started = time.time()
     try:
         fill = subprocess.run(
-            ["redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-a", pw, "-t", "set",
+            ["taskset", "-c", str(LOAD_CPU),
+             "redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-a", pw, "-t", "set",
              "-n", "200000", "-r", "100000000", "-d", "65536", "-c", "4", "-q"],
             capture_output=True, text=True, timeout=seconds + 60,
         )
@@ -345,13 +353,17 @@ def push(host, pw, name, seconds, guard):
 
 
 def main():
+    global LOAD_CPU
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--json", type=pathlib.Path)
     ap.add_argument("--variant", action="append", default=[],
                     help="also measure the guard with this systemd [Service] line added, e.g. CPUSchedulingPolicy=batch")
     ap.add_argument("--no-push", action="store_true", help="skip the memory push cases")
+    ap.add_argument("--load-cpu", type=int, default=LOAD_CPU,
+                    help="the CPU the load generator runs on (default: the last)")
     a = ap.parse_args()
+    LOAD_CPU = a.load_cpu
     if os.geteuid() != 0:
         sys.exit("run as root (the test host and the cgroups need it)")
     if not (CG / "cpu" / "cpu.shares").exists():
@@ -386,9 +398,14 @@ def main():
                       "used_memory": re.search(r"used_memory_human:(\S+)", used).group(1),
                       "keys": KEYS, "value_bytes": VALUE},
             "seconds": a.seconds,
+            "load_generator": {"cpu": LOAD_CPU, "cpu_quota": 0.5, "clients": 20},
             "cases": [],
         }
-        cases = [("floor", None, None), ("no-guard", False, None), ("guard", True, None)]
+        # "guard, weights only" is the guard as it was before it placed Redis on CPUs
+        # (an empty CPUAffinity= resets the generated one): the before and after of the
+        # change the benchmark led to, in the same run.
+        cases = [("floor", None, None), ("no-guard", False, None),
+                 ("guard, weights only", True, "CPUAffinity="), ("guard", True, None)]
         for extra in a.variant:
             cases.append((f"guard + {extra}", True, extra))
         for name, redis, extra in cases:

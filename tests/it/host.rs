@@ -385,6 +385,18 @@ fn debian_12_converges_twice_to_the_blueprint() {
         host.on_host(&format!("cat /proc/{main_pid}/oom_score_adj")),
         "500"
     );
+    // CPU placement: Redis (and every fork, which inherits it) on the upper half of
+    // the vCPUs, so the lower half never waits behind it (docs/BENCHMARKS.md).
+    let vcpus: usize = host.on_host("nproc --all").parse().unwrap();
+    let placed = host.on_host(&format!(
+        "grep Cpus_allowed_list /proc/{main_pid}/status | cut -f2"
+    ));
+    let expected = match (vcpus / 2, vcpus - 1) {
+        (0, _) => "0".to_string(), // one vCPU: no placement
+        (lo, hi) if lo == hi => lo.to_string(),
+        (lo, hi) => format!("{lo}-{hi}"),
+    };
+    assert_eq!(placed, expected, "Redis's CPUs on a {vcpus}-vCPU host");
     assert_eq!(
         host.on_host("cat /etc/sysctl.d/60-redis.conf | grep -v '^#'"),
         "vm.overcommit_memory = 1"

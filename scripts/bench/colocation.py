@@ -428,6 +428,11 @@ def main():
     finally:
         host.stop()
         shutil.rmtree(work, ignore_errors=True)
+        # The load generator's group (empty once its runs ended).
+        try:
+            (CG / "cpu" / "infragen-bench-load").rmdir()
+        except OSError:
+            pass
 
 
 def table(r):

@@ -4,7 +4,7 @@
 //! report as `check`, `gen`, `--format json`, the GitHub job summary and `explain
 //! --out` show it.
 
-use crate::common::{infragen, repo, workdir};
+use crate::common::{Run, infragen, repo, workdir};
 use infragen::impact::{self, Impact, Level, Status};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -224,11 +224,16 @@ fn the_same_values_have_no_impact() {
     }
 }
 
-fn gen_then_edit(dir: &Path, edits: &[(&str, &str)]) {
-    let run = infragen(
+/// `infragen gen` or `check` on the work directory's blueprint and `out/` tree.
+fn on_tree(dir: &Path, command: &str) -> Run {
+    infragen(
         dir,
-        &["gen", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+        &[command, "--blueprint", "blueprint.yaml", "--out", "out"],
+    )
+}
+
+fn gen_then_edit(dir: &Path, edits: &[(&str, &str)]) {
+    let run = on_tree(dir, "gen");
     assert_eq!(run.code, 0, "{run:?}");
     let path = dir.join("blueprint.yaml");
     let mut text = std::fs::read_to_string(&path).unwrap();
@@ -246,10 +251,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
         dir.path(),
         &[("password_length: 32", "password_length: 48")],
     );
-    let check = infragen(
-        dir.path(),
-        &["check", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+    let check = on_tree(dir.path(), "check");
     assert_eq!(check.code, 1, "{check:?}");
     let status_end = check
         .stdout
@@ -268,10 +270,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
     assert!(check.stdout.contains(
         "  prod: credentials: the password rotates: consumers that cached it fail until they read the secret again\n    credentials   redis.auth.password_length: 32 -> 48\n"
     ), "{}", check.stdout);
-    let regen = infragen(
-        dir.path(),
-        &["gen", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+    let regen = on_tree(dir.path(), "gen");
     assert_eq!(regen.code, 0, "{regen:?}");
     let counts = regen
         .stdout
@@ -288,15 +287,9 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
             .contains("redis.auth.password_length: 32 -> 48")
     );
     // Once written, the values are the blueprint's: nothing more to report.
-    let again = infragen(
-        dir.path(),
-        &["gen", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+    let again = on_tree(dir.path(), "gen");
     assert!(!again.stdout.contains("impact"), "{}", again.stdout);
-    let clean = infragen(
-        dir.path(),
-        &["check", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+    let clean = on_tree(dir.path(), "check");
     assert_eq!(clean.code, 0);
     assert!(!clean.stdout.contains("impact"), "{}", clean.stdout);
 }
@@ -405,10 +398,7 @@ fn unreadable_or_missing_records_say_so() {
     );
     let values = dir.path().join("out/infragen-values.json");
     std::fs::write(&values, "{ not json").unwrap();
-    let run = infragen(
-        dir.path(),
-        &["check", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+    let run = on_tree(dir.path(), "check");
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -417,10 +407,7 @@ fn unreadable_or_missing_records_say_so() {
         run.stdout
     );
     std::fs::remove_file(&values).unwrap();
-    let run = infragen(
-        dir.path(),
-        &["check", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+    let run = on_tree(dir.path(), "check");
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -483,10 +470,7 @@ fn readme_example_is_what_the_tool_prints() {
             ("    aof: true", "    aof: false"),
         ],
     );
-    let run = infragen(
-        dir.path(),
-        &["check", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
+    let run = on_tree(dir.path(), "check");
     let at = run.stdout.find("impact of").expect(&run.stdout);
     let end = at + run.stdout[at..].find("\n\n").unwrap() + 1;
     assert_eq!(shown, &run.stdout[at..end], "update the README's example");

@@ -142,6 +142,11 @@ use When::{Added, Any, Down, Off, On, Removed, To};
 /// A field that only the other mode uses: changing it does nothing now.
 const UNUSED: &str = "not used in this mode: nothing changes until the environment switches";
 
+/// A field that has no effect on environments in `modes`.
+const fn unused(field: &'static str, modes: Modes) -> Row {
+    row(field, modes, Any, Nothing, UNUSED, "")
+}
+
 const RESTART_CONF: &str = "redis.conf changes; the role restarts Redis on the next playbook run";
 
 /// Every consequence, in blueprint order.
@@ -218,7 +223,7 @@ pub const ROWS: &[Row] = &[
         "the group_vars move to the new group's directory; the playbook targets the new group",
         "put the hosts in the new inventory group before running the playbook",
     ),
-    row("host.ansible_group", ElastiCache, Any, Nothing, UNUSED, ""),
+    unused("host.ansible_group", ElastiCache),
     row(
         "host.instance_type",
         SelfHosted,
@@ -227,7 +232,7 @@ pub const ROWS: &[Row] = &[
         "only the capacity check and the cost report change: infragen does not resize the instance",
         "resize the instance yourself",
     ),
-    row("host.instance_type", ElastiCache, Any, Nothing, UNUSED, ""),
+    unused("host.instance_type", ElastiCache),
     row(
         "host.asterisk_reserve",
         SelfHosted,
@@ -236,14 +241,7 @@ pub const ROWS: &[Row] = &[
         "only the capacity check changes",
         "",
     ),
-    row(
-        "host.asterisk_reserve",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("host.asterisk_reserve", ElastiCache),
     row(
         "host.overcommit_memory",
         SelfHosted,
@@ -260,14 +258,7 @@ pub const ROWS: &[Row] = &[
         "`vm.overcommit_memory = 1` is no longer written: a BGSAVE or AOF rewrite fork can fail on a busy host, and then persistence fails",
         "watch the persistence-failed alarm",
     ),
-    row(
-        "host.overcommit_memory",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("host.overcommit_memory", ElastiCache),
     row(
         "host.disable_thp",
         SelfHosted,
@@ -276,7 +267,7 @@ pub const ROWS: &[Row] = &[
         RESTART_CONF,
         "",
     ),
-    row("host.disable_thp", ElastiCache, Any, Nothing, UNUSED, ""),
+    unused("host.disable_thp", ElastiCache),
     row(
         "consumers",
         Both,
@@ -366,7 +357,7 @@ pub const ROWS: &[Row] = &[
         "Redis restarts and stops listening on a removed address",
         "clients that used that address must move",
     ),
-    row("redis.bind", ElastiCache, Any, Nothing, UNUSED, ""),
+    unused("redis.bind", ElastiCache),
     row(
         "redis.allowed_sources",
         Both,
@@ -527,14 +518,7 @@ pub const ROWS: &[Row] = &[
         "Redis restarts with fewer RDB snapshot rules: more writes are lost on a crash when AOF is off",
         "",
     ),
-    row(
-        "redis.persistence.rdb_snapshots",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("redis.persistence.rdb_snapshots", ElastiCache),
     row(
         "redis.persistence.aof",
         SelfHosted,
@@ -559,14 +543,7 @@ pub const ROWS: &[Row] = &[
         "durability drops: after the restart, a crash loses every write since the last RDB snapshot",
         "accept it, or keep AOF on",
     ),
-    row(
-        "redis.persistence.aof",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("redis.persistence.aof", ElastiCache),
     row(
         "redis.persistence.appendfsync",
         SelfHosted,
@@ -583,14 +560,7 @@ pub const ROWS: &[Row] = &[
         "the kernel decides when the AOF reaches the disk: a crash can lose about 30 seconds of writes",
         "",
     ),
-    row(
-        "redis.persistence.appendfsync",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("redis.persistence.appendfsync", ElastiCache),
     row(
         "elasticache.terraform_module",
         SelfHosted,
@@ -607,7 +577,7 @@ pub const ROWS: &[Row] = &[
         "the replication group moves to another module: without a `moved` block it is destroyed and a new, empty one created",
         "add `moved` blocks before applying",
     ),
-    row("elasticache.vpc_id", SelfHosted, Any, Nothing, UNUSED, ""),
+    unused("elasticache.vpc_id", SelfHosted),
     row(
         "elasticache.vpc_id",
         ElastiCache,
@@ -616,14 +586,7 @@ pub const ROWS: &[Row] = &[
         "the cache's security group and subnet group move to the other VPC: the replication group is replaced and starts empty",
         "consumers must reach the new VPC",
     ),
-    row(
-        "elasticache.subnet_ids",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("elasticache.subnet_ids", SelfHosted),
     row(
         "elasticache.subnet_ids",
         ElastiCache,
@@ -672,7 +635,7 @@ pub const ROWS: &[Row] = &[
         "replicas are added or removed in place; the primary keeps its data",
         "",
     ),
-    row("elasticache.multi_az", SelfHosted, Any, Nothing, UNUSED, ""),
+    unused("elasticache.multi_az", SelfHosted),
     row(
         "elasticache.multi_az",
         ElastiCache,
@@ -689,14 +652,7 @@ pub const ROWS: &[Row] = &[
         "a failed primary is no longer replaced automatically",
         "",
     ),
-    row(
-        "elasticache.snapshot_retention_days",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("elasticache.snapshot_retention_days", SelfHosted),
     row(
         "elasticache.snapshot_retention_days",
         ElastiCache,
@@ -721,14 +677,7 @@ pub const ROWS: &[Row] = &[
         "only the cost report changes",
         "",
     ),
-    row(
-        "elasticache.maintenance_window",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("elasticache.maintenance_window", SelfHosted),
     row(
         "elasticache.maintenance_window",
         ElastiCache,
@@ -737,14 +686,7 @@ pub const ROWS: &[Row] = &[
         "the weekly maintenance window moves",
         "",
     ),
-    row(
-        "elasticache.snapshot_window",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("elasticache.snapshot_window", SelfHosted),
     row(
         "elasticache.snapshot_window",
         ElastiCache,
@@ -753,14 +695,7 @@ pub const ROWS: &[Row] = &[
         "the daily snapshot window moves",
         "",
     ),
-    row(
-        "elasticache.auto_minor_version_upgrade",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("elasticache.auto_minor_version_upgrade", SelfHosted),
     row(
         "elasticache.auto_minor_version_upgrade",
         ElastiCache,
@@ -769,14 +704,7 @@ pub const ROWS: &[Row] = &[
         "minor engine upgrades in the maintenance window are switched on or off",
         "",
     ),
-    row(
-        "elasticache.final_snapshot",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("elasticache.final_snapshot", SelfHosted),
     row(
         "elasticache.final_snapshot",
         ElastiCache,
@@ -881,14 +809,7 @@ pub const ROWS: &[Row] = &[
         "the hit-rate alarm's threshold is updated in place (0 removes it)",
         "",
     ),
-    row(
-        "monitoring.cpu_alert_percent",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("monitoring.cpu_alert_percent", SelfHosted),
     row(
         "monitoring.cpu_alert_percent",
         ElastiCache,
@@ -897,14 +818,7 @@ pub const ROWS: &[Row] = &[
         "the engine CPU alarm's threshold is updated in place",
         "",
     ),
-    row(
-        "monitoring.connections_alert",
-        SelfHosted,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("monitoring.connections_alert", SelfHosted),
     row(
         "monitoring.connections_alert",
         ElastiCache,
@@ -945,7 +859,7 @@ pub const ROWS: &[Row] = &[
         "new backups go to the other bucket; the backups already taken stay where they are (a generated bucket is destroyed, which fails while it holds backups)",
         "copy the backups you want to keep",
     ),
-    row("backup.bucket", ElastiCache, Any, Nothing, UNUSED, ""),
+    unused("backup.bucket", ElastiCache),
     row(
         "backup.interval_hours",
         SelfHosted,
@@ -954,14 +868,7 @@ pub const ROWS: &[Row] = &[
         "the backup timer's interval changes",
         "",
     ),
-    row(
-        "backup.interval_hours",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("backup.interval_hours", ElastiCache),
     row(
         "backup.retention_days",
         SelfHosted,
@@ -978,14 +885,7 @@ pub const ROWS: &[Row] = &[
         "backups older than the new retention are deleted by the bucket's lifecycle rule",
         "",
     ),
-    row(
-        "backup.retention_days",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("backup.retention_days", ElastiCache),
     row(
         "backup.max_age_hours",
         SelfHosted,
@@ -994,14 +894,7 @@ pub const ROWS: &[Row] = &[
         "the backup age alarm's threshold is updated in place",
         "",
     ),
-    row(
-        "backup.max_age_hours",
-        ElastiCache,
-        Any,
-        Nothing,
-        UNUSED,
-        "",
-    ),
+    unused("backup.max_age_hours", ElastiCache),
 ];
 
 impl Modes {

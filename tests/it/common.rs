@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 /// Blueprints that must validate and render: the shipped one and the fixtures.
 pub const GOOD_BLUEPRINTS: &[&str] = &[
@@ -77,4 +77,44 @@ pub fn render(blueprint: &str) -> Vec<infragen::render::OutputFile> {
     let model = infragen::pipeline::compile_str(blueprint, &src)
         .unwrap_or_else(|e| panic!("{}", e.render()));
     infragen::render::render(&model).expect("render")
+}
+
+/// A process's exit code, stdout and stderr, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// redis-cli against 127.0.0.1:`port` (the test hosts share the controller's network);
+/// the password goes through REDISCLI_AUTH, never the command line. Its stdout and
+/// stderr, trimmed.
+pub fn redis_cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let mut c = Command::new("redis-cli");
+    c.args([
+        "--no-auth-warning",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+    ])
+    .args(args)
+    .env_remove("REDISCLI_AUTH")
+    .stdin(Stdio::null());
+    if let Some(p) = password {
+        c.env("REDISCLI_AUTH", p);
+    }
+    let out = c
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-cli: {e}"));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+    .trim()
+    .to_string()
 }

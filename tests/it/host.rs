@@ -14,7 +14,7 @@
 //! Over 500 lines: the `Host` harness (boot, SSH, converge, stop) and the scenarios that
 //! use it belong together; each scenario is one test.
 
-use crate::common::{infragen, repo};
+use crate::common::{infragen, redis_cli, repo, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -45,15 +45,6 @@ fn serial() -> MutexGuard<'static, ()> {
         }
     });
     guard
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Role variables that point the publisher and the backups at the local AWS endpoint;
@@ -257,35 +248,8 @@ fn shipped() -> String {
     std::fs::read_to_string(repo().join("blueprints/redis-on-asterisk.yaml")).unwrap()
 }
 
-/// redis-cli on the controller (the hosts share its network), with the password in
-/// REDISCLI_AUTH when given.
-fn redis(port: u16, password: Option<&str>, args: &[&str]) -> String {
-    let mut c = Command::new("redis-cli");
-    c.args([
-        "--no-auth-warning",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-    ])
-    .args(args)
-    .env_remove("REDISCLI_AUTH")
-    .stdin(Stdio::null());
-    if let Some(p) = password {
-        c.env("REDISCLI_AUTH", p);
-    }
-    let out = c.output().expect("redis-cli on the controller");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-    .trim()
-    .to_string()
-}
-
 fn config_get(port: u16, password: &str, key: &str) -> String {
-    let out = redis(port, Some(password), &["CONFIG", "GET", key]);
+    let out = redis_cli(port, Some(password), &["CONFIG", "GET", key]);
     out.lines().nth(1).unwrap_or_default().to_string()
 }
 
@@ -347,9 +311,9 @@ fn debian_12_converges_twice_to_the_blueprint() {
     // The running server is the blueprint's (dev: 256mb, port 6379, allkeys-lru, AOF
     // everysec, Redis 7's save rules, FLUSHALL/FLUSHDB blocked).
     assert_eq!(systemd_prop(&host, "redis-server", "ActiveState"), "active");
-    assert!(redis(6379, None, &["PING"]).contains("NOAUTH"));
-    assert!(redis(6379, Some("wrong-password"), &["PING"]).contains("WRONGPASS"));
-    assert_eq!(redis(6379, Some(&pw), &["PING"]), "PONG");
+    assert!(redis_cli(6379, None, &["PING"]).contains("NOAUTH"));
+    assert!(redis_cli(6379, Some("wrong-password"), &["PING"]).contains("WRONGPASS"));
+    assert_eq!(redis_cli(6379, Some(&pw), &["PING"]), "PONG");
     assert_eq!(config_get(6379, &pw, "port"), "6379");
     assert_eq!(
         config_get(6379, &pw, "maxmemory"),
@@ -360,7 +324,7 @@ fn debian_12_converges_twice_to_the_blueprint() {
     assert_eq!(config_get(6379, &pw, "appendonly"), "yes");
     assert_eq!(config_get(6379, &pw, "appendfsync"), "everysec");
     for command in ["FLUSHALL", "FLUSHDB"] {
-        let refused = redis(6379, Some(&pw), &[command]);
+        let refused = redis_cli(6379, Some(&pw), &[command]);
         assert!(refused.contains("NOPERM"), "{command}: {refused}");
     }
     // Started by systemd with the generated file.
@@ -410,8 +374,8 @@ fn debian_12_converges_twice_to_the_blueprint() {
         "active"
     );
     for i in 0..50 {
-        redis(6379, Some(&pw), &["SET", &format!("k{i}"), "v"]);
-        redis(6379, Some(&pw), &["GET", &format!("k{}", i * 2)]);
+        redis_cli(6379, Some(&pw), &["SET", &format!("k{i}"), "v"]);
+        redis_cli(6379, Some(&pw), &["GET", &format!("k{}", i * 2)]);
     }
     // A first backup (the timer takes one five minutes after boot; this host is new).
     host.on_host("systemctl start redis-backup.service");
@@ -475,7 +439,7 @@ fn debian_12_converges_twice_to_the_blueprint() {
     // everything on the host, restore, the keys are back (on the AOF-enabled service).
     let filler =
         "for i = 1, 300 do redis.call('SET', 'backup:' .. i, 'value ' .. i) end return 300";
-    assert_eq!(redis(6379, Some(&pw), &["EVAL", filler, "0"]), "300");
+    assert_eq!(redis_cli(6379, Some(&pw), &["EVAL", filler, "0"]), "300");
     host.on_host("systemctl start redis-backup.service");
     assert_eq!(
         systemd_prop(&host, "redis-backup.service", "Result"),
@@ -491,23 +455,30 @@ fn debian_12_converges_twice_to_the_blueprint() {
     .unwrap();
     assert!(keys.len() >= 2, "the first backup and this one: {keys:?}");
     assert!(keys.iter().all(|k| k.ends_with(".rdb")), "{keys:?}");
-    let before = redis(6379, Some(&pw), &["DBSIZE"]);
+    let before = redis_cli(6379, Some(&pw), &["DBSIZE"]);
     host.on_host(
         "systemctl stop redis-server && rm -rf /var/lib/redis/* && systemctl start redis-server",
     );
     assert_eq!(
-        redis(6379, Some(&pw), &["DBSIZE"]),
+        redis_cli(6379, Some(&pw), &["DBSIZE"]),
         "0",
         "the host lost its data"
     );
     let restored = host.on_host("infragen-redis-restore latest");
     assert!(restored.contains("AOF rebuilt"), "{restored}");
-    assert_eq!(redis(6379, Some(&pw), &["DBSIZE"]), before, "{restored}");
-    assert_eq!(redis(6379, Some(&pw), &["GET", "backup:300"]), "value 300");
+    assert_eq!(
+        redis_cli(6379, Some(&pw), &["DBSIZE"]),
+        before,
+        "{restored}"
+    );
+    assert_eq!(
+        redis_cli(6379, Some(&pw), &["GET", "backup:300"]),
+        "value 300"
+    );
     assert_eq!(config_get(6379, &pw, "appendonly"), "yes");
     host.on_host("systemctl restart redis-server");
     assert_eq!(
-        redis(6379, Some(&pw), &["DBSIZE"]),
+        redis_cli(6379, Some(&pw), &["DBSIZE"]),
         before,
         "lost on the next restart"
     );
@@ -569,7 +540,7 @@ fn a_converge_that_failed_after_the_config_is_repaired_by_the_next_run() {
         config_get(6379, &pw, "maxmemory"),
         (300u64 << 20).to_string()
     );
-    assert!(redis(6379, None, &["PING"]).contains("NOAUTH"));
+    assert!(redis_cli(6379, None, &["PING"]).contains("NOAUTH"));
     let again = host.converge(&ansible, "dev", &[]);
     assert_converged(&again, "the run after");
     assert_eq!(again.changed, 0, "{}", again.log);
@@ -593,8 +564,8 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
     let pw = host.password("dev");
     assert_eq!(config_get(6379, &pw, "appendonly"), "no");
     let script = "for i = 1, 500 do redis.call('SET', 'key:' .. i, 'value ' .. i) end return 500";
-    assert_eq!(redis(6379, Some(&pw), &["EVAL", script, "0"]), "500");
-    assert_eq!(redis(6379, Some(&pw), &["SAVE"]), "OK");
+    assert_eq!(redis_cli(6379, Some(&pw), &["EVAL", script, "0"]), "500");
+    assert_eq!(redis_cli(6379, Some(&pw), &["SAVE"]), "OK");
 
     let on = generate(&shipped());
     let c = host.converge(&on.path().join("out/ansible"), "dev", &[]);
@@ -607,15 +578,15 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
     );
     assert_eq!(config_get(6379, &pw, "appendonly"), "yes");
     assert_eq!(
-        redis(6379, Some(&pw), &["DBSIZE"]),
+        redis_cli(6379, Some(&pw), &["DBSIZE"]),
         "500",
         "the dataset was lost"
     );
-    assert_eq!(redis(6379, Some(&pw), &["GET", "key:500"]), "value 500");
+    assert_eq!(redis_cli(6379, Some(&pw), &["GET", "key:500"]), "value 500");
     // And it survives a restart, now from the AOF.
     host.on_host("systemctl restart redis-server");
     assert_eq!(
-        redis(6379, Some(&pw), &["DBSIZE"]),
+        redis_cli(6379, Some(&pw), &["DBSIZE"]),
         "500",
         "lost on restart"
     );
@@ -665,10 +636,10 @@ fn debian_13_converges_with_redis_8() {
     assert_eq!(second.changed, 0, "{}", second.log);
     let pw = host.password("dev");
     assert!(host.on_host("redis-server --version").contains("v=8."));
-    assert!(redis(6379, None, &["PING"]).contains("NOAUTH"));
+    assert!(redis_cli(6379, None, &["PING"]).contains("NOAUTH"));
     assert_eq!(
         config_get(6379, &pw, "maxmemory"),
         (256u64 << 20).to_string()
     );
-    assert!(redis(6379, Some(&pw), &["FLUSHALL"]).contains("NOPERM"));
+    assert!(redis_cli(6379, Some(&pw), &["FLUSHALL"]).contains("NOPERM"));
 }

@@ -12,7 +12,7 @@ mod redis;
 mod schema;
 mod terraform;
 
-use crate::common::{GOOD_BLUEPRINTS, render, repo};
+use crate::common::{GOOD_BLUEPRINTS, redis_cli, render, repo, text};
 use infragen::model::{Mode, Model};
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -93,15 +93,6 @@ impl Tools {
 fn run(mut c: Command) -> Output {
     c.output()
         .unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn model(blueprint: &str) -> Model {

@@ -51,10 +51,10 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
                 text(&o).replace(TEST_PASSWORD, "<password>")
             );
         }
-        let reply = cli(port, None, &["PING"]);
+        let reply = redis_cli(port, None, &["PING"]);
         if reply.contains("NOAUTH") || reply.contains("PONG") {
             // Wait until a loaded dataset is served, not just accepted connections.
-            if !cli(port, Some(TEST_PASSWORD), &["PING"]).contains("LOADING") {
+            if !redis_cli(port, Some(TEST_PASSWORD), &["PING"]).contains("LOADING") {
                 return Server { child, port };
             }
         }
@@ -66,33 +66,8 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
     }
 }
 
-/// Runs redis-cli; the password goes through REDISCLI_AUTH, never the command line.
-fn cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
-    let mut c = Command::new("redis-cli");
-    c.args([
-        "--no-auth-warning",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-    ])
-    .args(args)
-    .env_remove("REDISCLI_AUTH");
-    if let Some(p) = password {
-        c.env("REDISCLI_AUTH", p);
-    }
-    let o = run(c);
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-    .trim()
-    .to_string()
-}
-
 fn auth(s: &Server, args: &[&str]) -> String {
-    cli(s.port, Some(TEST_PASSWORD), args)
+    redis_cli(s.port, Some(TEST_PASSWORD), args)
 }
 
 fn config_get(s: &Server, key: &str) -> String {
@@ -184,11 +159,11 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
     let mut server = start_redis(conf, &data, &[]);
 
     assert!(
-        cli(server.port, None, &["GET", "k"]).contains("NOAUTH"),
+        redis_cli(server.port, None, &["GET", "k"]).contains("NOAUTH"),
         "{ctx}: a command without a password must get NOAUTH"
     );
     assert!(
-        cli(server.port, Some("wrong-password"), &["GET", "k"]).contains("WRONGPASS"),
+        redis_cli(server.port, Some("wrong-password"), &["GET", "k"]).contains("WRONGPASS"),
         "{ctx}: a wrong password must get WRONGPASS"
     );
     assert_eq!(
@@ -346,7 +321,7 @@ fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
     };
     let graceful_stop = |server: Server| {
         // What systemd's restart does: SIGTERM, and Redis writes its files on the way out.
-        let _ = cli(server.port, Some(TEST_PASSWORD), &["SHUTDOWN"]);
+        let _ = redis_cli(server.port, Some(TEST_PASSWORD), &["SHUTDOWN"]);
         let mut server = server;
         let _ = server.child.wait();
     };
@@ -488,7 +463,7 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
     let as_monitor = |args: &[&str]| {
         let mut all = vec!["--user", "infragen-monitor"];
         all.extend_from_slice(args);
-        cli(server.port, Some(&monitor_password), &all)
+        redis_cli(server.port, Some(&monitor_password), &all)
     };
     assert!(
         as_monitor(&["INFO", "server"]).contains("redis_version:7."),

@@ -224,16 +224,16 @@ fn the_same_values_have_no_impact() {
     }
 }
 
-/// `infragen gen` or `check` on the work directory's blueprint and `out/` tree.
-fn on_tree(dir: &Path, command: &str) -> Run {
-    infragen(
-        dir,
-        &[command, "--blueprint", "blueprint.yaml", "--out", "out"],
-    )
+/// `infragen gen` or `check` (with `extra` arguments) on the work directory's blueprint
+/// and `out/` tree.
+fn on_tree(dir: &Path, command: &str, extra: &[&str]) -> Run {
+    let mut args = vec![command, "--blueprint", "blueprint.yaml", "--out", "out"];
+    args.extend_from_slice(extra);
+    infragen(dir, &args)
 }
 
 fn gen_then_edit(dir: &Path, edits: &[(&str, &str)]) {
-    let run = on_tree(dir, "gen");
+    let run = on_tree(dir, "gen", &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let path = dir.join("blueprint.yaml");
     let mut text = std::fs::read_to_string(&path).unwrap();
@@ -251,7 +251,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
         dir.path(),
         &[("password_length: 32", "password_length: 48")],
     );
-    let check = on_tree(dir.path(), "check");
+    let check = on_tree(dir.path(), "check", &[]);
     assert_eq!(check.code, 1, "{check:?}");
     let status_end = check
         .stdout
@@ -270,7 +270,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
     assert!(check.stdout.contains(
         "  prod: credentials: the password rotates: consumers that cached it fail until they read the secret again\n    credentials   redis.auth.password_length: 32 -> 48\n"
     ), "{}", check.stdout);
-    let regen = on_tree(dir.path(), "gen");
+    let regen = on_tree(dir.path(), "gen", &[]);
     assert_eq!(regen.code, 0, "{regen:?}");
     let counts = regen
         .stdout
@@ -287,9 +287,9 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
             .contains("redis.auth.password_length: 32 -> 48")
     );
     // Once written, the values are the blueprint's: nothing more to report.
-    let again = on_tree(dir.path(), "gen");
+    let again = on_tree(dir.path(), "gen", &[]);
     assert!(!again.stdout.contains("impact"), "{}", again.stdout);
-    let clean = on_tree(dir.path(), "check");
+    let clean = on_tree(dir.path(), "check", &[]);
     assert_eq!(clean.code, 0);
     assert!(!clean.stdout.contains("impact"), "{}", clean.stdout);
 }
@@ -298,18 +298,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
 fn json_carries_the_impact_as_data() {
     let dir = workdir("tests/fixtures/elasticache.yaml");
     gen_then_edit(dir.path(), &[("      nodes: 2\n", "      nodes: 3\n")]);
-    let run = infragen(
-        dir.path(),
-        &[
-            "check",
-            "--blueprint",
-            "blueprint.yaml",
-            "--out",
-            "out",
-            "--format",
-            "json",
-        ],
-    );
+    let run = on_tree(dir.path(), "check", &["--format", "json"]);
     assert_eq!(run.code, 1, "{run:?}");
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let impact = &doc["impact"];
@@ -374,18 +363,7 @@ fn github_format_writes_the_job_summary() {
         );
     }
     // Without the variable, nothing else is written.
-    let run = infragen(
-        dir.path(),
-        &[
-            "check",
-            "--blueprint",
-            "blueprint.yaml",
-            "--out",
-            "out",
-            "--format",
-            "github",
-        ],
-    );
+    let run = on_tree(dir.path(), "check", &["--format", "github"]);
     assert_eq!(run.code, 1);
 }
 
@@ -398,7 +376,7 @@ fn unreadable_or_missing_records_say_so() {
     );
     let values = dir.path().join("out/infragen-values.json");
     std::fs::write(&values, "{ not json").unwrap();
-    let run = on_tree(dir.path(), "check");
+    let run = on_tree(dir.path(), "check", &[]);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -407,7 +385,7 @@ fn unreadable_or_missing_records_say_so() {
         run.stdout
     );
     std::fs::remove_file(&values).unwrap();
-    let run = on_tree(dir.path(), "check");
+    let run = on_tree(dir.path(), "check", &[]);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -470,7 +448,7 @@ fn readme_example_is_what_the_tool_prints() {
             ("    aof: true", "    aof: false"),
         ],
     );
-    let run = on_tree(dir.path(), "check");
+    let run = on_tree(dir.path(), "check", &[]);
     let at = run.stdout.find("impact of").expect(&run.stdout);
     let end = at + run.stdout[at..].find("\n\n").unwrap() + 1;
     assert_eq!(shown, &run.stdout[at..end], "update the README's example");

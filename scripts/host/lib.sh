@@ -20,6 +20,10 @@ host_require_root() {
 
 # Installs Debian packages only when a command is missing: a warm machine never runs apt.
 # Usage: host_need_cmd COMMAND PACKAGE [COMMAND PACKAGE ...]
+# scripts/setup-tools.sh installs everything once before anything runs in parallel; this
+# is the fallback for a script run by hand. Concurrent callers are serialised (one lock
+# file for every apt call of the project, waited for, never failed on) and apt itself
+# waits for a lock another program holds instead of failing at once.
 host_need_cmd() {
   local missing=()
   while [ $# -ge 2 ]; do
@@ -27,18 +31,29 @@ host_need_cmd() {
     shift 2
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || host_die "must run as root to install Debian packages: ${missing[*]}"
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   host_log "installing Debian packages: ${missing[*]}"
-  # Lists may be absent on a fresh machine (apt-get install then finds nothing).
-  local log
+  local log rc=0
   log=$(mktemp)
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  (
+    flock -w 900 8 || { echo "waited 900 s for $HOST_APT_LOCK" >&2; exit 1; }
+    # Lists may be absent on a fresh machine (apt-get install then finds nothing).
+    apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+      DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get -o DPkg::Lock::Timeout=600 \
+        install -y -qq --no-install-recommends "${missing[@]}"
+  ) 8>"$HOST_APT_LOCK" >"$log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
     tail -n 20 "$log" >&2
     rm -f "$log"
     host_die "apt-get install ${missing[*]} failed"
   fi
   rm -f "$log"
+  # Whatever a caller that waited behind another found: each command must be there now.
+  hash -r
 }
+# One lock for every apt call of the project's scripts (not apt's own lock files).
+HOST_APT_LOCK=${HOST_APT_LOCK:-/run/lock/infragen-apt.lock}
 
 # A TCP port on 127.0.0.1 that nothing listens on right now. The kernel picks it, so
 # parallel runs do not collide the way a fixed port or a counter would; the window

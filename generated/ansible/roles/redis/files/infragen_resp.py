@@ -26,13 +26,13 @@ def _read_reply(f):
             return None
         data = f.read(size + 2)
         return data[:-2].decode(errors="replace")
-    raise RedisError("unexpected reply type %r" % kind)
+    raise RedisError(f"unexpected reply type {kind!r}")
 
 
 def command(f, *args):
     out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a.encode()
+    for arg in args:
+        a = arg.encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     f.write(b"".join(out))
     f.flush()

@@ -75,7 +75,7 @@ def save(env):
             if info.get("rdb_last_bgsave_status") != "ok":
                 raise RedisError("the background save failed (see the Redis log)")
             return
-        raise RedisError("the background save did not finish in %d s" % SAVE_TIMEOUT)
+        raise RedisError(f"the background save did not finish in {SAVE_TIMEOUT} s")
 
 
 def main(argv):
@@ -86,22 +86,29 @@ def main(argv):
     try:
         save(env)
     except (OSError, RedisError) as e:
-        print("redis-backup: cannot take a snapshot: %s" % e, file=sys.stderr)
+        print(f"redis-backup: cannot take a snapshot: {e}", file=sys.stderr)
         return 1
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    key = "%s%s/dump-%s.rdb" % (env["BACKUP_PREFIX"], socket.gethostname(), stamp)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    key = "{}{}/dump-{}.rdb".format(env["BACKUP_PREFIX"], socket.gethostname(), stamp)
     try:
         bucket = bucket_of(env)
-        aws(env, "s3", "cp", "--only-show-errors", env["REDIS_RDB_FILE"], "s3://%s/%s" % (bucket, key))
+        aws(
+            env,
+            "s3",
+            "cp",
+            "--only-show-errors",
+            env["REDIS_RDB_FILE"],
+            f"s3://{bucket}/{key}",
+        )
     except subprocess.CalledProcessError as e:
-        print("redis-backup: the copy to S3 failed: %s" % (e.stderr or e).strip(), file=sys.stderr)
+        print(f"redis-backup: the copy to S3 failed: {(e.stderr or e).strip()}", file=sys.stderr)
         return 1
     state = env["BACKUP_STATE_FILE"]
     with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(state), delete=False) as f:
-        f.write("%d\n" % time.time())
+        f.write(f"{int(time.time())}\n")
     os.chmod(f.name, 0o644)
     os.replace(f.name, state)
-    print("redis-backup: s3://%s/%s" % (bucket, key))
+    print(f"redis-backup: s3://{bucket}/{key}")
     return 0
 
 

@@ -24,6 +24,7 @@
 #                           breaching)
 # With --dry-run FILE the payload is written to FILE instead of sent (tests use it);
 # --describe prints the metric names and dimensions as JSON.
+import contextlib
 import json
 import os
 import subprocess
@@ -70,10 +71,8 @@ def _fields(value):
     out = {}
     for part in value.split(","):
         key, _, number = part.partition("=")
-        try:
+        with contextlib.suppress(ValueError):
             out[key] = float(number)
-        except ValueError:
-            pass
     return out
 
 
@@ -91,9 +90,7 @@ def _command_totals(info):
 def _p99(info):
     """The highest p99 latency of any command (INFO latencystats), or None."""
     values = [
-        _fields(v).get("p99")
-        for k, v in info.items()
-        if k.startswith("latency_percentiles_usec_")
+        _fields(v).get("p99") for k, v in info.items() if k.startswith("latency_percentiles_usec_")
     ]
     values = [v for v in values if v is not None]
     return max(values) if values else None
@@ -194,7 +191,7 @@ def main(argv):
         )
     except (OSError, RedisError) as e:
         # No data is the signal: the not-reporting alarm treats it as breaching.
-        print("redis-metrics: cannot read INFO: %s" % e, file=sys.stderr)
+        print(f"redis-metrics: cannot read INFO: {e}", file=sys.stderr)
         return 1
     try:
         with open(state_file) as f:
@@ -221,7 +218,15 @@ def main(argv):
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(payload["MetricData"], f)
         try:
-            cmd = ["aws", "cloudwatch", "put-metric-data", "--namespace", namespace, "--metric-data", "file://" + f.name]
+            cmd = [
+                "aws",
+                "cloudwatch",
+                "put-metric-data",
+                "--namespace",
+                namespace,
+                "--metric-data",
+                "file://" + f.name,
+            ]
             if env.get("AWS_REGION"):
                 cmd += ["--region", env["AWS_REGION"]]
             if env.get("METRICS_ENDPOINT_URL"):

@@ -25,8 +25,8 @@ ENV_FILE = "/etc/redis/redis-backup.env"
 def settings():
     env = dict(os.environ)
     with open(ENV_FILE) as f:
-        for line in f:
-            line = line.strip()
+        for raw in f:
+            line = raw.strip()
             if line and not line.startswith("#") and "=" in line:
                 key, value = line.split("=", 1)
                 env.setdefault(key, value)
@@ -49,15 +49,24 @@ def newest(env):
     else:
         account = aws(env, "sts", "get-caller-identity", "--query", "Account", "--output", "text")
         bucket = env["BACKUP_BUCKET_PREFIX"] + account
-    prefix = "%s%s/" % (env["BACKUP_PREFIX"], os.uname().nodename)
+    prefix = "{}{}/".format(env["BACKUP_PREFIX"], os.uname().nodename)
     keys = aws(
-        env, "s3api", "list-objects-v2", "--bucket", bucket, "--prefix", prefix,
-        "--query", "Contents[].Key", "--output", "text",
+        env,
+        "s3api",
+        "list-objects-v2",
+        "--bucket",
+        bucket,
+        "--prefix",
+        prefix,
+        "--query",
+        "Contents[].Key",
+        "--output",
+        "text",
     ).split()
     keys = sorted(k for k in keys if k.endswith(".rdb"))
     if not keys:
-        sys.exit("infragen-redis-restore: no backup under s3://%s/%s" % (bucket, prefix))
-    return "s3://%s/%s" % (bucket, keys[-1])
+        sys.exit(f"infragen-redis-restore: no backup under s3://{bucket}/{prefix}")
+    return f"s3://{bucket}/{keys[-1]}"
 
 
 def config_value(path, key):
@@ -76,8 +85,9 @@ RESTORE_USER = "infragen-restore"
 
 
 def cli(socket_path, *args):
-    out = subprocess.run(
-        ["redis-cli", "--no-auth-warning", "-s", socket_path, "--user", RESTORE_USER, *args],
+    # Programs by name (S607): root's PATH (sudo's secure_path) finds Debian's binaries.
+    out = subprocess.run(  # noqa: PLW1510 -- callers compare the reply, not the exit code
+        ["redis-cli", "--no-auth-warning", "-s", socket_path, "--user", RESTORE_USER, *args],  # noqa: S607
         capture_output=True,
         text=True,
         # nopass: any password is accepted; redis-cli needs one to send AUTH.
@@ -94,17 +104,41 @@ def rebuild_aof(conf, data_dir, user):
     os.chown(run_dir, uid.pw_uid, uid.pw_gid)
     os.chmod(run_dir, 0o700)
     sock = os.path.join(run_dir, "redis.sock")
-    log = open(os.path.join(run_dir, "redis.log"), "w+")
+    # Kept open across the server's life (its stdout) and closed in the finally below.
+    log = open(os.path.join(run_dir, "redis.log"), "w+")  # noqa: SIM115
     server = subprocess.Popen(
-        [
-            "runuser", "-u", user, "--",
-            "redis-server", conf,
-            "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
-            "--appendonly", "no", "--dir", data_dir,
-            "--daemonize", "no", "--supervised", "no", "--logfile", "",
+        [  # noqa: S607
+            "runuser",
+            "-u",
+            user,
+            "--",
+            "redis-server",
+            conf,
+            "--port",
+            "0",
+            "--unixsocket",
+            sock,
+            "--unixsocketperm",
+            "700",
+            "--appendonly",
+            "no",
+            "--dir",
+            data_dir,
+            "--daemonize",
+            "no",
+            "--supervised",
+            "no",
+            "--logfile",
+            "",
             # Nobody but root reaches the socket: a user of this server alone, without
             # a password. (Each word its own argument: Redis quotes one with spaces.)
-            "--user", RESTORE_USER, "on", "nopass", "~*", "&*", "+@all",
+            "--user",
+            RESTORE_USER,
+            "on",
+            "nopass",
+            "~*",
+            "&*",
+            "+@all",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -115,14 +149,20 @@ def rebuild_aof(conf, data_dir, user):
                 break
             if server.poll() is not None:
                 log.seek(0)
-                sys.exit("infragen-redis-restore: Redis could not load the backup:\n" + log.read()[-2000:])
+                sys.exit(
+                    "infragen-redis-restore: Redis could not load the backup:\n"
+                    + log.read()[-2000:]
+                )
             time.sleep(0.5)
         keys = cli(sock, "DBSIZE")
         if cli(sock, "CONFIG", "SET", "appendonly", "yes") != "OK":
             sys.exit("infragen-redis-restore: could not switch AOF on")
         for _ in range(3600):
             info = cli(sock, "INFO", "persistence")
-            if all(s in info for s in ("aof_enabled:1", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0")):
+            if all(
+                s in info
+                for s in ("aof_enabled:1", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0")
+            ):
                 break
             time.sleep(0.5)
         cli(sock, "SHUTDOWN")
@@ -146,12 +186,12 @@ def main(argv):
     data_dir = env.get("REDIS_DATA_DIR", "/var/lib/redis")
     service = env.get("REDIS_SERVICE", "redis-server")
     user = env.get("REDIS_USER", "redis")
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    download = os.path.join(data_dir, ".restore-%s.rdb" % stamp)
-    print("restoring %s" % source)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    download = os.path.join(data_dir, f".restore-{stamp}.rdb")
+    print(f"restoring {source}")
     aws(env, "s3", "cp", "--only-show-errors", source, download)
-    subprocess.run(["systemctl", "stop", service], check=True)
-    aside = os.path.join(data_dir, "before-restore-%s" % stamp)
+    subprocess.run(["systemctl", "stop", service], check=True)  # noqa: S607
+    aside = os.path.join(data_dir, f"before-restore-{stamp}")
     os.mkdir(aside)
     for name in ("dump.rdb", config_value(conf, "appenddirname") or "appendonlydir"):
         path = os.path.join(data_dir, name)
@@ -164,9 +204,9 @@ def main(argv):
     os.chmod(rdb, 0o660)
     if config_value(conf, "appendonly") == "yes":
         keys = rebuild_aof(conf, data_dir, user)
-        print("loaded %s keys; AOF rebuilt from them" % keys)
-    subprocess.run(["systemctl", "start", service], check=True)
-    print("Redis restarted from %s; the files it replaced are in %s" % (source, aside))
+        print(f"loaded {keys} keys; AOF rebuilt from them")
+    subprocess.run(["systemctl", "start", service], check=True)  # noqa: S607
+    print(f"Redis restarted from {source}; the files it replaced are in {aside}")
     return 0
 
 

@@ -8,7 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each stage's time, for the README's table of what the command costs.
+stage_start=$SECONDS
+stage_done() { echo "-- $1: $((SECONDS - stage_start)) s"; stage_start=$SECONDS; }
+
 bash scripts/setup-tools.sh
+stage_done "setup (packages, venvs, test hosts)"
 
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -16,6 +21,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+stage_done "rustfmt and clippy (with the build)"
 # The scripts are a second codebase (the host harness, the benchmark, and the Python the
 # role installs on production hosts, where it runs as root): the same gate as the Rust.
 echo "== shellcheck"
@@ -33,7 +39,9 @@ echo "shellcheck: ${#sh_files[@]} scripts clean"
 echo "== ruff"
 .venv/bin/ruff check --no-cache .
 .venv/bin/ruff format --check --no-cache .
+stage_done "shellcheck and ruff"
 echo "== cargo test"
 # --include-ignored: the booted-host tests (tests/it/host.rs) are ignored in a plain
 # `cargo test`; this command has installed what they need.
+# Nothing is printed after it: its closing "test result" lines end the output.
 cargo test --locked -- --include-ignored

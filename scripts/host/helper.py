@@ -150,6 +150,20 @@ def list_objects(args):
     print()
 
 
+def get_object(args):
+    """Downloads one object of the local endpoint to a file."""
+    aws_client("s3", args.endpoint, args.region).download_file(args.bucket, args.key, args.file)
+
+
+def put_object(args):
+    """Uploads a file (or, with --text, a string) as one object of the local endpoint."""
+    s3 = aws_client("s3", args.endpoint, args.region)
+    if args.text is not None:
+        s3.put_object(Bucket=args.bucket, Key=args.key, Body=args.text.encode())
+    else:
+        s3.upload_file(args.file, args.bucket, args.key)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -187,6 +201,16 @@ def main():
     p.add_argument("bucket")
     p.add_argument("prefix")
     p.set_defaults(func=list_objects)
+    for name, func in (("get-object", get_object), ("put-object", put_object)):
+        p = sub.add_parser(name)
+        p.add_argument("endpoint")
+        p.add_argument("region")
+        p.add_argument("bucket")
+        p.add_argument("key")
+        p.add_argument("file", nargs="?")
+        if name == "put-object":
+            p.add_argument("--text")
+        p.set_defaults(func=func)
     p = sub.add_parser("gen-password")
     p.add_argument("--length", type=int, default=32)
     p.set_defaults(func=lambda a: print(gen_password(a.length)))

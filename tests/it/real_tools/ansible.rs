@@ -76,18 +76,22 @@ pub(super) fn ansible_render(
         c
     });
     let user = String::from_utf8_lossy(&user.stdout).trim().to_string();
-    std::fs::write(
-        &vars,
-        format!(
-            r#"{{"redis_manage_system": false, "redis_live": {live}, {port}"redis_config_path": "{}", "redis_config_owner": "{user}", "redis_config_group": "{group_name}", "redis_password": "{TEST_PASSWORD}", "ansible_become": false, "ansible_python_interpreter": "{}"}}"#,
-            conf.display(),
-            t.venv_bin.join("python").display(),
-            group_name = primary_group(),
-            live = live_port.is_some(),
-            port = live_port.map(|p| format!(r#""redis_port": {p}, "#)).unwrap_or_default(),
-        ),
-    )
-    .unwrap();
+    // The role's per-host passwords are created here (render-only: on the controller).
+    let mut values = serde_json::json!({
+        "redis_manage_system": false,
+        "redis_live": live_port.is_some(),
+        "redis_config_path": conf,
+        "redis_config_owner": user,
+        "redis_config_group": primary_group(),
+        "redis_secrets_dir": work.join("secrets"),
+        "redis_password": TEST_PASSWORD,
+        "ansible_become": false,
+        "ansible_python_interpreter": t.venv_bin.join("python"),
+    });
+    if let Some(p) = live_port {
+        values["redis_port"] = p.into();
+    }
+    std::fs::write(&vars, values.to_string()).unwrap();
     let mut recaps = Vec::new();
     for _ in 0..2 {
         let mut c = t.cmd("ansible-playbook");

@@ -8,6 +8,7 @@
 
 mod ansible;
 mod checkov;
+mod python;
 mod redis;
 mod schema;
 mod terraform;
@@ -20,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A throwaway password for the live tests (never a real secret; never printed).
-const TEST_PASSWORD: &str = "Tst0nlyRedisPassw0rdForInfragenCi42";
+/// A throwaway password for the live tests (never a real secret; never printed). It has
+/// a space, a quote and a backslash: a rotated secret may, and redis.conf must still load.
+const TEST_PASSWORD: &str = "Tst0nly \"Redis\" Passw0rd\\ForInfragenCi42";
 
 struct Tools {
     venv_bin: PathBuf,

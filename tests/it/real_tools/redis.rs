@@ -10,6 +10,9 @@ use super::*;
 struct Server {
     child: Child,
     port: u16,
+    /// The role's admin password, when `conf` is one the role rendered (its per-host
+    /// passwords are in `secrets/` beside it).
+    admin: Option<String>,
 }
 
 impl Drop for Server {
@@ -55,7 +58,8 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
         if reply.contains("NOAUTH") || reply.contains("PONG") {
             // Wait until a loaded dataset is served, not just accepted connections.
             if !redis_cli(port, Some(TEST_PASSWORD), &["PING"]).contains("LOADING") {
-                return Server { child, port };
+                let admin = role_password(conf, "admin");
+                return Server { child, port, admin };
             }
         }
         assert!(
@@ -66,12 +70,36 @@ fn start_redis(conf: &Path, dir: &Path, extra: &[&str]) -> Server {
     }
 }
 
+/// One of the role's per-host passwords (`secrets/redis-<user>.password` beside the
+/// rendered config), if the role rendered `conf`.
+fn role_password(conf: &Path, user: &str) -> Option<String> {
+    let file = conf
+        .parent()?
+        .join(format!("secrets/redis-{user}.password"));
+    std::fs::read_to_string(file)
+        .ok()
+        .map(|p| p.trim().to_string())
+}
+
+/// As the application (the `default` user, with the Secrets Manager password).
 fn auth(s: &Server, args: &[&str]) -> String {
     redis_cli(s.port, Some(TEST_PASSWORD), args)
 }
 
+/// As the role's admin user (or, on a config the role did not render, the default user).
+fn admin(s: &Server, args: &[&str]) -> String {
+    match &s.admin {
+        Some(pw) => {
+            let mut all = vec!["--user", "infragen-admin"];
+            all.extend_from_slice(args);
+            redis_cli(s.port, Some(pw), &all)
+        }
+        None => auth(s, args),
+    }
+}
+
 fn config_get(s: &Server, key: &str) -> String {
-    let reply = auth(s, &["CONFIG", "GET", key]);
+    let reply = admin(s, &["CONFIG", "GET", key]);
     reply.lines().nth(1).unwrap_or_default().to_string()
 }
 
@@ -127,8 +155,9 @@ fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
                 work.path(),
                 None,
             );
+            // The secrets directory, the role's per-host passwords, redis.conf.
             assert!(
-                recaps[0].contains("changed=1"),
+                recaps[0].contains("changed=3"),
                 "{bp} {}: first run must write redis.conf: {}",
                 env.name,
                 recaps[0]
@@ -226,11 +255,64 @@ fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
         );
         let mut dry = vec!["ACL", "DRYRUN", "default"];
         dry.extend_from_slice(&full);
-        let reply = auth(&server, &dry);
+        let reply = admin(&server, &dry);
         assert!(
             reply.contains("no permissions"),
             "{ctx}: the ACL must refuse {command}, got {reply:?}"
         );
+    }
+
+    // The application user administers nothing: what ElastiCache never gave clients, and
+    // what let one consumer reconfigure, stop or wipe the shared cache.
+    let admin_commands: &[&[&str]] = &[
+        &["CONFIG", "SET", "maxmemory", "1"],
+        &["CONFIG", "GET", "requirepass"],
+        &["CONFIG", "REWRITE"],
+        &["ACL", "SETUSER", "default", "nopass"],
+        &["ACL", "LIST"],
+        &["SHUTDOWN", "NOSAVE"],
+        &["REPLICAOF", "127.0.0.1", "1"],
+        &["SWAPDB", "0", "1"],
+        &["SCRIPT", "FLUSH"],
+        &["FUNCTION", "FLUSH"],
+        &["MIGRATE", "127.0.0.1", "1", "k", "0", "1"],
+        &["CLIENT", "KILL", "ID", "1"],
+        &["CLIENT", "LIST"],
+        &["MONITOR"],
+        &["SAVE"],
+        &["BGSAVE"],
+        &["BGREWRITEAOF"],
+        &["KEYS", "*"],
+        &["RESTORE", "k", "0", "x"],
+    ];
+    for args in admin_commands {
+        let reply = auth(&server, args);
+        assert!(
+            reply.contains("NOPERM") || reply.contains("command not allowed"),
+            "{ctx}: the application user ran {args:?}: {reply:?}"
+        );
+    }
+    // ... while what a cache client does works, INFO (clients' ready checks) included.
+    assert_eq!(auth(&server, &["SET", "app:k", "v"]), "OK", "{ctx}");
+    assert_eq!(auth(&server, &["GET", "app:k"]), "v", "{ctx}");
+    assert_eq!(auth(&server, &["EVAL", "return 1", "0"]), "1", "{ctx}");
+    assert!(
+        auth(&server, &["INFO", "server"]).contains("redis_version"),
+        "{ctx}"
+    );
+    // The config holds no password, only hashes.
+    let rendered = std::fs::read_to_string(conf).unwrap();
+    assert!(
+        !rendered.contains(TEST_PASSWORD),
+        "{ctx}: a password in redis.conf"
+    );
+    for user in ["admin", "monitor"] {
+        let pw = role_password(conf, user).expect("the role's password file");
+        assert!(
+            !rendered.contains(&pw),
+            "{ctx}: the {user} password in redis.conf"
+        );
+        assert_eq!(pw.len(), 64, "{ctx}: 32 random bytes, hex");
     }
 
     // Durability: keys written, server killed with SIGKILL, restarted from the same dir.
@@ -307,7 +389,10 @@ fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
     let old_conf = work.path().join("rdb-only.conf");
     std::fs::write(
         &old_conf,
-        format!("requirepass {TEST_PASSWORD}\nappendonly no\nsave \"\"\n"),
+        format!(
+            "requirepass \"{}\"\nappendonly no\nsave \"\"\n",
+            TEST_PASSWORD.replace('\\', "\\\\").replace('"', "\\\"")
+        ),
     )
     .unwrap();
     let rdb_dataset = |dir: &Path| {
@@ -361,8 +446,8 @@ fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
         Some(server.port),
     );
     assert!(
-        recaps[0].contains("changed=2") && recaps[0].contains("failed=0"),
-        "first run: AOF switch and config write: {}",
+        recaps[0].contains("changed=4") && recaps[0].contains("failed=0"),
+        "first run: secrets, AOF switch and config write: {}",
         recaps[0]
     );
     assert!(
@@ -384,19 +469,18 @@ fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
 fn publish(
     t: &Tools,
     script: &Path,
-    server: &Server,
+    (server, monitor_file): (&Server, &Path),
     state: &Path,
     out: &Path,
 ) -> serde_json::Value {
-    let monitor_password =
-        infragen::render::sha256_hex(&format!("{TEST_PASSWORD}:infragen-monitor"));
+    let monitor_password = std::fs::read_to_string(monitor_file).unwrap();
     let mut c = t.cmd("python");
     c.arg(script)
         .arg("--dry-run")
         .arg(out)
         .env("REDIS_PORT", server.port.to_string())
         .env("REDIS_MONITOR_USER", "infragen-monitor")
-        .env("REDIS_MONITOR_PASSWORD", &monitor_password)
+        .env("REDIS_MONITOR_PASSWORD_FILE", monitor_file)
         .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
         .env("METRICS_NAME", "voice-campaign")
         .env("METRICS_ENVIRONMENT", "dev")
@@ -458,8 +542,8 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
     let server = start_redis(&conf, &data, &["--maxmemory", "2mb"]);
 
     // The monitor user may read INFO and nothing else.
-    let monitor_password =
-        infragen::render::sha256_hex(&format!("{TEST_PASSWORD}:infragen-monitor"));
+    let monitor_file = work.path().join("secrets/redis-monitor.password");
+    let monitor_password = std::fs::read_to_string(&monitor_file).unwrap();
     let as_monitor = |args: &[&str]| {
         let mut all = vec!["--user", "infragen-monitor"];
         all.extend_from_slice(args);
@@ -486,7 +570,7 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
     let first = publish(
         &t,
         &script,
-        &server,
+        (&server, &monitor_file),
         &state,
         &work.path().join("payload1.json"),
     );
@@ -518,14 +602,22 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         "Up",
         "UsedMemoryPercent",
         "ConnectedClients",
-        "RejectedConnections",
-        "EvictedKeys",
         "PersistenceFailed",
         "OpsPerSecond",
         "LatestForkMicroseconds",
         "LatencyP99Microseconds",
     ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    // The first run has no previous counters: it sends no change of a counter rather
+    // than Redis's lifetime totals as one interval (which paged on every deploy).
+    for n in [
+        "RejectedConnections",
+        "EvictedKeys",
+        "CacheHitRate",
+        "LatencyAvgMicroseconds",
+    ] {
+        assert!(!names.contains(&n), "first run sent {n}: {names:?}");
     }
     assert!(
         !names.contains(&"BackupAgeSeconds"),
@@ -539,7 +631,6 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         "the publisher itself is connected"
     );
     assert_eq!(metric(&first, "PersistenceFailed"), 0.0);
-    assert_eq!(metric(&first, "EvictedKeys"), 0.0);
 
     // Fill past the 2 MB maxmemory: the next run reports the evictions since the first.
     let report = fill(&server, 600, 10_000, false);
@@ -558,7 +649,7 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
     let second = publish(
         &t,
         &script,
-        &server,
+        (&server, &monitor_file),
         &state,
         &work.path().join("payload2.json"),
     );
@@ -598,7 +689,7 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
         .arg(work.path().join("payload3.json"))
         .env("REDIS_PORT", port.to_string())
         .env("REDIS_MONITOR_USER", "infragen-monitor")
-        .env("REDIS_MONITOR_PASSWORD", &monitor_password)
+        .env("REDIS_MONITOR_PASSWORD_FILE", &monitor_file)
         .env("METRICS_NAMESPACE", "VoiceCampaign/Redis")
         .env("METRICS_NAME", "voice-campaign")
         .env("METRICS_ENVIRONMENT", "dev")

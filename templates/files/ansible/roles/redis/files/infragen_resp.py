@@ -1,37 +1,66 @@
 # A minimal Redis client (RESP2 over TCP) for the role's scripts on the host: the
-# metrics publisher and the backup timer. Standard library only, so the host needs no
-# Python packages beyond python3.
+# metrics publisher, the backup timer, the restore command and the role's own admin
+# calls. Standard library only, so the host needs no Python packages beyond python3.
+#
+# Every reply is read completely or not at all: a connection that closes mid-reply, or
+# a reply that is not RESP2, raises RedisError; nothing half-read is ever returned.
 import socket
+
+# Larger bulk replies are refused rather than buffered (INFO is a few KiB).
+MAX_BULK = 64 << 20
+MAX_ARRAY = 1 << 20
 
 
 class RedisError(Exception):
     pass
 
 
-def _read_reply(f):
-    line = f.readline()
+def _line(f):
+    line = f.readline(MAX_BULK)
     if not line.endswith(b"\r\n"):
-        raise RedisError("connection closed")
-    kind, body = line[:1], line[1:-2]
+        raise RedisError("connection closed in the middle of a reply")
+    return line[:1], line[1:-2]
+
+
+def _number(body):
+    try:
+        return int(body)
+    except ValueError:
+        raise RedisError(f"malformed reply length {body[:40]!r}") from None
+
+
+def _read_reply(f, depth=0):
+    kind, body = _line(f)
     if kind == b"+":
-        return body.decode()
+        return body.decode(errors="replace")
     if kind == b"-":
         raise RedisError(body.decode(errors="replace"))
     if kind == b":":
-        return int(body)
+        return _number(body)
     if kind == b"$":
-        size = int(body)
+        size = _number(body)
         if size < 0:
             return None
+        if size > MAX_BULK:
+            raise RedisError(f"bulk reply of {size} bytes refused")
         data = f.read(size + 2)
+        if len(data) != size + 2 or data[-2:] != b"\r\n":
+            raise RedisError("connection closed in the middle of a reply")
         return data[:-2].decode(errors="replace")
+    if kind == b"*":
+        count = _number(body)
+        if count < 0:
+            return None
+        if count > MAX_ARRAY or depth > 8:
+            raise RedisError("array reply too large or too deep")
+        return [_read_reply(f, depth + 1) for _ in range(count)]
     raise RedisError(f"unexpected reply type {kind!r}")
 
 
 def command(f, *args):
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
-        a = arg.encode()
+        a = arg if isinstance(arg, bytes) else str(arg).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     f.write(b"".join(out))
     f.flush()
@@ -42,8 +71,21 @@ def connect(host, port, user, password, timeout=5.0):
     """An authenticated connection: (socket, file); close the socket when done."""
     sock = socket.create_connection((host, port), timeout=timeout)
     f = sock.makefile("rwb")
-    command(f, "AUTH", user, password)
+    try:
+        command(f, "AUTH", user, password)
+    except BaseException:
+        sock.close()
+        raise
     return sock, f
+
+
+def read_password(path):
+    """The password in a root-only file the role wrote (one line)."""
+    with open(path, encoding="utf-8") as f:
+        value = f.read().strip()
+    if not value:
+        raise RedisError(f"{path} is empty")
+    return value
 
 
 def parse_info(text):

@@ -1,8 +1,12 @@
 # Publishes Redis health to CloudWatch; run by the redis-metrics systemd timer.
 #
 # Reads INFO as the monitoring user (an ACL user allowed INFO and PING only), whose
-# password comes from the environment (systemd's EnvironmentFile, readable by root
-# only): it never appears on a command line or in a log. Every metric carries the
+# password is a file: systemd's credential (LoadCredential, $CREDENTIALS_DIRECTORY) under
+# the unit, or REDIS_MONITOR_PASSWORD_FILE. It never appears on a command line, in the
+# environment or in a log. Counters (rejected connections, evictions, commands, hits)
+# are sent as the change since the previous run; a run with no previous state (the
+# first after a deploy, or after the state was lost) sends none of them rather than
+# Redis's lifetime totals as one interval. Every metric carries the
 # dimensions Name (the blueprint's name) and Environment, so two deployments in one
 # account never write into one metric. Sends (see METRICS):
 #   Up                      1 on every successful run (no data: the not-reporting alarm)
@@ -31,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from infragen_resp import RedisError, command, connect, parse_info
+from infragen_resp import RedisError, command, connect, parse_info, read_password
 
 DIMENSIONS = ["Name", "Environment"]
 METRICS = [
@@ -110,10 +114,14 @@ def _backup_age(now):
 def metrics(info, previous, now=None):
     """The metric data and the counters to remember for the next run."""
     now = time.time() if now is None else now
-    restarted = previous.get("run_id") != info.get("run_id")
+    # No history: a counter's value is Redis's total since it started, not this interval.
+    fresh = not previous
+    restarted = not fresh and previous.get("run_id") != info.get("run_id")
 
     def delta(key, value=None):
         current = _int(info, key) if value is None else value
+        if fresh:
+            return None
         before = 0 if restarted else previous.get(key, current)
         return max(current - before, 0) if current >= before else current
 
@@ -126,23 +134,25 @@ def metrics(info, previous, now=None):
         ("Up", 1),
         ("UsedMemoryPercent", used_percent),
         ("ConnectedClients", _int(info, "connected_clients")),
-        ("RejectedConnections", delta("rejected_connections")),
-        ("EvictedKeys", delta("evicted_keys")),
         ("PersistenceFailed", 1 if failed else 0),
         ("LatestForkMicroseconds", _int(info, "latest_fork_usec")),
     ]
+    if not fresh:
+        data.append(("RejectedConnections", delta("rejected_connections")))
+        data.append(("EvictedKeys", delta("evicted_keys")))
     elapsed = now - previous.get("time", now)
-    if restarted or elapsed <= 0:
+    if fresh or restarted or elapsed <= 0:
         data.append(("OpsPerSecond", _int(info, "instantaneous_ops_per_sec")))
     else:
         data.append(("OpsPerSecond", round(delta("total_commands_processed") / elapsed, 2)))
-    hits, misses = delta("keyspace_hits"), delta("keyspace_misses")
-    if hits + misses > 0:
-        data.append(("CacheHitRate", round(100.0 * hits / (hits + misses), 2)))
     calls, usec = _command_totals(info)
-    calls_delta, usec_delta = delta("command_calls", calls), delta("command_usec", usec)
-    if calls_delta > 0:
-        data.append(("LatencyAvgMicroseconds", round(usec_delta / calls_delta, 2)))
+    if not fresh:
+        hits, misses = delta("keyspace_hits"), delta("keyspace_misses")
+        if hits + misses > 0:
+            data.append(("CacheHitRate", round(100.0 * hits / (hits + misses), 2)))
+        calls_delta, usec_delta = delta("command_calls", calls), delta("command_usec", usec)
+        if calls_delta > 0:
+            data.append(("LatencyAvgMicroseconds", round(usec_delta / calls_delta, 2)))
     p99 = _p99(info)
     if p99 is not None:
         data.append(("LatencyP99Microseconds", p99))
@@ -181,12 +191,15 @@ def main(argv):
     ]
     state_dir = env.get("STATE_DIRECTORY") or env.get("METRICS_STATE_DIR") or tempfile.gettempdir()
     state_file = os.path.join(state_dir.split(":")[0], "redis-metrics-state.json")
+    password_file = env.get("REDIS_MONITOR_PASSWORD_FILE") or os.path.join(
+        env.get("CREDENTIALS_DIRECTORY", "/nonexistent"), "redis-monitor-password"
+    )
     try:
         info = read_info(
             env.get("REDIS_HOST", "127.0.0.1"),
             int(env.get("REDIS_PORT", "6379")),
             env["REDIS_MONITOR_USER"],
-            env["REDIS_MONITOR_PASSWORD"],
+            read_password(password_file),
         )
     except (OSError, RedisError) as e:
         # No data is the signal: the not-reporting alarm treats it as breaching.

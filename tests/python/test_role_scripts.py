@@ -1,0 +1,243 @@
+"""Unit tests of the Python the redis role installs on the host (run as root there).
+
+Run by tests/it/real_tools/python.rs (`python -m unittest`) with the scripts' directory
+on sys.path. The live behaviour (a real Redis, S3 on moto, a booted host) is tested in
+tests/it/real_tools/redis.rs and tests/it/host.rs; here: the logic a live test cannot
+steer, such as replies cut short and saves that fail or wait behind an AOF rewrite.
+"""
+
+import io
+import os
+import sys
+import unittest
+
+ROLE_FILES = os.path.join(
+    os.path.dirname(__file__),
+    "..",
+    "..",
+    "templates",
+    "files",
+    "ansible",
+    "roles",
+    "redis",
+    "files",
+)
+sys.path.insert(0, os.path.abspath(ROLE_FILES))
+
+import infragen_resp  # noqa: E402
+import redis_backup  # noqa: E402
+import redis_metrics  # noqa: E402
+from infragen_resp import RedisError  # noqa: E402
+
+
+def reply(data):
+    return infragen_resp._read_reply(io.BytesIO(data))
+
+
+class RespReplies(unittest.TestCase):
+    def test_every_reply_type(self):
+        self.assertEqual(reply(b"+OK\r\n"), "OK")
+        self.assertEqual(reply(b":42\r\n"), 42)
+        self.assertEqual(reply(b"$5\r\nhello\r\n"), "hello")
+        self.assertIsNone(reply(b"$-1\r\n"))
+        self.assertIsNone(reply(b"*-1\r\n"))
+        self.assertEqual(reply(b"*2\r\n$4\r\nsave\r\n$0\r\n\r\n"), ["save", ""])
+        self.assertEqual(reply(b"*2\r\n*1\r\n:1\r\n+x\r\n"), [[1], "x"])
+        with self.assertRaisesRegex(RedisError, "NOPERM"):
+            reply(b"-NOPERM no\r\n")
+
+    def test_a_reply_cut_short_is_an_error_never_a_value(self):
+        for cut in [
+            b"",
+            b"+OK",
+            b"$5\r\nhel",
+            b"$5\r\nhello",
+            b"$5\r\nhello\r",
+            b"*2\r\n$4\r\nsave\r\n",
+            b":4",
+        ]:
+            with self.subTest(cut=cut), self.assertRaises(RedisError):
+                reply(cut)
+
+    def test_malformed_replies_are_errors(self):
+        for bad in [
+            b"$abc\r\nxyz\r\n",
+            b"*x\r\n",
+            b":NaN\r\n",
+            b"?what\r\n",
+            b"$3\r\nabcde\r\n",
+            b"$%d\r\n" % (infragen_resp.MAX_BULK + 1),
+            b"*1\r\n" * 20 + b":1\r\n",
+        ]:
+            with self.subTest(bad=bad[:30]), self.assertRaises(RedisError):
+                reply(bad)
+
+    def test_commands_are_encoded_as_resp_arrays(self):
+        class F(io.BytesIO):
+            def flush(self):
+                pass
+
+        f = F()
+        f.write(b"")
+        written = io.BytesIO()
+        f.write = written.write  # type: ignore[method-assign]
+        f.read = io.BytesIO(b"+PONG\r\n").read  # type: ignore[method-assign]
+        f.readline = io.BytesIO(b"+PONG\r\n").readline  # type: ignore[method-assign]
+        self.assertEqual(infragen_resp.command(f, "SET", "k", 'a "quoted" value'), "PONG")
+        self.assertEqual(
+            written.getvalue(), b'*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16\r\na "quoted" value\r\n'
+        )
+
+
+class FakeRedis:
+    """Scripted replies to the backup's commands: INFO persistence answers come from
+    `infos` in turn (the last one repeats); BGSAVE from `bgsave`."""
+
+    def __init__(self, infos, bgsave="Background saving started"):
+        self.infos = list(infos)
+        self.bgsave = bgsave
+        self.calls = []
+
+    def __call__(self, f, *args):
+        self.calls.append(args)
+        if args[0] == "INFO":
+            info = self.infos.pop(0) if len(self.infos) > 1 else self.infos[0]
+            return "\r\n".join(f"{k}:{v}" for k, v in info.items())
+        if args[0] == "BGSAVE":
+            if isinstance(self.bgsave, Exception):
+                raise self.bgsave
+            return self.bgsave
+        raise AssertionError(f"unexpected command {args}")
+
+    def bgsaves(self):
+        return sum(1 for c in self.calls if c[0] == "BGSAVE")
+
+
+def state(saves, in_progress=0, status="ok", aof=0):
+    return {
+        "rdb_saves": saves,
+        "rdb_bgsave_in_progress": in_progress,
+        "rdb_last_bgsave_status": status,
+        "aof_rewrite_in_progress": aof,
+        "aof_rewrite_scheduled": 0,
+    }
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class BackupSave(unittest.TestCase):
+    def run_save(self, fake, timeout=100):
+        clock = Clock()
+        old = redis_backup.command
+        redis_backup.command = fake
+        try:
+            return redis_backup.save(None, clock=clock, sleep=clock.sleep, timeout=timeout)
+        finally:
+            redis_backup.command = old
+
+    def test_a_save_that_succeeds(self):
+        fake = FakeRedis([state(3), state(4, in_progress=1), state(4)])
+        self.run_save(fake)
+        self.assertEqual(fake.bgsaves(), 1)
+        self.assertIn(("BGSAVE", "SCHEDULE"), fake.calls)
+
+    def test_a_failed_save_is_reported_at_once_and_never_retried(self):
+        # LASTSAVE never moves when a save fails: the old script asked again every second.
+        fake = FakeRedis([state(3), state(4, in_progress=1), state(4, status="err")])
+        with self.assertRaisesRegex(redis_backup.BackupError, "failed.*err"):
+            self.run_save(fake)
+        self.assertEqual(fake.bgsaves(), 1)
+        self.assertLessEqual(len(fake.calls), 5)
+
+    def test_a_save_waits_behind_an_aof_rewrite(self):
+        fake = FakeRedis(
+            [state(3)] + [state(3, aof=1)] * 20 + [state(4, in_progress=1), state(4)],
+            bgsave="Background saving scheduled",
+        )
+        self.run_save(fake)
+        self.assertEqual(fake.bgsaves(), 1)
+
+    def test_a_save_already_running_is_the_one_awaited(self):
+        busy = RedisError("ERR Background save already in progress")
+        fake = FakeRedis([state(4, in_progress=1), state(4, in_progress=1), state(4)], bgsave=busy)
+        self.run_save(fake)
+        self.assertEqual(fake.bgsaves(), 1)
+
+    def test_a_save_that_never_starts_fails_after_a_grace(self):
+        fake = FakeRedis([state(3)], bgsave="Background saving scheduled")
+        with self.assertRaisesRegex(redis_backup.BackupError, "never started"):
+            self.run_save(fake)
+        self.assertEqual(fake.bgsaves(), 1)
+
+    def test_other_refusals_are_errors(self):
+        fake = FakeRedis([state(3)], bgsave=RedisError("NOPERM this user has no permissions"))
+        with self.assertRaisesRegex(redis_backup.BackupError, "refused"):
+            self.run_save(fake)
+
+    def test_a_save_that_never_finishes_times_out(self):
+        fake = FakeRedis([state(3), state(4, in_progress=1)])
+        with self.assertRaisesRegex(redis_backup.BackupError, "did not finish"):
+            self.run_save(fake, timeout=30)
+
+
+INFO = {
+    "run_id": "r1",
+    "maxmemory": "1000",
+    "used_memory": "500",
+    "connected_clients": "3",
+    "rejected_connections": "22730",
+    "evicted_keys": "51000",
+    "total_commands_processed": "900000",
+    "instantaneous_ops_per_sec": "12",
+    "keyspace_hits": "800",
+    "keyspace_misses": "200",
+    "cmdstat_get": "calls=100,usec=500,usec_per_call=5.00",
+}
+
+
+class Metrics(unittest.TestCase):
+    def names(self, data):
+        return {name: value for name, value, _ in data}
+
+    def test_the_first_run_sends_no_lifetime_counter_as_one_interval(self):
+        data, saved = redis_metrics.metrics(INFO, {}, now=1000.0)
+        sent = self.names(data)
+        for counter in [
+            "RejectedConnections",
+            "EvictedKeys",
+            "CacheHitRate",
+            "LatencyAvgMicroseconds",
+        ]:
+            self.assertNotIn(counter, sent)
+        self.assertEqual(sent["OpsPerSecond"], 12)
+        self.assertEqual(sent["Up"], 1)
+        self.assertEqual(saved["rejected_connections"], 22730)
+
+    def test_the_next_run_sends_the_change(self):
+        _, saved = redis_metrics.metrics(INFO, {}, now=1000.0)
+        later = dict(INFO, rejected_connections="22731", evicted_keys="51010")
+        later["total_commands_processed"] = "900600"
+        data, _ = redis_metrics.metrics(later, saved, now=1060.0)
+        sent = self.names(data)
+        self.assertEqual(sent["RejectedConnections"], 1)
+        self.assertEqual(sent["EvictedKeys"], 10)
+        self.assertEqual(sent["OpsPerSecond"], 10.0)
+
+    def test_after_a_restart_the_counters_count_from_zero(self):
+        _, saved = redis_metrics.metrics(INFO, {}, now=1000.0)
+        restarted = dict(INFO, run_id="r2", rejected_connections="2", evicted_keys="0")
+        data, _ = redis_metrics.metrics(restarted, saved, now=1060.0)
+        self.assertEqual(self.names(data)["RejectedConnections"], 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

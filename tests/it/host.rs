@@ -567,7 +567,8 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
     assert_eq!(config_get(&host, "appendonly"), "no");
     let script = "for i = 1, 500 do redis.call('SET', 'key:' .. i, 'value ' .. i) end return 500";
     assert_eq!(redis_cli(6379, Some(&pw), &["EVAL", script, "0"]), "500");
-    assert_eq!(redis_cli(6379, Some(&pw), &["SAVE"]), "OK");
+    // SAVE is an admin command: the role's user, not a consumer.
+    assert_eq!(as_admin(&host, &["SAVE"]), "OK");
 
     let on = generate(&shipped());
     let c = host.converge(&on.path().join("out/ansible"), "dev", &[]);
@@ -834,9 +835,14 @@ fn day_two_operations_keep_their_promises() {
 
     // A backup of a dataset large enough for a multipart upload, taken while clients
     // write and saves replace dump.rdb under it, is one whole snapshot.
-    let fill =
-        "for i = 1, 60000 do redis.call('SET', 'big:' .. i, string.rep('x', 1000)) end return 1";
-    assert_eq!(redis_cli(6379, Some(pw), &["EVAL", fill, "0"]), "1");
+    // Values of hex digests: an RDB's LZF cannot shrink them, so the snapshot is about
+    // 60 MB (many 8 MB parts), not the few MB that repeated characters compress to.
+    let fill = "local v = '' for j = 1, 24 do v = v .. redis.sha1hex(ARGV[1] .. j) end \
+        for i = ARGV[1], ARGV[1] + 9999 do redis.call('SET', 'big:' .. i, redis.sha1hex(i) .. v) end return 1";
+    for batch in 0..6 {
+        let first = (batch * 10_000 + 1).to_string();
+        assert_eq!(redis_cli(6379, Some(pw), &["EVAL", fill, "0", &first]), "1");
+    }
     let churn = "while :; do redis-cli --no-auth-warning --user infragen-admin --askpass EVAL \
         \"for i = 1, 3000 do redis.call('SET', 'big:' .. math.random(1, 60000), string.rep('y', 1000)) end\" 0 \
         < /etc/infragen/redis-admin.password >/dev/null; redis-cli --no-auth-warning --user infragen-admin \
@@ -877,6 +883,11 @@ fn day_two_operations_keep_their_promises() {
         &key,
         local.to_str().unwrap(),
     ]);
+    let object_size = std::fs::metadata(&local).unwrap().len();
+    assert!(
+        object_size > 50 << 20,
+        "a multipart-sized backup: {object_size} bytes"
+    );
     let check = Command::new("redis-check-rdb")
         .arg(&local)
         .output()

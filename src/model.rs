@@ -172,7 +172,8 @@ pub struct Subscription {
     pub endpoint: String,
 }
 
-/// Off-host backups of a self-hosted environment.
+/// Off-host backups: taken on a self-hosted environment; the bucket exists in both modes
+/// while the blueprint enables them, so a mode flip never deletes the backups.
 #[derive(Debug, Clone)]
 pub struct Backup {
     /// The blueprint's bucket; `None`: the bucket infragen creates.
@@ -246,7 +247,7 @@ pub struct Env {
     pub elasticache: Option<ElastiCacheEnv>,
     /// Set when `mode` is self-hosted.
     pub guard: Option<Guard>,
-    /// Set when `mode` is self-hosted and backups are on.
+    /// Set when backups are on, in either mode (the timer and alarm only self-hosted).
     pub backup: Option<Backup>,
     pub monitoring: Monitoring,
     /// The consumers (validated to be the same in every environment; see [`Model::consumers`]).

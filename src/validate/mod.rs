@@ -246,7 +246,9 @@ impl Resolver<'_> {
             Some(r) if self_hosted => Some(self.guard(r)),
             _ => None,
         };
-        let backup = if self_hosted { self.backup() } else { Ok(None) };
+        // In every mode: the bucket holds the self-hosted side's backups, which a rollback
+        // to ElastiCache (and a return) must keep; only the timer and alarm need the host.
+        let backup = self.backup();
         let monitoring = self.monitoring();
         let consumers = self.consumers();
 

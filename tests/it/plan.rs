@@ -709,10 +709,14 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
             // Per node: memory, CPU, connections, latency, and hit rate unless off.
             let kinds = 4 + usize::from(env.monitoring.hit_rate_alert_percent.value > 0);
             assert_eq!(alarms.len(), kinds * env.sizing.nodes.value as usize);
-            assert!(
-                !addresses
+            // The bucket of the self-hosted side's backups follows backup.enabled, not the
+            // mode: a rollback keeps it (and the backups in it).
+            assert_eq!(
+                addresses
                     .iter()
-                    .any(|a| a.contains("aws_s3_bucket.redis_backup"))
+                    .any(|a| a.contains("aws_s3_bucket.redis_backup")),
+                env.backup.as_ref().is_some_and(|b| b.bucket.is_none()),
+                "the backup bucket in ElastiCache mode: {addresses:#?}"
             );
         }
     }
@@ -957,6 +961,7 @@ fn round_trip_keeps_the_wiring_valid_at_every_step() {
     let bp = r.root().join("blueprint.yaml");
     let mut wired = false;
     let mut stand_in = Vec::new();
+    let mut data_holders: Option<BTreeSet<String>> = None;
     for mode in ["self_hosted", "elasticache", "self_hosted", "elasticache"] {
         std::fs::write(&bp, with_mode(&shipped, "dev", mode)).unwrap();
         let m = model(&bp);
@@ -976,6 +981,22 @@ fn round_trip_keeps_the_wiring_valid_at_every_step() {
         t.validate(&r.tf());
         let plan = t.plan(&r.tf(), "dev");
         assert_plan_matches_mode(&plan, &m, &m.envs[0]);
+        // What holds data is the same in every mode: a flip plans no deletion of it.
+        let holders: BTreeSet<String> = plan
+            .addresses()
+            .into_iter()
+            .filter(|a| {
+                (a.contains(".redis_backup") && a.contains("aws_s3_bucket"))
+                    || a.contains("aws_secretsmanager_secret.")
+            })
+            .collect();
+        match &data_holders {
+            None => data_holders = Some(holders),
+            Some(first) => assert_eq!(
+                first, &holders,
+                "{mode}: the data-holding resources changed"
+            ),
+        }
         // The playbook the user imported exists in every mode.
         assert!(
             r.root().join("ansible/redis.yml").is_file(),

@@ -2,13 +2,14 @@
 # Off-host backups of the self-hosted Redis: moving off ElastiCache gave up its daily
 # snapshots, and the RDB and AOF on the host sit on the disk they would restore. A timer
 # on the host copies a fresh RDB here every interval; the host's role may write and read
-# its own prefix only.
+# its own prefix only. The bucket follows backup.enabled, never redis.mode: a rollback to
+# ElastiCache keeps the backups it may need, and the way back finds them.
 
 locals {
   # The account and partition, from the host's role (no API call at plan time).
   redis_account_id = element(split(":", aws_iam_role.asterisk.arn), 4)
   redis_partition  = element(split(":", aws_iam_role.asterisk.arn), 1)
-  redis_backup     = var.redis.mode == "self_hosted" ? var.redis.backup : null
+  redis_backup     = var.redis.backup
   # The blueprint's bucket, or the one created below.
   redis_backup_bucket        = local.redis_backup == null ? null : coalesce(try(local.redis_backup.bucket, null), "${var.redis.name}-${var.redis.environment}-redis-backups-${local.redis_account_id}")
   redis_backup_prefix        = "${var.redis.name}/${var.redis.environment}/"
@@ -27,6 +28,13 @@ resource "aws_s3_bucket" "redis_backup" {
     Name        = local.redis_backup_bucket
     Environment = var.redis.environment
     ManagedBy   = "infragen"
+  }
+
+  lifecycle {
+    # It holds the only off-host backups: a plan that would delete it (backups turned
+    # off, a renamed deployment) fails before anything is changed. To retire it, copy
+    # what you need, then `terraform state rm` it and delete it by hand.
+    prevent_destroy = true
   }
 }
 

@@ -100,9 +100,15 @@ use When::{Always, ElastiCachePlaced, HasConsumers};
 pub const OUTPUTS: &[Output] = &[
     // The host's module.
     out(
+        "terraform/modules/{host}/redis_versions.tf",
+        Source::MiniJinja("terraform/versions.tf.mj"),
+        Context::Versions(&[AWS, RANDOM]),
+        Always,
+    ),
+    out(
         "terraform/modules/{host}/redis_versions_override.tf",
         Source::MiniJinja("terraform/versions_override.tf.mj"),
-        Context::Versions(&[AWS, RANDOM]),
+        Context::Versions(&[RANDOM]),
         Always,
     ),
     tf(
@@ -137,8 +143,8 @@ pub const OUTPUTS: &[Output] = &[
     ),
     // The ElastiCache module.
     out(
-        "terraform/modules/{cache}/redis_versions_override.tf",
-        Source::MiniJinja("terraform/versions_override.tf.mj"),
+        "terraform/modules/{cache}/redis_versions.tf",
+        Source::MiniJinja("terraform/versions.tf.mj"),
         Context::Versions(&[AWS]),
         ElastiCachePlaced,
     ),
@@ -159,8 +165,8 @@ pub const OUTPUTS: &[Output] = &[
     ),
     // The root module.
     out(
-        "terraform/redis_versions_override.tf",
-        Source::MiniJinja("terraform/versions_override.tf.mj"),
+        "terraform/redis_versions.tf",
+        Source::MiniJinja("terraform/versions.tf.mj"),
         Context::Versions(&[]),
         Always,
     ),
@@ -276,6 +282,7 @@ pub const TEMPLATES: &[(&str, &str)] = embed!["minijinja":
     "terraform/root_consumers.tf.mj",
     "terraform/root_monitoring.tf.mj",
     "terraform/env.tfvars.mj",
+    "terraform/versions.tf.mj",
     "terraform/versions_override.tf.mj",
     "ansible/playbook.yml.mj",
     "ansible/group_vars.yml.mj",

@@ -1177,3 +1177,61 @@ fn two_deployments_with_one_environment_name_never_share_a_metric() {
         a.1.intersection(&b.1).collect::<Vec<_>>()
     );
 }
+
+/// The infra repo's own version constraints still hold with the generated files in
+/// place: a module's provider constraint and the root's Terraform constraint are never
+/// replaced by looser ones (an override file's `required_version` and
+/// `required_providers` replace the module's own). Each case sets a constraint nothing
+/// on this machine satisfies: `terraform init` must refuse it.
+#[test]
+#[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
+fn version_constraints_of_the_infra_repo_are_never_weakened() {
+    let t = terraform();
+    let m = model(&repo().join(GOOD_BLUEPRINTS[0]));
+    let module = m.host.terraform_module.clone();
+    type Constrain = Box<dyn Fn(&InfraRepo)>;
+    let cases: [(&str, Constrain, &str); 2] = [
+        (
+            "the root's required_version",
+            Box::new(|r: &InfraRepo| {
+                edit(&r.tf().join("main.tf"), |s| {
+                    s.replacen(
+                        "required_version = \">= 1.3\"",
+                        "required_version = \"< 1.0\"",
+                        1,
+                    )
+                })
+            }),
+            "Unsupported Terraform Core version",
+        ),
+        (
+            "a module's aws constraint",
+            Box::new(move |r: &InfraRepo| {
+                std::fs::write(
+                    r.tf().join("modules").join(&module).join("versions.tf"),
+                    "terraform {\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"< 5.0\"\n    }\n  }\n}\n",
+                )
+                .unwrap()
+            }),
+            "no available releases match the given constraints",
+        ),
+    ];
+    for (what, constrain, refusal) in cases {
+        let r = infra_repo(&m);
+        gen_into(&r, &repo().join(GOOD_BLUEPRINTS[0]));
+        wire(&r, &m);
+        let _stand_in = stand_in_random(&r, &m);
+        constrain(&r);
+        let out = t.run(&r.tf(), &["init", "-backend=false", "-no-color"]);
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success(),
+            "{what} was weakened: init accepted it:\n{said}"
+        );
+        assert!(said.contains(refusal), "{what}:\n{said}");
+    }
+}

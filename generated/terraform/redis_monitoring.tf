@@ -55,6 +55,14 @@ resource "aws_kms_key" "redis_alarms" {
   })
 }
 
+# A name for the key in the console and in key policies elsewhere.
+resource "aws_kms_alias" "redis_alarms" {
+  count = local.redis_create_key
+
+  name          = "alias/${var.redis.name}-${var.redis.environment}-redis-alarms"
+  target_key_id = aws_kms_key.redis_alarms[0].key_id
+}
+
 resource "aws_sns_topic" "redis_alarms" {
   count = local.redis_create_topic
 
@@ -281,7 +289,8 @@ locals {
         comparison  = "GreaterThanOrEqualToThreshold"
         threshold   = var.redis.monitoring.memory_alert_percent
         periods     = 3
-        missing     = "breaching"
+        # A node being replaced or in maintenance sends nothing for a while: no page.
+        missing = "notBreaching"
       }
       cpu = {
         description = "uses ${var.redis.monitoring.cpu_alert_percent}% or more of the Redis engine's CPU"

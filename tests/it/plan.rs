@@ -642,6 +642,7 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
                 "aws_s3_bucket_public_access_block",
                 "aws_s3_bucket_lifecycle_configuration",
                 "aws_s3_bucket_policy",
+                "aws_s3_bucket_ownership_controls",
             ] {
                 assert_eq!(
                     addresses.contains(&format!("{host}.{kind}.redis_backup[0]")),
@@ -667,6 +668,18 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
                 assert_eq!(
                     life.values["rule"][0]["expiration"][0]["days"],
                     env.backup.as_ref().unwrap().retention_days.value
+                );
+                // The version an expiry leaves goes a day later, not a retention later.
+                assert_eq!(
+                    life.values["rule"][0]["noncurrent_version_expiration"][0]["noncurrent_days"],
+                    1
+                );
+                let ownership = plan.one(&format!(
+                    "{host}.aws_s3_bucket_ownership_controls.redis_backup[0]"
+                ));
+                assert_eq!(
+                    ownership.values["rule"][0]["object_ownership"],
+                    "BucketOwnerEnforced"
                 );
             }
         }
@@ -1044,8 +1057,8 @@ fn configuration_follows_the_reviewed_rules() {
     stand_in_random(&r, &model);
     t.init(&r.tf());
     let plan = t.plan(&r.tf(), "prod");
-    // Version constraints are declared by the generated modules themselves
-    // (`terraform providers` lists each module's requirements).
+    // The generated files add no aws constraint anywhere: the modules' aws constraints are the infra repo's own (`terraform
+    // providers` lists each module's requirements).
     let tree = t.ok(&r.tf(), &["providers", "-no-color"]);
     for module in ["module.compute", "module.data"] {
         let section: String = tree
@@ -1056,10 +1069,67 @@ fn configuration_follows_the_reviewed_rules() {
             .take_while(|l| !l.contains("── module."))
             .collect::<Vec<_>>()
             .join("\n");
-        assert!(
-            section.contains("provider[registry.terraform.io/hashicorp/aws] >= 5.27.0, < 7.0.0"),
-            "{module}:\n{tree}"
+        // (hashicorp/random, which the override adds, is replaced by a stand-in here.)
+        assert!(!section.contains(">= 5.27.0"), "{module}:\n{tree}");
+    }
+    // Inline policies are named after the deployment and environment (a role's inline
+    // policy of the same name, another deployment's or the team's, would be replaced).
+    let dev = t.plan(&r.tf(), "dev");
+    for (which, p) in [("prod", &plan), ("dev", &dev)] {
+        let env = if which == "prod" { "prod" } else { "dev" };
+        for policy in p.of_kind("aws_iam_role_policy") {
+            let name = policy.values["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                name.starts_with(&format!("{}-{env}-", model.name)),
+                "{which}: {} is named {name:?}",
+                policy.address
+            );
+        }
+    }
+    // The backup's policy lets a failed multipart upload be aborted.
+    // (The policy is known only after apply: its bucket name comes from the role's ARN.)
+    dev.one("module.compute.aws_iam_role_policy.redis_backup[0]");
+    let doc = std::fs::read_to_string(r.tf().join("modules/compute/redis_iam.tf")).unwrap();
+    for action in ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"] {
+        assert!(doc.contains(action), "{action}: {doc}");
+    }
+    // ElastiCache resources that a replacement creates first never meet their own name:
+    // the security group has a prefix, the parameter group's name carries a hash of what
+    // forces its replacement.
+    let sg = plan.one("module.data.aws_security_group.redis[0]");
+    assert!(sg.values["name"].is_null(), "{}", sg.values["name"]);
+    assert_eq!(
+        sg.values["name_prefix"],
+        format!("{}-prod-redis-", model.name),
+        "the security group's name_prefix"
+    );
+    let pg = plan.one("module.data.aws_elasticache_parameter_group.redis[0]");
+    let pg_name = pg.values["name"].as_str().unwrap();
+    let suffix = pg_name.rsplit('-').next().unwrap();
+    assert!(
+        suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+        "{pg_name}"
+    );
+    // A created key has an alias named after the deployment.
+    for (which, p) in [("prod", &plan), ("dev", &dev)] {
+        assert_eq!(
+            p.of_kind("aws_kms_key").len(),
+            p.of_kind("aws_kms_alias").len(),
+            "{which}: every created key has an alias"
         );
+    }
+    // A node being replaced sends no memory metric for a while: no page for that.
+    for alarm in plan.of_kind("aws_cloudwatch_metric_alarm") {
+        if alarm.values["metric_name"] == "DatabaseMemoryUsagePercentage" {
+            assert_eq!(
+                alarm.values["treat_missing_data"], "notBreaching",
+                "{}",
+                alarm.address
+            );
+        }
     }
     // The host's policies attach to the role by name.
     for policy in [

@@ -63,6 +63,17 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "redis_backup" {
   }
 }
 
+# The bucket owner owns every object (ACLs off), whoever uploads it.
+resource "aws_s3_bucket_ownership_controls" "redis_backup" {
+  count = local.redis_create_backup_bucket
+
+  bucket = aws_s3_bucket.redis_backup[0].id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
 resource "aws_s3_bucket_public_access_block" "redis_backup" {
   count = local.redis_create_backup_bucket
 
@@ -73,7 +84,8 @@ resource "aws_s3_bucket_public_access_block" "redis_backup" {
   restrict_public_buckets = true
 }
 
-# Backups expire after the blueprint's retention, old versions too.
+# Backups expire after the blueprint's retention; the version an expiry leaves behind
+# goes a day later (not a second retention period).
 resource "aws_s3_bucket_lifecycle_configuration" "redis_backup" {
   count = local.redis_create_backup_bucket
 
@@ -92,7 +104,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "redis_backup" {
     }
 
     noncurrent_version_expiration {
-      noncurrent_days = local.redis_backup.retention_days
+      noncurrent_days = 1
     }
 
     abort_incomplete_multipart_upload {

@@ -6,7 +6,9 @@
 resource "aws_iam_role_policy" "redis_password_read" {
   count = var.redis.mode == "self_hosted" ? 1 : 0
 
-  name = "redis-password-read"
+  # Named after the deployment: an inline policy of the same name on the role (another
+  # deployment's, or the team's own) would be overwritten.
+  name = "${var.redis.name}-${var.redis.environment}-redis-password-read"
   role = aws_iam_role.asterisk.name
 
   policy = jsonencode({
@@ -37,7 +39,7 @@ resource "aws_iam_role_policy" "redis_password_read" {
 resource "aws_iam_role_policy" "redis_metrics_put" {
   count = var.redis.mode == "self_hosted" ? 1 : 0
 
-  name = "redis-metrics-put"
+  name = "${var.redis.name}-${var.redis.environment}-redis-metrics-put"
   role = aws_iam_role.asterisk.name
 
   policy = jsonencode({
@@ -61,16 +63,18 @@ resource "aws_iam_role_policy" "redis_metrics_put" {
 resource "aws_iam_role_policy" "redis_backup" {
   count = local.redis_backup == null ? 0 : 1
 
-  name = "redis-backup"
+  name = "${var.redis.name}-${var.redis.environment}-redis-backup"
   role = aws_iam_role.asterisk.name
 
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat([
       {
-        Sid      = "WriteAndReadRedisBackups"
-        Effect   = "Allow"
-        Action   = ["s3:PutObject", "s3:GetObject"]
+        Sid    = "WriteAndReadRedisBackups"
+        Effect = "Allow"
+        # A multipart upload that fails half-way is aborted by the CLI, not left to the
+        # lifecycle rule.
+        Action   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
         Resource = ["arn:${local.redis_partition}:s3:::${local.redis_backup_bucket}/${local.redis_backup_prefix}*"]
       },
       {

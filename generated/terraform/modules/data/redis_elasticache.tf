@@ -14,7 +14,9 @@ resource "aws_elasticache_subnet_group" "redis" {
 resource "aws_security_group" "redis" {
   count = var.redis.mode == "elasticache" ? 1 : 0
 
-  name        = "${var.redis.name}-${var.redis.environment}-redis"
+  # A prefix, and a new group before the old one goes: a forced replacement never meets
+  # the old group's name (or the replication group without a group).
+  name_prefix = "${var.redis.name}-${var.redis.environment}-redis-"
   description = "ElastiCache Redis (${var.redis.environment}): only the allowed sources"
   vpc_id      = var.vpc_id
 
@@ -22,6 +24,10 @@ resource "aws_security_group" "redis" {
     Name        = "${var.redis.name}-${var.redis.environment}-redis"
     Environment = var.redis.environment
     ManagedBy   = "infragen"
+  }
+
+  lifecycle {
+    create_before_destroy = true
   }
 }
 
@@ -48,13 +54,14 @@ resource "aws_vpc_security_group_ingress_rule" "redis_cache_ipv6" {
   cidr_ipv6         = each.value
 }
 
-# The blueprint's eviction policy; ElastiCache sets maxmemory from the node type. The
-# family is part of the name: a new family (a major version upgrade) creates a new group
-# first, moves the replication group to it, then deletes the old one.
+# The blueprint's eviction policy; ElastiCache sets maxmemory from the node type. Every
+# attribute whose change replaces the group (family, description) is part of its name
+# (the resource has no name_prefix): the replacement is created first under a new name,
+# the replication group moves to it, then the old one is deleted.
 resource "aws_elasticache_parameter_group" "redis" {
   count = var.redis.mode == "elasticache" ? 1 : 0
 
-  name        = "${var.redis.name}-${var.redis.environment}-redis7"
+  name        = "${var.redis.name}-${var.redis.environment}-redis7-${substr(sha256(jsonencode(["redis7", "Redis 7 parameters of ${var.redis.name} (${var.redis.environment})"])), 0, 8)}"
   family      = "redis7"
   description = "Redis 7 parameters of ${var.redis.name} (${var.redis.environment})"
 

@@ -238,11 +238,18 @@ fn expressions(model: &Model) -> Expressions {
         );
         t
     };
+    // The side's alarms and the dashboard (which then shows the new side) belong to the
+    // targeted apply too: the watch window is when they matter.
+    let with_monitoring = |mut t: Vec<String>, alarms: &str| {
+        t.push(format!("aws_cloudwatch_metric_alarm.{alarms}"));
+        t.push("aws_cloudwatch_dashboard.redis".to_string());
+        t
+    };
     Expressions {
-        host_targets: targets(&host, "redis_from"),
+        host_targets: with_monitoring(targets(&host, "redis_from"), "redis_host"),
         cache_targets: cache
             .as_deref()
-            .map(|c| targets(c, "redis_cache_from"))
+            .map(|c| with_monitoring(targets(c, "redis_cache_from"), "redis_cache"))
             .unwrap_or_default(),
         endpoint: match &cache {
             Some(c) => format!(

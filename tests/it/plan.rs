@@ -1305,3 +1305,70 @@ fn version_constraints_of_the_infra_repo_are_never_weakened() {
         assert!(said.contains(refusal), "{what}:\n{said}");
     }
 }
+
+/// The targeted applies of `docs/<env>/MIGRATION.md`, run as written, bring up the new
+/// side's alarms and the dashboard with it: the watch window after a cut-over or a
+/// rollback is when they matter.
+#[test]
+#[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
+fn migration_targets_bring_up_the_new_sides_alarms_and_dashboard() {
+    let t = terraform();
+    let shipped = std::fs::read_to_string(repo().join(GOOD_BLUEPRINTS[0])).unwrap();
+    let start = model(&repo().join(GOOD_BLUEPRINTS[0]));
+    let r = infra_repo(&start);
+    let bp = r.root().join("blueprint.yaml");
+    // (mode, which apply block of MIGRATION.md, the alarms of that side)
+    let steps = [
+        ("self_hosted", 0, "redis_host"),
+        ("elasticache", 1, "redis_cache"),
+    ];
+    let mut stand_in = Vec::new();
+    for (i, (mode, block, alarms)) in steps.into_iter().enumerate() {
+        std::fs::write(&bp, with_mode(&shipped, "dev", mode)).unwrap();
+        let m = model(&bp);
+        undo(std::mem::take(&mut stand_in));
+        gen_into(&r, &bp);
+        if i == 0 {
+            wire(&r, &m);
+        }
+        stand_in = stand_in_random(&r, &m);
+        if i == 0 {
+            t.init(&r.tf());
+        }
+        let doc = std::fs::read_to_string(r.root().join("docs/dev/MIGRATION.md")).unwrap();
+        let applies: Vec<Vec<String>> = doc
+            .split("terraform apply ")
+            .skip(1)
+            .map(|rest| {
+                rest.split("```")
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .filter_map(|w| w.strip_prefix("-target="))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .filter(|targets: &Vec<String>| !targets.is_empty())
+            .collect();
+        let targets = &applies[block];
+        let mut args = plan_args("dev");
+        args.extend(targets.iter().map(|t| format!("-target={t}")));
+        t.ok(
+            &r.tf(),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let json = t.ok(&r.tf(), &["show", "-json", "dev.tfplan"]);
+        let plan = Plan(serde_json::from_str(&json).unwrap());
+        let addresses = plan.addresses();
+        assert!(
+            addresses
+                .iter()
+                .any(|a| a.starts_with(&format!("aws_cloudwatch_metric_alarm.{alarms}["))),
+            "{mode}: the targeted apply {targets:?} brings up no alarm of its side: {addresses:#?}"
+        );
+        assert!(
+            addresses.contains("aws_cloudwatch_dashboard.redis"),
+            "{mode}: {targets:?} leaves the dashboard showing the old side"
+        );
+    }
+}

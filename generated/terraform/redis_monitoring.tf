@@ -199,7 +199,9 @@ locals {
         comparison  = "GreaterThanThreshold"
         threshold   = var.redis.backup.max_age_hours * 3600
         periods     = 1
-        missing     = "breaching"
+        # The publisher sends the age from the deploy on until the first backup; no data
+        # means the publisher is down, which the not-reporting alarm already says.
+        missing = "notBreaching"
       }
     },
   )

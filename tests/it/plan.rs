@@ -1121,6 +1121,15 @@ fn configuration_follows_the_reviewed_rules() {
             "{which}: every created key has an alias"
         );
     }
+    // The backup age is sent from the deploy on (counted from the setup until the first
+    // backup), so no data means the publisher is down: the not-reporting alarm's job.
+    let ages: Vec<_> = dev
+        .of_kind("aws_cloudwatch_metric_alarm")
+        .into_iter()
+        .filter(|a| a.values["metric_name"] == "BackupAgeSeconds")
+        .collect();
+    assert_eq!(ages.len(), 1, "dev has backups");
+    assert_eq!(ages[0].values["treat_missing_data"], "notBreaching");
     // A node being replaced sends no memory metric for a while: no page for that.
     for alarm in plan.of_kind("aws_cloudwatch_metric_alarm") {
         if alarm.values["metric_name"] == "DatabaseMemoryUsagePercentage" {

@@ -239,5 +239,36 @@ class Metrics(unittest.TestCase):
         self.assertEqual(self.names(data)["RejectedConnections"], 2)
 
 
+class BackupAge(unittest.TestCase):
+    def setUp(self):
+        import tempfile
+
+        self.dir = tempfile.TemporaryDirectory()
+        self.state = os.path.join(self.dir.name, "last")
+        self.since = os.path.join(self.dir.name, "since")
+        self.env = dict(os.environ)
+        os.environ["BACKUP_STATE_FILE"] = self.state
+        os.environ["BACKUP_SINCE_FILE"] = self.since
+
+    def tearDown(self):
+        os.environ.clear()
+        os.environ.update(self.env)
+        self.dir.cleanup()
+
+    def test_before_the_first_backup_the_age_counts_from_the_setup(self):
+        with open(self.since, "w") as f:
+            f.write("1000\n")
+        self.assertEqual(redis_metrics._backup_age(1600.0), 600.0)
+
+    def test_the_newest_backup_wins(self):
+        for path, value in ((self.since, "1000"), (self.state, "1500")):
+            with open(path, "w") as f:
+                f.write(value + "\n")
+        self.assertEqual(redis_metrics._backup_age(1600.0), 100.0)
+
+    def test_nothing_known_sends_nothing(self):
+        self.assertIsNone(redis_metrics._backup_age(1600.0))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -100,16 +100,27 @@ def _p99(info):
     return max(values) if values else None
 
 
+def _read_time(path):
+    try:
+        with open(path) as f:
+            return float(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _backup_age(now):
-    """Seconds since the newest backup (its state file holds the UNIX time), or None."""
+    """Seconds since the newest backup (its state file holds the UNIX time); before the
+    first one, since backups were set up (BACKUP_SINCE_FILE, written by the role), so the
+    age alarm fires only when no backup came within its threshold of the deploy, and
+    not from the moment it exists. None when neither is known."""
     path = os.environ.get("BACKUP_STATE_FILE")
     if not path:
         return None
-    try:
-        with open(path) as f:
-            return max(now - float(f.read().strip()), 0.0)
-    except (OSError, ValueError):
-        return None
+    last = _read_time(path)
+    if last is None:
+        since = os.environ.get("BACKUP_SINCE_FILE")
+        last = _read_time(since) if since else None
+    return None if last is None else max(now - last, 0.0)
 
 
 def metrics(info, previous, now=None):

@@ -885,7 +885,9 @@ fn day_two_operations_keep_their_promises() {
     ]);
     let object_size = std::fs::metadata(&local).unwrap().len();
     assert!(
-        object_size > 50 << 20,
+        // The churn rewrites keys with compressible values, so the size depends on when
+        // the snapshot was taken (50-57 MB seen); past 24 MiB it is at least 3 parts.
+        object_size > 24 << 20,
         "a multipart-sized backup: {object_size} bytes"
     );
     let check = Command::new("redis-check-rdb")

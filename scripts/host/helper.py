@@ -9,6 +9,14 @@
                                         Secrets Manager secret NAME (create or update) and
                                         print it; needs boto3 (run with the host venv)
   helper.py gen-password [--length N]   print a random alphanumeric password
+  helper.py lambda-code ENDPOINT REGION BUCKET KEY...
+                                        a bucket with a tiny deployment package per KEY
+                                        (the example repo's Lambda functions need one)
+  helper.py an-image ENDPOINT REGION    print the id of an AMI the local EC2 knows
+  helper.py bucket-state ENDPOINT REGION BUCKET
+                                        what protects a bucket and what it holds, as JSON
+  helper.py get-secret ENDPOINT REGION ID
+                                        print a secret's current value
 
 Standard library only, except put-secret (boto3), so boot.sh can run it with the
 machine's python3.
@@ -164,6 +172,72 @@ def put_object(args):
         s3.upload_file(args.file, args.bucket, args.key)
 
 
+def lambda_code(args):
+    """A bucket holding a minimal deployment package under each key."""
+    import io
+    import zipfile
+
+    s3 = aws_client("s3", args.endpoint, args.region)
+    kwargs = {"Bucket": args.bucket}
+    if args.region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": args.region}
+    s3.create_bucket(**kwargs)
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    for key in args.keys:
+        s3.put_object(Bucket=args.bucket, Key=key, Body=package.getvalue())
+
+
+def an_image(args):
+    """An AMI id of the local EC2 (it refuses instances of images it does not know)."""
+    ec2 = aws_client("ec2", args.endpoint, args.region)
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    print(sorted(i["ImageId"] for i in images)[0])
+
+
+def bucket_state(args):
+    """Whether a bucket exists, its protections and its object versions, as JSON."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws_client("s3", args.endpoint, args.region)
+
+    def get(call, key, **kw):
+        try:
+            return call(Bucket=args.bucket, **kw).get(key)
+        except ClientError as e:
+            if e.response["Error"]["Code"] in ("NoSuchBucket", "404"):
+                raise
+            return None
+
+    try:
+        s3.head_bucket(Bucket=args.bucket)
+    except ClientError:
+        json.dump({"exists": False}, sys.stdout)
+        print()
+        return
+    versions = s3.list_object_versions(Bucket=args.bucket)
+    out = {
+        "exists": True,
+        "versioning": s3.get_bucket_versioning(Bucket=args.bucket).get("Status"),
+        "lifecycle_rules": len(get(s3.get_bucket_lifecycle_configuration, "Rules") or []),
+        "encryption": get(s3.get_bucket_encryption, "ServerSideEncryptionConfiguration")
+        is not None,
+        "public_access_block": get(s3.get_public_access_block, "PublicAccessBlockConfiguration"),
+        "policy": get(s3.get_bucket_policy, "Policy") is not None,
+        "ownership": get(s3.get_bucket_ownership_controls, "OwnershipControls") is not None,
+        "objects": sorted(v["Key"] for v in versions.get("Versions", []) if v["IsLatest"]),
+    }
+    json.dump(out, sys.stdout, sort_keys=True)
+    print()
+
+
+def get_secret(args):
+    """The current value of a secret of the local Secrets Manager."""
+    sm = aws_client("secretsmanager", args.endpoint, args.region)
+    print(sm.get_secret_value(SecretId=args.id)["SecretString"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -211,6 +285,26 @@ def main():
         if name == "put-object":
             p.add_argument("--text")
         p.set_defaults(func=func)
+    p = sub.add_parser("lambda-code")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("bucket")
+    p.add_argument("keys", nargs="+")
+    p.set_defaults(func=lambda_code)
+    p = sub.add_parser("an-image")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.set_defaults(func=an_image)
+    p = sub.add_parser("bucket-state")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("bucket")
+    p.set_defaults(func=bucket_state)
+    p = sub.add_parser("get-secret")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("id")
+    p.set_defaults(func=get_secret)
     p = sub.add_parser("gen-password")
     p.add_argument("--length", type=int, default=32)
     p.set_defaults(func=lambda a: print(gen_password(a.length)))

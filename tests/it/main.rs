@@ -6,6 +6,7 @@ mod determinism;
 mod host;
 mod hostile;
 mod impact;
+mod infra_repo;
 mod parse_back;
 mod plan;
 mod property;

@@ -13,7 +13,14 @@ resource "random_password" "redis" {
   min_numeric      = 1
 }
 
+# The provider's region, read from its EC2 endpoint (ec2.<region>.<DNS suffix>): the
+# data source's `name` is deprecated in provider 6 and its replacement `region` does not
+# exist in 5, and `id` is deprecated from 6.47; `endpoint` is in both.
 data "aws_region" "current" {}
+
+locals {
+  redis_provider_region = split(".", data.aws_region.current.endpoint)[1]
+}
 
 # The password lives only here and in Terraform state; Ansible reads it at run time.
 resource "aws_secretsmanager_secret" "redis_password" {
@@ -34,8 +41,8 @@ resource "aws_secretsmanager_secret" "redis_password" {
     # The environment's tfvars name a region; applying them with a provider configured
     # for another would create this environment's resources in the wrong place.
     precondition {
-      condition     = data.aws_region.current.name == var.redis.region
-      error_message = "environments/${var.redis.environment}/redis.tfvars is for region ${var.redis.region}, but the AWS provider is configured for ${data.aws_region.current.name}."
+      condition     = local.redis_provider_region == var.redis.region
+      error_message = "environments/${var.redis.environment}/redis.tfvars is for region ${var.redis.region}, but the AWS provider is configured for ${local.redis_provider_region}."
     }
   }
 }

@@ -164,12 +164,24 @@ def get_object(args):
 
 
 def put_object(args):
-    """Uploads a file (or, with --text, a string) as one object of the local endpoint."""
+    """Uploads a file (or, with --text, a string) as one object of the local endpoint.
+
+    With --lift-policy, the bucket's policy is taken off for the upload and put back as it
+    was: moto applies a Deny statement whatever its condition, so a bucket that denies
+    only plain HTTP refuses every upload there (AWS accepts it over TLS)."""
     s3 = aws_client("s3", args.endpoint, args.region)
-    if args.text is not None:
-        s3.put_object(Bucket=args.bucket, Key=args.key, Body=args.text.encode())
-    else:
-        s3.upload_file(args.file, args.bucket, args.key)
+    policy = None
+    if args.lift_policy:
+        policy = s3.get_bucket_policy(Bucket=args.bucket)["Policy"]
+        s3.delete_bucket_policy(Bucket=args.bucket)
+    try:
+        if args.text is not None:
+            s3.put_object(Bucket=args.bucket, Key=args.key, Body=args.text.encode())
+        else:
+            s3.upload_file(args.file, args.bucket, args.key)
+    finally:
+        if policy is not None:
+            s3.put_bucket_policy(Bucket=args.bucket, Policy=policy)
 
 
 def lambda_code(args):
@@ -284,6 +296,7 @@ def main():
         p.add_argument("file", nargs="?")
         if name == "put-object":
             p.add_argument("--text")
+            p.add_argument("--lift-policy", action="store_true")
         p.set_defaults(func=func)
     p = sub.add_parser("lambda-code")
     p.add_argument("endpoint")

@@ -75,8 +75,17 @@ pub(crate) fn terraform() -> Terraform {
 
 impl Terraform {
     pub(crate) fn run(&self, dir: &Path, args: &[&str]) -> Output {
-        Command::new("terraform")
-            .args(args)
+        self.run_in(dir, None, args)
+    }
+
+    /// Runs terraform in one workspace (`TF_WORKSPACE`, so runs of several workspaces of
+    /// one directory may overlap: none of them selects a workspace for the others).
+    pub(crate) fn run_in(&self, dir: &Path, workspace: Option<&str>, args: &[&str]) -> Output {
+        let mut c = Command::new("terraform");
+        if let Some(w) = workspace {
+            c.env("TF_WORKSPACE", w);
+        }
+        c.args(args)
             .current_dir(dir)
             .env("TF_CLI_CONFIG_FILE", &self.config)
             .env("CHECKPOINT_DISABLE", "1")

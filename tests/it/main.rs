@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per topic.
 
+mod apply;
 mod cli;
 mod common;
 mod determinism;

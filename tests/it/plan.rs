@@ -422,7 +422,6 @@ fn plan_fixtures() {
     }
 }
 
-
 #[test]
 #[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
 fn round_trip_keeps_the_wiring_valid_at_every_step() {

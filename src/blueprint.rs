@@ -271,6 +271,11 @@ pub struct ElastiCacheLayer {
     pub snapshot_window: Option<Sp<String>>,
     /// Apply Redis minor-version upgrades in the maintenance window (default true).
     pub auto_minor_version_upgrade: Option<Sp<bool>>,
+    /// Apply a change to the replication group (node type, node count, engine version,
+    /// parameters) as soon as Terraform makes it, rather than in the next maintenance
+    /// window (default false: a node replacement then happens off-peak, not during the
+    /// day's calls; until then the plan shows the change as still to make).
+    pub apply_immediately: Option<Sp<bool>>,
     /// Take a snapshot when the replication group is deleted, e.g. when the environment
     /// moves back to the host (default true). Fixed when the group is created.
     pub final_snapshot: Option<Sp<bool>>,

@@ -207,6 +207,8 @@ pub struct ElastiCacheEnv {
     /// Daily snapshot window, UTC (`03:00-04:00`).
     pub snapshot_window: Val<String>,
     pub auto_minor_version_upgrade: Val<bool>,
+    /// Apply replication-group changes at once (else in the maintenance window).
+    pub apply_immediately: Val<bool>,
     /// Snapshot the data when the replication group is deleted.
     pub final_snapshot: Val<bool>,
 }
@@ -352,6 +354,7 @@ impl Env {
             out.push(ex(&e.maintenance_window, String::clone));
             out.push(ex(&e.snapshot_window, String::clone));
             out.push(ex(&e.auto_minor_version_upgrade, bool::to_string));
+            out.push(ex(&e.apply_immediately, bool::to_string));
             out.push(ex(&e.final_snapshot, bool::to_string));
         }
         if let Some(g) = &self.guard {

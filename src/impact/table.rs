@@ -674,6 +674,15 @@ pub const ROWS: &[Row] = &[
         "minor engine upgrades in the maintenance window are switched on or off",
         "",
     ),
+    unused("elasticache.apply_immediately", SelfHosted),
+    row(
+        "elasticache.apply_immediately",
+        ElastiCache,
+        Any,
+        Nothing,
+        "nothing changes now; later changes to the replication group apply at once (true) or in the maintenance window (false)",
+        "",
+    ),
     unused("elasticache.final_snapshot", SelfHosted),
     row(
         "elasticache.final_snapshot",

@@ -107,6 +107,7 @@ pub fn of_env(model: &Model, e: &Env) -> Values {
         put(&mut out, &ec.maintenance_window, text);
         put(&mut out, &ec.snapshot_window, text);
         put(&mut out, &ec.auto_minor_version_upgrade, |b| json!(b));
+        put(&mut out, &ec.apply_immediately, |b| json!(b));
         put(&mut out, &ec.final_snapshot, |b| json!(b));
     }
     let m = &e.monitoring;

@@ -32,6 +32,7 @@ struct ElastiCacheView<'a> {
     maintenance_window: &'a str,
     snapshot_window: &'a str,
     auto_minor_version_upgrade: bool,
+    apply_immediately: bool,
     final_snapshot: bool,
 }
 
@@ -359,6 +360,7 @@ pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
             maintenance_window: &e.maintenance_window.value,
             snapshot_window: &e.snapshot_window.value,
             auto_minor_version_upgrade: e.auto_minor_version_upgrade.value,
+            apply_immediately: e.apply_immediately.value,
             final_snapshot: e.final_snapshot.value,
         }),
         region: &env.region.value,

@@ -178,6 +178,11 @@ impl Resolver<'_> {
             |l| l.elasticache.as_ref()?.auto_minor_version_upgrade.as_ref(),
             true,
         );
+        let apply_immediately = self.or(
+            "elasticache.apply_immediately",
+            |l| l.elasticache.as_ref()?.apply_immediately.as_ref(),
+            false,
+        );
         let final_snapshot = self.or(
             "elasticache.final_snapshot",
             |l| l.elasticache.as_ref()?.final_snapshot.as_ref(),
@@ -344,6 +349,7 @@ impl Resolver<'_> {
             maintenance_window,
             snapshot_window,
             auto_minor_version_upgrade,
+            apply_immediately,
             final_snapshot,
         })
     }

@@ -10,10 +10,12 @@
 //! (self-hosted -> ElastiCache -> self-hosted) is applied with backups in the bucket.
 //!
 //! What moto 5.2.5 lacks, in one place (the plan tests in `plan.rs` cover it instead):
-//! - ElastiCache parameter groups (`CreateCacheParameterGroup` answers 500): the
-//!   ElastiCache side of the flip is applied with `-target` for every change that does
-//!   not depend on the parameter group (`terraform graph` of the plan says which do:
-//!   the replication group, the ElastiCache alarms and dashboard widgets, the outputs);
+//! - ElastiCache parameter groups (`CreateCacheParameterGroup` answers 500) and the
+//!   deletion of subnet groups (`DeleteCacheSubnetGroup`: 500, and the provider retries
+//!   for ever on the way back): the ElastiCache side of the flip is applied with
+//!   `-target` for every change that does not depend on either (`terraform graph` of the
+//!   plan says which do: the replication group, the ElastiCache alarms and dashboard,
+//!   the outputs); its security group is created and deleted for real;
 //! - `MonitorInstances` (EC2 detailed monitoring answers 500 and the provider retries for
 //!   ever): the example's instance is applied with `monitoring = false`;
 //! - the description of a security-group rule that references a group (it stores none):
@@ -68,52 +70,30 @@ fn runs_dir() -> PathBuf {
 static CLEANUP: Once = Once::new();
 
 /// A local AWS on a loopback port; stopped by PID when dropped.
-struct Moto {
+pub(crate) struct Moto {
     work: tempfile::TempDir,
-    endpoint: String,
+    aws: Aws,
+}
+
+/// Calls of a local AWS endpoint through `scripts/host/helper.py` (boto3, host venv).
+pub(crate) struct Aws {
+    pub(crate) endpoint: String,
     python: PathBuf,
 }
 
-impl Moto {
-    fn start() -> Moto {
-        CLEANUP.call_once(|| {
-            if let Ok(entries) = std::fs::read_dir(runs_dir()) {
-                for e in entries.flatten() {
-                    let _ = Command::new(script("moto.sh"))
-                        .arg("stop")
-                        .arg(e.path())
-                        .status();
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        });
-        std::fs::create_dir_all(runs_dir()).unwrap();
-        let work = tempfile::Builder::new()
-            .prefix("moto-")
-            .tempdir_in(runs_dir())
-            .unwrap();
+impl Aws {
+    pub(crate) fn at(endpoint: &str) -> Aws {
         let venv = Command::new(script("venv.sh")).output().unwrap();
         assert!(venv.status.success(), "venv.sh: {}", text(&venv));
         let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python");
-        let out = Command::new(script("moto.sh"))
-            .arg("start")
-            .arg(work.path())
-            // The example attaches AWS-managed policies (AmazonSSMManagedInstanceCore).
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "moto.sh start: {}", text(&out));
-        let endpoint = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        Moto {
-            work,
-            endpoint,
+        Aws {
+            endpoint: endpoint.to_string(),
             python,
         }
     }
 
-    /// `helper.py CMD ENDPOINT ARGS...` (boto3 against this moto); its stdout.
-    fn aws(&self, cmd: &str, args: &[&str]) -> String {
+    /// `helper.py CMD ENDPOINT ARGS...`; its stdout.
+    pub(crate) fn aws(&self, cmd: &str, args: &[&str]) -> String {
         let out = Command::new(&self.python)
             .arg(script("helper.py"))
             .arg(cmd)
@@ -135,6 +115,48 @@ impl Moto {
     }
 }
 
+impl std::ops::Deref for Moto {
+    type Target = Aws;
+    fn deref(&self) -> &Aws {
+        &self.aws
+    }
+}
+
+impl Moto {
+    fn start() -> Moto {
+        CLEANUP.call_once(|| {
+            if let Ok(entries) = std::fs::read_dir(runs_dir()) {
+                for e in entries.flatten() {
+                    let _ = Command::new(script("moto.sh"))
+                        .arg("stop")
+                        .arg(e.path())
+                        .status();
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        });
+        std::fs::create_dir_all(runs_dir()).unwrap();
+        let work = tempfile::Builder::new()
+            .prefix("moto-")
+            .tempdir_in(runs_dir())
+            .unwrap();
+        let out = Command::new(script("moto.sh"))
+            .arg("start")
+            .arg(work.path())
+            // The example attaches AWS-managed policies (AmazonSSMManagedInstanceCore).
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "moto.sh start: {}", text(&out));
+        let endpoint = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Moto {
+            work,
+            aws: Aws::at(&endpoint),
+        }
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let out = Command::new(script("moto.sh"))
@@ -152,7 +174,7 @@ impl Drop for Moto {
 
 /// Points the provider at moto and fills what moto lacks (see the module's comment):
 /// override files of the test, beside the repo's own and the generated files.
-fn point_at(r: &InfraRepo, m: &Model, moto: &Moto) {
+pub(crate) fn point_at(r: &InfraRepo, m: &Model, moto: &Aws) {
     let endpoints: String = SERVICES
         .iter()
         .map(|s| format!("    {s:<14} = \"{}\"\n", moto.endpoint))
@@ -184,7 +206,7 @@ fn point_at(r: &InfraRepo, m: &Model, moto: &Moto) {
 
 /// What the example repo needs in the account before an apply: the Lambda functions'
 /// code bucket (and a blueprint's own backup bucket, when it names one).
-fn seed_account(r: &InfraRepo, m: &Model, moto: &Moto) {
+pub(crate) fn seed_account(r: &InfraRepo, m: &Model, moto: &Aws) {
     let tfvars = std::fs::read_to_string(r.tf().join("environments/dev/env.tfvars")).unwrap();
     let code_bucket = tfvars
         .lines()
@@ -207,7 +229,7 @@ fn seed_account(r: &InfraRepo, m: &Model, moto: &Moto) {
 }
 
 /// The variable files of `env` and an AMI moto knows (it refuses others).
-fn env_args(env: &Env, moto: &Moto) -> Vec<String> {
+pub(crate) fn env_args(env: &Env, moto: &Aws) -> Vec<String> {
     let ami = moto.aws("an-image", &[&env.region.value]);
     vec![
         format!("-var-file=environments/{}/env.tfvars", env.name),
@@ -242,7 +264,7 @@ fn with(head: &[&str], tail: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn apply(t: &Terraform, tf: &Path, env: &str, args: &[String]) {
+pub(crate) fn apply(t: &Terraform, tf: &Path, env: &str, args: &[String]) {
     ok_in(
         t,
         tf,
@@ -351,7 +373,7 @@ fn backup_bucket(state: &Value) -> Option<String> {
     walk(&state["values"]["root_module"])
 }
 
-fn outputs(t: &Terraform, tf: &Path, env: &str) -> Value {
+pub(crate) fn outputs(t: &Terraform, tf: &Path, env: &str) -> Value {
     serde_json::from_str(&ok_in(
         t,
         tf,
@@ -363,7 +385,7 @@ fn outputs(t: &Terraform, tf: &Path, env: &str) -> Value {
 
 /// What a consumer does with the apply's outputs: reads the password from the secret
 /// they name, and finds Redis where they say.
-fn assert_outputs_serve_a_consumer(t: &Terraform, tf: &Path, env: &Env, moto: &Moto) {
+pub(crate) fn assert_outputs_serve_a_consumer(t: &Terraform, tf: &Path, env: &Env, moto: &Aws) {
     let o = outputs(t, tf, &env.name);
     let arn = o["redis_password_secret_arn"]["value"]
         .as_str()
@@ -393,7 +415,7 @@ fn assert_outputs_serve_a_consumer(t: &Terraform, tf: &Path, env: &Env, moto: &M
 }
 
 /// Two backups, as the host's job leaves them.
-fn put_backups(moto: &Moto, region: &str, bucket: &str, env: &str) {
+fn put_backups(moto: &Aws, region: &str, bucket: &str, env: &str) {
     for n in 1..=2 {
         moto.aws(
             "put-object",
@@ -447,7 +469,7 @@ fn backup_keys(env: &str) -> BTreeSet<String> {
 /// `destroy` is refused while the bucket is in the state (nothing is changed), the
 /// bucket's resources are removed from the state, and `destroy` finishes; the bucket
 /// stays with its backups and protections.
-fn destroy(t: &Terraform, tf: &Path, env: &Env, moto: &Moto, args: &[String]) {
+fn destroy(t: &Terraform, tf: &Path, env: &Env, moto: &Aws, args: &[String]) {
     let name = &env.name;
     let bucket = backup_bucket(&state(t, tf, name));
     if let Some(bucket) = &bucket {

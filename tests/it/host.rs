@@ -140,7 +140,19 @@ impl Host {
     /// Runs the generated playbook of `env` from `ansible_dir` against the host, as users
     /// do, with `extra` passed to ansible-playbook.
     fn converge(&self, ansible_dir: &Path, env: &str, extra: &[&str]) -> Converge {
+        self.converge_with(ansible_dir, env, extra, &[])
+    }
+
+    /// [`Host::converge`] with environment variables for `converge.sh`.
+    fn converge_with(
+        &self,
+        ansible_dir: &Path,
+        env: &str,
+        extra: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Converge {
         let mut c = Command::new(script("converge.sh"));
+        c.envs(vars.iter().copied());
         c.arg(self.dir())
             .arg(env)
             .arg("--")
@@ -1103,4 +1115,76 @@ fn day_two_operations_keep_their_promises() {
 /// `s` as one POSIX shell word.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The seed's checklist, chained: Terraform applies dev (the example repo with the
+/// generated files wired in) against the host's local AWS; the playbook converges the
+/// host with the secret that apply made (nothing else puts one there); a consumer that
+/// reads the password from the secret the apply's outputs name is served by the host's
+/// Redis, and one with another password is refused.
+#[test]
+#[ignore = "boots Debian hosts and applies Terraform; run by scripts/test.sh (cargo test -- --include-ignored)"]
+fn the_applied_infrastructure_feeds_the_converge_and_serves_a_consumer() {
+    use crate::apply::{
+        Aws, apply, assert_outputs_serve_a_consumer, env_args, outputs, point_at, seed_account,
+    };
+    use crate::infra_repo::{
+        STAND_IN_PASSWORD, gen_into, infra_repo, model, stand_in_random, terraform, wire,
+    };
+    let _one = serial();
+    let t = terraform();
+    let path = repo().join("blueprints/redis-on-asterisk.yaml");
+    let m = model(&path);
+    let r = infra_repo(&m);
+    gen_into(&r, &path);
+    wire(&r, &m);
+    stand_in_random(&r, &m);
+    let host = Host::boot("bookworm");
+    // The host's own local AWS (converge.sh uses it), with the AWS-managed policies the
+    // example's role attaches.
+    let started = Command::new(script("moto.sh"))
+        .arg("start")
+        .arg(host.dir())
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "moto: {}", text(&started));
+    let aws = Aws::at(String::from_utf8_lossy(&started.stdout).trim());
+    point_at(&r, &m, &aws);
+    seed_account(&r, &m, &aws);
+    let tf = r.tf();
+    t.init(&tf);
+    t.ok(&tf, &["workspace", "new", "-no-color", "dev"]);
+    let dev = &m.envs[0];
+    let args = env_args(dev, &aws);
+    apply(&t, &tf, "dev", &args);
+    assert_outputs_serve_a_consumer(&t, &tf, dev, &aws);
+
+    let extra_vars = aws_extra_vars(&aws.endpoint);
+    let c = host.converge_with(
+        &r.root().join("ansible"),
+        "dev",
+        &["-e", extra_vars.as_str()],
+        &[("INFRAGEN_SECRET_FROM_AWS", "1")],
+    );
+    assert_converged(&c, "the converge after the apply");
+    assert_eq!(
+        host.password("dev"),
+        STAND_IN_PASSWORD,
+        "the role read another secret"
+    );
+
+    // A consumer, as the Lambda functions are wired: the secret's ARN from the outputs,
+    // the password from the secret, then Redis.
+    let o = outputs(&t, &tf, "dev");
+    let arn = o["redis_password_secret_arn"]["value"].as_str().unwrap();
+    let pw = aws.aws("get-secret", &["us-east-1", arn]);
+    assert_eq!(redis_cli(6379, Some(&pw), &["SET", "chained", "yes"]), "OK");
+    assert_eq!(redis_cli(6379, Some(&pw), &["GET", "chained"]), "yes");
+    let refused = redis_cli(6379, Some("not-the-password"), &["GET", "chained"]);
+    assert!(
+        refused.contains("WRONGPASS") || refused.contains("NOAUTH"),
+        "{refused}"
+    );
 }

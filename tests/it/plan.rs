@@ -170,6 +170,10 @@ fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::E
             assert_eq!(group.values["auth_token_update_strategy"], "ROTATE");
             let settings = env.elasticache.as_ref().unwrap();
             assert_eq!(
+                group.values["apply_immediately"],
+                settings.apply_immediately.value
+            );
+            assert_eq!(
                 group.values["maintenance_window"],
                 settings.maintenance_window.value.as_str()
             );
@@ -650,6 +654,9 @@ fn configuration_follows_the_reviewed_rules() {
     // The final snapshot is named when the group is created.
     let group = plan.one("module.data.aws_elasticache_replication_group.redis[0]");
     assert_eq!(group.values["auto_minor_version_upgrade"], "true");
+    // The blueprint's choice: the fixture's prod sets apply_immediately (the default,
+    // false, keeps changes in the maintenance window; the round trip plans it).
+    assert_eq!(group.values["apply_immediately"], true);
     let (_, unknown) = plan.after(
         "module.data.aws_elasticache_replication_group.redis[0]",
         "final_snapshot_identifier",

@@ -48,6 +48,7 @@ variable "redis" {
       maintenance_window         = string
       snapshot_window            = string
       auto_minor_version_upgrade = bool
+      apply_immediately          = bool
       final_snapshot             = bool
     }))
   })

@@ -110,6 +110,9 @@ resource "aws_elasticache_replication_group" "redis" {
   snapshot_window            = var.redis.elasticache.snapshot_window
   maintenance_window         = var.redis.elasticache.maintenance_window
   auto_minor_version_upgrade = tostring(var.redis.elasticache.auto_minor_version_upgrade)
+  # false (the default): a change to the group waits for the maintenance window, off
+  # the day's calls; the plan shows it as still to make until then.
+  apply_immediately = var.redis.elasticache.apply_immediately
   # Deleting the group (the environment moves back to the host) keeps a last snapshot.
   # Its name carries the creation time, so that a later round trip does not collide
   # with the snapshot an earlier one left.

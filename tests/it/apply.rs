@@ -23,6 +23,7 @@
 //! - conditions of a bucket policy's Deny (it denies whatever the condition): the test's
 //!   backups are put with the backup bucket's policy lifted and put back as it was (the
 //!   plans after it show the policy unchanged).
+//!
 //! The example repo's own PostgreSQL is deletion-protected; the test turns that off so
 //! `destroy` can finish. Nothing generated is overridden, except the `random` provider
 //! (not in the machine's mirror) by the plan tests' stand-in.
@@ -582,12 +583,13 @@ fn dependents_of(
 ) -> BTreeSet<String> {
     let dot = ok_in(t, tf, env, &["graph".into(), format!("-plan={plan}")]);
     let node = |s: &str| -> String {
-        s.trim()
-            .trim_matches('"')
-            .trim_start_matches("[root] ")
-            .trim_end_matches(" (expand)")
-            .trim_end_matches(" (destroy)")
-            .to_string()
+        without_keys(
+            s.trim()
+                .trim_matches('"')
+                .trim_start_matches("[root] ")
+                .trim_end_matches(" (expand)")
+                .trim_end_matches(" (destroy)"),
+        )
     };
     // "A" -> "B": A depends on B.
     let mut needed_by: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -33,7 +33,8 @@ resource "aws_s3_bucket" "redis_backup" {
   lifecycle {
     # It holds the only off-host backups: a plan that would delete it (backups turned
     # off, a renamed deployment) fails before anything is changed. To retire it, copy
-    # what you need, then `terraform state rm` it and delete it by hand.
+    # what you need, then `terraform state rm` it and its settings below (REDIS_RUNBOOK.md
+    # has the command) and delete it by hand.
     prevent_destroy = true
   }
 }

@@ -1,21 +1,17 @@
 //! The generated Terraform, applied: against a local AWS (moto_server, pinned in
 //! `scripts/host/requirements-host.txt`) on a loopback port, started and stopped by PID
 //! (`scripts/host/moto.sh`), with the provider's endpoints pointed at it by an override
-//! file of the test. For the shipped blueprint and every fixture, every self-hosted
+//! file of the test. For the shipped blueprint, every self-hosted
 //! environment of the example repo with the generated files wired in is applied, planned
 //! again (the second plan must be empty), its outputs used as a consumer uses them (the
 //! password read back from the secret the apply created), and destroyed as the runbook
 //! says: Terraform refuses while the backup bucket is in the state, the bucket is retired
-//! from the state, and it survives with its backups and every protection. The rollback
-//! (self-hosted -> ElastiCache -> self-hosted) is applied with backups in the bucket.
+//! from the state, and it survives with its backups and every protection.
 //!
 //! What moto 5.2.5 lacks, in one place (the plan tests in `plan.rs` cover it instead):
 //! - ElastiCache parameter groups (`CreateCacheParameterGroup` answers 500) and the
 //!   deletion of subnet groups (`DeleteCacheSubnetGroup`: 500, and the provider retries
-//!   for ever on the way back): the ElastiCache side of the flip is applied with
-//!   `-target` for every change that does not depend on either (`terraform graph` of the
-//!   plan says which do: the replication group, the ElastiCache alarms and dashboard,
-//!   the outputs); its security group is created and deleted for real;
+//!   for ever): no ElastiCache side is applied here (the plan tests cover it);
 //! - `MonitorInstances` (EC2 detailed monitoring answers 500 and the provider retries for
 //!   ever): the example's instance is applied with `monitoring = false`;
 //! - the description of a security-group rule that references a group (it stores none):
@@ -31,11 +27,11 @@
 use crate::common::{GOOD_BLUEPRINTS, repo, text};
 use crate::infra_repo::{
     InfraRepo, STAND_IN_PASSWORD, Terraform, gen_into, infra_repo, label, model, stand_in_random,
-    terraform, undo, wire, with_mode,
+    terraform, wire,
 };
 use infragen::model::{Env, Mode, Model};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Once;
@@ -560,201 +556,4 @@ fn apply_every_self_hosted_environment(t: &Terraform, blueprint: &str) {
 #[ignore = "applies against a local AWS (moto): run by scripts/test.sh"]
 fn the_shipped_blueprint_applies_replans_clean_and_destroys() {
     apply_every_self_hosted_environment(&terraform(), GOOD_BLUEPRINTS[0]);
-}
-
-#[test]
-#[ignore = "applies against a local AWS (moto): run by scripts/test.sh"]
-fn every_fixture_applies_replans_clean_and_destroys() {
-    let t = terraform();
-    for blueprint in &GOOD_BLUEPRINTS[1..] {
-        apply_every_self_hosted_environment(&t, blueprint);
-    }
-}
-
-/// The addresses (without instance keys) that depend, directly or not, on a resource of
-/// one of `kinds`, from `terraform graph` of a saved plan (it follows locals, module
-/// inputs and outputs, which the plan's JSON configuration does not).
-fn dependents_of(
-    t: &Terraform,
-    tf: &Path,
-    env: &str,
-    plan: &str,
-    kinds: &[&str],
-) -> BTreeSet<String> {
-    let dot = ok_in(t, tf, env, &["graph".into(), format!("-plan={plan}")]);
-    let node = |s: &str| -> String {
-        without_keys(
-            s.trim()
-                .trim_matches('"')
-                .trim_start_matches("[root] ")
-                .trim_end_matches(" (expand)")
-                .trim_end_matches(" (destroy)"),
-        )
-    };
-    // "A" -> "B": A depends on B.
-    let mut needed_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut all = BTreeSet::new();
-    for line in dot.lines() {
-        if let Some((a, b)) = line.split_once(" -> ") {
-            let (a, b) = (node(a), node(b));
-            all.insert(a.clone());
-            all.insert(b.clone());
-            needed_by.entry(b).or_default().push(a);
-        }
-    }
-    let mut out: BTreeSet<String> = all
-        .iter()
-        .filter(|n| {
-            n.split('.')
-                .collect::<Vec<_>>()
-                .windows(2)
-                .any(|w| kinds.contains(&w[0]))
-        })
-        .cloned()
-        .collect();
-    assert!(!out.is_empty(), "no {kinds:?} in the graph:\n{dot}");
-    let mut todo: Vec<String> = out.iter().cloned().collect();
-    while let Some(n) = todo.pop() {
-        for d in needed_by.get(&n).into_iter().flatten() {
-            if out.insert(d.clone()) {
-                todo.push(d.clone());
-            }
-        }
-    }
-    out
-}
-
-/// Strips instance keys: `module.m.aws_x.y["k"]` -> `module.m.aws_x.y`.
-fn without_keys(address: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in address.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The rollback, applied: dev self-hosted with backups in its bucket, flipped to
-/// ElastiCache (everything moto can create, see the module's comment) and back. Neither
-/// apply deletes or changes the bucket, its protections, its backups or the secret.
-#[test]
-#[ignore = "applies against a local AWS (moto): run by scripts/test.sh"]
-fn the_rollback_flip_applies_and_keeps_every_backup() {
-    let t = terraform();
-    let shipped = std::fs::read_to_string(repo().join(GOOD_BLUEPRINTS[0])).unwrap();
-    let start = model(&repo().join(GOOD_BLUEPRINTS[0]));
-    let r = infra_repo(&start);
-    let bp = r.root().join("blueprint.yaml");
-    std::fs::write(&bp, with_mode(&shipped, "dev", "self_hosted")).unwrap();
-    gen_into(&r, &bp);
-    wire(&r, &start);
-    let mut stand_in = stand_in_random(&r, &start);
-    let moto = Moto::start();
-    point_at(&r, &start, &moto);
-    seed_account(&r, &start, &moto);
-    let tf = r.tf();
-    t.init(&tf);
-    t.ok(&tf, &["workspace", "new", "-no-color", "dev"]);
-    let dev = &start.envs[0];
-    assert_eq!(dev.name, "dev");
-    let region = dev.region.value.clone();
-    let args = env_args(dev, &moto);
-    apply(&t, &tf, "dev", &args);
-    let bucket = backup_bucket(&state(&t, &tf, "dev")).expect("dev has a backup bucket");
-    put_backups(&moto, &region, &bucket, "dev");
-    let backups = backup_keys("dev");
-    let secret_arn = outputs(&t, &tf, "dev")["redis_password_secret_arn"]["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-
-    for (mode, step) in [
-        ("elasticache", "to ElastiCache"),
-        ("self_hosted", "back to the host"),
-    ] {
-        undo(std::mem::take(&mut stand_in));
-        std::fs::write(&bp, with_mode(&shipped, "dev", mode)).unwrap();
-        let m = model(&bp);
-        gen_into(&r, &bp);
-        stand_in = stand_in_random(&r, &m);
-        let file = format!("flip-{mode}.tfplan");
-        ok_in(
-            &t,
-            &tf,
-            "dev",
-            &with(&["plan", "-no-color", &format!("-out={file}")], &args),
-        );
-        let plan: Value = serde_json::from_str(&ok_in(
-            &t,
-            &tf,
-            "dev",
-            &["show".into(), "-json".into(), file.clone()],
-        ))
-        .unwrap();
-        let changes: Vec<&Value> = plan["resource_changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|rc| {
-                let a = &rc["change"]["actions"];
-                a != &serde_json::json!(["no-op"]) && a != &serde_json::json!(["read"])
-            })
-            .collect();
-        assert!(!changes.is_empty(), "{step}: the flip plans nothing");
-        for rc in &changes {
-            let kind = rc["type"].as_str().unwrap();
-            assert!(
-                !kind.starts_with("aws_s3_bucket")
-                    && !kind.starts_with("aws_secretsmanager_secret"),
-                "{step}: the flip plans {} {}",
-                rc["change"]["actions"],
-                rc["address"]
-            );
-        }
-        let mut apply_args = args.clone();
-        if mode == "elasticache" {
-            let skipped =
-                dependents_of(&t, &tf, "dev", &file, &["aws_elasticache_parameter_group"]);
-            let targets: Vec<&str> = changes
-                .iter()
-                .map(|rc| rc["address"].as_str().unwrap())
-                .filter(|a| !skipped.contains(&without_keys(a)))
-                .collect();
-            assert!(
-                targets
-                    .iter()
-                    .any(|a| a.contains("aws_elasticache_subnet_group")),
-                "{step}: {targets:?}"
-            );
-            // The host side's own resources go (its ingress rules, the password policy).
-            assert!(
-                targets
-                    .iter()
-                    .any(|a| a.contains("aws_vpc_security_group_ingress_rule")),
-                "{step}: {targets:?}"
-            );
-            apply_args.extend(targets.iter().map(|a| format!("-target={a}")));
-        }
-        apply(&t, &tf, "dev", &apply_args);
-        assert_bucket_kept(&moto.bucket(&region, &bucket), &backups, step);
-        assert_eq!(
-            moto.aws("get-secret", &[&region, &secret_arn]),
-            STAND_IN_PASSWORD,
-            "{step}: the secret changed"
-        );
-        assert_eq!(
-            outputs(&t, &tf, "dev")["redis_password_secret_arn"]["value"],
-            secret_arn.as_str(),
-            "{step}: a new secret"
-        );
-    }
-    // Back on the host, everything the blueprint asks for is there again.
-    assert_replan_is_empty(&t, &tf, "dev", &args);
-    let dev_env = model(&bp);
-    assert_outputs_serve_a_consumer(&t, &tf, &dev_env.envs[0], &moto);
 }

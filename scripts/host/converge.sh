@@ -12,8 +12,6 @@
 # alphanumeric password under the group_vars' redis_password_secret_name in
 # redis_aws_region; later calls store the same one again (moto may have restarted).
 # The password is kept in WORKDIR/redis-password-ENV (mode 0600) for the assertions.
-# With INFRAGEN_SECRET_FROM_AWS=1 the secret must already be in moto (a Terraform apply
-# against it made it, as in production): it is read, never written.
 #
 # Environment:
 #   INFRAGEN_ANSIBLE_DIR  generated Ansible tree (default <repo>/generated/ansible);
@@ -60,12 +58,7 @@ EOF
 
 endpoint=$("$here/moto.sh" start "$work")
 pw_file="$work/redis-password-$envname"
-if [ "${INFRAGEN_SECRET_FROM_AWS:-0}" = 1 ]; then
-  (
-    umask 077
-    "$venv/bin/python" "$here/helper.py" get-secret "$endpoint" "$region" "$secret_name" >"$pw_file"
-  ) || host_die "no secret '$secret_name' ($region) in moto at $endpoint: apply the Terraform first"
-elif [ -s "$pw_file" ]; then
+if [ -s "$pw_file" ]; then
   "$venv/bin/python" "$here/helper.py" put-secret "$endpoint" "$region" "$secret_name" \
     --value "$(cat "$pw_file")" >/dev/null
 else
@@ -74,7 +67,7 @@ else
     "$venv/bin/python" "$here/helper.py" put-secret "$endpoint" "$region" "$secret_name" >"$pw_file"
   )
 fi
-host_log "secret '$secret_name' ($region) in moto at $endpoint"
+host_log "secret '$secret_name' ($region) stored in moto at $endpoint"
 
 # An ansible.cfg of our own: one found in the caller's directory or home must not
 # change what is tested.

@@ -18,8 +18,8 @@
   helper.py get-secret ENDPOINT REGION ID
                                         print a secret's current value
 
-Standard library only, except put-secret (boto3), so boot.sh can run it with the
-machine's python3.
+Standard library only, except the subcommands that call AWS (boto3: run them with the
+host venv), so boot.sh can run the others with the machine's python3.
 """
 
 import argparse
@@ -142,10 +142,13 @@ def metrics(args):
 
 def make_bucket(args):
     """Creates an S3 bucket in the local endpoint (Terraform would, in an account)."""
-    s3 = aws_client("s3", args.endpoint, args.region)
-    kwargs = {"Bucket": args.bucket}
-    if args.region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": args.region}
+    create_bucket(aws_client("s3", args.endpoint, args.region), args.bucket, args.region)
+
+
+def create_bucket(s3, bucket, region):
+    kwargs = {"Bucket": bucket}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**kwargs)
 
 
@@ -190,10 +193,7 @@ def lambda_code(args):
     import zipfile
 
     s3 = aws_client("s3", args.endpoint, args.region)
-    kwargs = {"Bucket": args.bucket}
-    if args.region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": args.region}
-    s3.create_bucket(**kwargs)
+    create_bucket(s3, args.bucket, args.region)
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as z:
         z.writestr("handler.py", "def handler(event, context):\n    return None\n")

@@ -67,19 +67,19 @@ fn runs_dir() -> PathBuf {
 static CLEANUP: Once = Once::new();
 
 /// A local AWS on a loopback port; stopped by PID when dropped.
-pub(crate) struct Moto {
+struct Moto {
     work: tempfile::TempDir,
     aws: Aws,
 }
 
 /// Calls of a local AWS endpoint through `scripts/host/helper.py` (boto3, host venv).
-pub(crate) struct Aws {
-    pub(crate) endpoint: String,
+struct Aws {
+    endpoint: String,
     python: PathBuf,
 }
 
 impl Aws {
-    pub(crate) fn at(endpoint: &str) -> Aws {
+    fn at(endpoint: &str) -> Aws {
         let venv = Command::new(script("venv.sh")).output().unwrap();
         assert!(venv.status.success(), "venv.sh: {}", text(&venv));
         let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python");
@@ -90,7 +90,7 @@ impl Aws {
     }
 
     /// `helper.py CMD ENDPOINT ARGS...`; its stdout.
-    pub(crate) fn aws(&self, cmd: &str, args: &[&str]) -> String {
+    fn aws(&self, cmd: &str, args: &[&str]) -> String {
         let out = Command::new(&self.python)
             .arg(script("helper.py"))
             .arg(cmd)
@@ -171,7 +171,7 @@ impl Drop for Moto {
 
 /// Points the provider at moto and fills what moto lacks (see the module's comment):
 /// override files of the test, beside the repo's own and the generated files.
-pub(crate) fn point_at(r: &InfraRepo, m: &Model, moto: &Aws) {
+fn point_at(r: &InfraRepo, m: &Model, moto: &Aws) {
     let endpoints: String = SERVICES
         .iter()
         .map(|s| format!("    {s:<14} = \"{}\"\n", moto.endpoint))
@@ -203,7 +203,7 @@ pub(crate) fn point_at(r: &InfraRepo, m: &Model, moto: &Aws) {
 
 /// What the example repo needs in the account before an apply: the Lambda functions'
 /// code bucket (and a blueprint's own backup bucket, when it names one).
-pub(crate) fn seed_account(r: &InfraRepo, m: &Model, moto: &Aws) {
+fn seed_account(r: &InfraRepo, m: &Model, moto: &Aws) {
     let tfvars = std::fs::read_to_string(r.tf().join("environments/dev/env.tfvars")).unwrap();
     let code_bucket = tfvars
         .lines()
@@ -226,7 +226,7 @@ pub(crate) fn seed_account(r: &InfraRepo, m: &Model, moto: &Aws) {
 }
 
 /// The variable files of `env` and an AMI moto knows (it refuses others).
-pub(crate) fn env_args(env: &Env, moto: &Aws) -> Vec<String> {
+fn env_args(env: &Env, moto: &Aws) -> Vec<String> {
     let ami = moto.aws("an-image", &[&env.region.value]);
     vec![
         format!("-var-file=environments/{}/env.tfvars", env.name),
@@ -261,7 +261,7 @@ fn with(head: &[&str], tail: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn apply(t: &Terraform, tf: &Path, env: &str, args: &[String]) {
+fn apply(t: &Terraform, tf: &Path, env: &str, args: &[String]) {
     ok_in(
         t,
         tf,
@@ -370,7 +370,7 @@ fn backup_bucket(state: &Value) -> Option<String> {
     walk(&state["values"]["root_module"])
 }
 
-pub(crate) fn outputs(t: &Terraform, tf: &Path, env: &str) -> Value {
+fn outputs(t: &Terraform, tf: &Path, env: &str) -> Value {
     serde_json::from_str(&ok_in(
         t,
         tf,
@@ -382,7 +382,7 @@ pub(crate) fn outputs(t: &Terraform, tf: &Path, env: &str) -> Value {
 
 /// What a consumer does with the apply's outputs: reads the password from the secret
 /// they name, and finds Redis where they say.
-pub(crate) fn assert_outputs_serve_a_consumer(t: &Terraform, tf: &Path, env: &Env, moto: &Aws) {
+fn assert_outputs_serve_a_consumer(t: &Terraform, tf: &Path, env: &Env, moto: &Aws) {
     let o = outputs(t, tf, &env.name);
     let arn = o["redis_password_secret_arn"]["value"]
         .as_str()

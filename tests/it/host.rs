@@ -140,19 +140,7 @@ impl Host {
     /// Runs the generated playbook of `env` from `ansible_dir` against the host, as users
     /// do, with `extra` passed to ansible-playbook.
     fn converge(&self, ansible_dir: &Path, env: &str, extra: &[&str]) -> Converge {
-        self.converge_with(ansible_dir, env, extra, &[])
-    }
-
-    /// [`Host::converge`] with environment variables for `converge.sh`.
-    fn converge_with(
-        &self,
-        ansible_dir: &Path,
-        env: &str,
-        extra: &[&str],
-        vars: &[(&str, &str)],
-    ) -> Converge {
         let mut c = Command::new(script("converge.sh"));
-        c.envs(vars.iter().copied());
         c.arg(self.dir())
             .arg(env)
             .arg("--")

@@ -17,6 +17,8 @@
 #   INFRAGEN_ANSIBLE_DIR  generated Ansible tree (default <repo>/generated/ansible);
 #                         a test of fresh output passes its `gen --out DIR`/ansible
 #   INFRAGEN_HOST_GROUP   group of the host in the inventory (default asterisk)
+#   INFRAGEN_SECRET_FROM_AWS=1  the secret already exists (a Terraform apply made it):
+#                         read it, never write it
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh source-path=SCRIPTDIR
@@ -58,7 +60,12 @@ EOF
 
 endpoint=$("$here/moto.sh" start "$work")
 pw_file="$work/redis-password-$envname"
-if [ -s "$pw_file" ]; then
+if [ "${INFRAGEN_SECRET_FROM_AWS:-}" = 1 ]; then
+  (
+    umask 077
+    "$venv/bin/python" "$here/helper.py" get-secret "$endpoint" "$region" "$secret_name" >"$pw_file"
+  )
+elif [ -s "$pw_file" ]; then
   "$venv/bin/python" "$here/helper.py" put-secret "$endpoint" "$region" "$secret_name" \
     --value "$(cat "$pw_file")" >/dev/null
 else
@@ -67,7 +74,7 @@ else
     "$venv/bin/python" "$here/helper.py" put-secret "$endpoint" "$region" "$secret_name" >"$pw_file"
   )
 fi
-host_log "secret '$secret_name' ($region) stored in moto at $endpoint"
+host_log "secret '$secret_name' ($region) in moto at $endpoint"
 
 # An ansible.cfg of our own: one found in the caller's directory or home must not
 # change what is tested.

@@ -24,6 +24,7 @@ host venv), so boot.sh can run the others with the machine's python3.
 
 import argparse
 import json
+import pathlib
 import secrets
 import string
 import sys
@@ -152,6 +153,11 @@ def create_bucket(s3, bucket, region):
     s3.create_bucket(**kwargs)
 
 
+def make_topic(args):
+    """Creates an SNS topic in the local endpoint (a blueprint may name an existing one)."""
+    aws_client("sns", args.endpoint, args.region).create_topic(Name=args.name)
+
+
 def list_objects(args):
     """The keys under a prefix of a bucket in the local endpoint, as JSON."""
     s3 = aws_client("s3", args.endpoint, args.region)
@@ -244,6 +250,21 @@ def bucket_state(args):
     print()
 
 
+def lift_policy(args):
+    """Takes a bucket's policy off and writes it to a file (moto applies a Deny whatever
+    its condition: see put_object); put-policy puts it back."""
+    s3 = aws_client("s3", args.endpoint, args.region)
+    policy = s3.get_bucket_policy(Bucket=args.bucket)["Policy"]
+    pathlib.Path(args.file).write_text(policy)
+    s3.delete_bucket_policy(Bucket=args.bucket)
+
+
+def put_policy(args):
+    """Puts back a policy lift-policy took off."""
+    s3 = aws_client("s3", args.endpoint, args.region)
+    s3.put_bucket_policy(Bucket=args.bucket, Policy=pathlib.Path(args.file).read_text())
+
+
 def get_secret(args):
     """The current value of a secret of the local Secrets Manager."""
     sm = aws_client("secretsmanager", args.endpoint, args.region)
@@ -281,6 +302,11 @@ def main():
     p.add_argument("region")
     p.add_argument("bucket")
     p.set_defaults(func=make_bucket)
+    p = sub.add_parser("make-topic")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("name")
+    p.set_defaults(func=make_topic)
     p = sub.add_parser("list-objects")
     p.add_argument("endpoint")
     p.add_argument("region")
@@ -313,6 +339,13 @@ def main():
     p.add_argument("region")
     p.add_argument("bucket")
     p.set_defaults(func=bucket_state)
+    for name, func in (("lift-policy", lift_policy), ("put-policy", put_policy)):
+        p = sub.add_parser(name)
+        p.add_argument("endpoint")
+        p.add_argument("region")
+        p.add_argument("bucket")
+        p.add_argument("file")
+        p.set_defaults(func=func)
     p = sub.add_parser("get-secret")
     p.add_argument("endpoint")
     p.add_argument("region")

@@ -14,7 +14,9 @@
 //! Over 500 lines: the `Host` harness (boot, SSH, converge, stop) and the scenarios that
 //! use it belong together; each scenario is one test.
 
-use crate::common::{infragen, redis_cli, repo, text};
+use crate::apply::{Aws, Deployment};
+use crate::common::{GOOD_BLUEPRINTS, infragen, redis_cli, repo, text};
+use crate::infra_repo::{STAND_IN_PASSWORD, terraform};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -140,12 +142,24 @@ impl Host {
     /// Runs the generated playbook of `env` from `ansible_dir` against the host, as users
     /// do, with `extra` passed to ansible-playbook.
     fn converge(&self, ansible_dir: &Path, env: &str, extra: &[&str]) -> Converge {
+        self.converge_with(ansible_dir, env, extra, &[])
+    }
+
+    /// [`Host::converge`] with environment variables for `converge.sh`.
+    fn converge_with(
+        &self,
+        ansible_dir: &Path,
+        env: &str,
+        extra: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Converge {
         let mut c = Command::new(script("converge.sh"));
         c.arg(self.dir())
             .arg(env)
             .arg("--")
             .args(extra)
             .env("INFRAGEN_ANSIBLE_DIR", ansible_dir)
+            .envs(vars.iter().copied())
             .stdin(Stdio::null());
         let out = c.output().unwrap();
         let logs: Vec<PathBuf> = {
@@ -1103,4 +1117,151 @@ fn day_two_operations_keep_their_promises() {
 /// `s` as one POSIX shell word.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The seed's checklist, chained: Terraform applies the shipped blueprint's dev (the
+/// example repo with the generated files wired in) to the host's local AWS; the playbook
+/// converges the host with the secret that apply created (the test plants none); a
+/// consumer finds the port and the password from the apply's outputs alone; the backup
+/// job uploads to the bucket the apply created; every alarm the apply created on the
+/// host's metrics watches a metric the host's publisher sends.
+#[test]
+#[ignore = "boots Debian hosts and applies against a local AWS; run by scripts/test.sh"]
+fn the_apply_feeds_the_playbook_and_a_consumer() {
+    let _one = serial();
+    let t = terraform();
+    let host = Host::boot("bookworm");
+    // The host's moto, with the AWS-managed IAM policies the example repo attaches.
+    let out = Command::new(script("moto.sh"))
+        .arg("start")
+        .arg(host.dir())
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "moto: {}", text(&out));
+    let endpoint = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let aws = Aws::at(&endpoint);
+    let d = Deployment::at(&t, &repo().join(GOOD_BLUEPRINTS[0]), "dev", &aws);
+    let bucket = d
+        .apply_and_use()
+        .expect("the shipped dev has a backup bucket");
+    let outputs = d.outputs();
+    let region = d.env.region.value.clone();
+
+    let extra_vars = aws_extra_vars(&endpoint);
+    let c = host.converge_with(
+        &d.ansible_dir(),
+        "dev",
+        &["-e", extra_vars.as_str()],
+        &[("INFRAGEN_SECRET_FROM_AWS", "1")],
+    );
+    assert_converged(&c, "converge with the applied secret");
+
+    // A consumer: the secret's ARN and the port from the outputs, nothing else.
+    let arn = outputs["redis_password_secret_arn"]["value"]
+        .as_str()
+        .unwrap();
+    let pw = aws.aws("get-secret", &[&region, arn]);
+    assert_eq!(pw, STAND_IN_PASSWORD, "the applied secret");
+    assert_eq!(host.password("dev"), pw, "the role read another secret");
+    let port = outputs["redis_port"]["value"].as_u64().unwrap() as u16;
+    assert_eq!(
+        redis_cli(port, Some(&pw), &["SET", "chain:key", "from-the-apply"]),
+        "OK"
+    );
+    assert_eq!(
+        redis_cli(port, Some(&pw), &["GET", "chain:key"]),
+        "from-the-apply"
+    );
+
+    // The backup goes to the applied bucket (its TLS-only policy lifted for the run: moto
+    // denies whatever a Deny's condition says; see apply.rs).
+    let policy = host.dir().join("lifted-policy.json");
+    let policy = policy.to_str().unwrap();
+    aws.aws("lift-policy", &[&region, &bucket, policy]);
+    let run = host.ssh("systemctl start redis-backup.service");
+    aws.aws("put-policy", &[&region, &bucket, policy]);
+    assert!(
+        run.status.success(),
+        "the backup to the applied bucket failed:\n{}\n{}",
+        text(&run),
+        host.on_host("journalctl --no-pager -o cat -u redis-backup.service | tail -n 20")
+    );
+    let objects: Vec<String> =
+        serde_json::from_str(&aws.aws("list-objects", &[&region, &bucket, ""])).unwrap();
+    assert!(
+        objects.iter().any(|k| k.ends_with(".rdb")),
+        "no backup in the applied bucket: {objects:?}"
+    );
+
+    // Each alarm on the host's namespace watches what the publisher sends.
+    host.on_host("systemctl start redis-metrics.service");
+    host.on_host("systemctl start redis-metrics.service");
+    let published: Value =
+        serde_json::from_str(&host.aws(&["metrics", &endpoint, &region, "VoiceCampaign/Redis"]))
+            .unwrap();
+    let sent: Vec<(String, Value)> = published
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["dimensions"].clone(),
+            )
+        })
+        .collect();
+    let state = d.state_json();
+    let mut watched = 0;
+    for alarm in resources_of(
+        &state["values"]["root_module"],
+        "aws_cloudwatch_metric_alarm",
+    ) {
+        let v = &alarm["values"];
+        let metrics: Vec<&Value> = if v["metric_name"].is_string() {
+            vec![v]
+        } else {
+            v["metric_query"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|q| q["metric"].as_array().and_then(|m| m.first()))
+                .collect()
+        };
+        for m in metrics {
+            if m["namespace"] != "VoiceCampaign/Redis" {
+                continue;
+            }
+            watched += 1;
+            let want = (
+                m["metric_name"].as_str().unwrap().to_string(),
+                m["dimensions"].clone(),
+            );
+            assert!(
+                sent.contains(&want),
+                "alarm {} watches {want:?}, which the host does not send; sent: {sent:?}",
+                alarm["address"]
+            );
+        }
+    }
+    assert!(
+        watched >= 5,
+        "only {watched} alarm metrics on the host's namespace"
+    );
+    d.destroy();
+}
+
+/// Every resource of `kind` in a state's module tree.
+fn resources_of<'a>(module: &'a Value, kind: &str) -> Vec<&'a Value> {
+    let mut out: Vec<&Value> = module["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["type"] == kind)
+        .collect();
+    for child in module["child_modules"].as_array().into_iter().flatten() {
+        out.extend(resources_of(child, kind));
+    }
+    out
 }

@@ -6,6 +6,7 @@
 
 use crate::commands::{self, Streams};
 use crate::error::{Error, Outcome, exit_code, is_closed_pipe};
+use crate::report::safe::{Kind, Safe};
 use crate::report::{self, Format};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -35,6 +36,11 @@ pub enum Command {
         /// Overwrite or remove generated files even when they were edited by hand.
         #[arg(long)]
         force: bool,
+        /// Follow symbolic links in the --out path. Never the default: the output tree
+        /// may come from a pull request, and a committed link would move writes, reads
+        /// and removals elsewhere.
+        #[arg(long)]
+        follow_out_links: bool,
     },
     /// Read-only: exit 0 when the output tree is current, 1 (with a diff) when it is not.
     Check {
@@ -44,6 +50,11 @@ pub enum Command {
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Follow symbolic links in the --out path. Never the default: the output tree
+        /// may come from a pull request, and a committed link would move writes, reads
+        /// and removals elsewhere.
+        #[arg(long)]
+        follow_out_links: bool,
     },
     /// Load and validate the blueprint only.
     Validate {
@@ -62,6 +73,11 @@ pub enum Command {
         /// A generated tree: show the values it recorded beside the current ones.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Follow symbolic links in the --out path. Never the default: the output tree
+        /// may come from a pull request, and a committed link would move writes, reads
+        /// and removals elsewhere.
+        #[arg(long)]
+        follow_out_links: bool,
     },
     /// Write a commented starter blueprint that validates and generates as it is.
     Init {
@@ -108,7 +124,14 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Check { format, .. } | Command::Validate { format, .. } => *format,
         _ => Format::Human,
     };
-    let mut s = Streams { out, err };
+    let kind = match format {
+        Format::Json => Kind::Json,
+        _ => Kind::Text,
+    };
+    let mut s = Streams {
+        out: Safe::new(out, kind),
+        err: Safe::new(err, Kind::Text),
+    };
     let result = dispatch(command, &mut s);
     if let Err(e) = &result {
         match e {
@@ -118,7 +141,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 let _ = writeln!(s.err, "error: cannot write the report: {io}");
             }
             e => {
-                if let Err(io) = report::error(e, format, s.out, s.err)
+                if let Err(io) = report::error(e, format, &mut s.out, &mut s.err)
                     && !is_closed_pipe(&io)
                 {
                     return 2;
@@ -136,17 +159,26 @@ fn dispatch(command: Command, s: &mut Streams) -> Result<Outcome, Error> {
             blueprint,
             out,
             format,
-        } => commands::check(&blueprint, &out, format, s),
+            follow_out_links,
+        } => commands::check(&blueprint, &out, follow_out_links, format, s),
         Command::Gen {
             blueprint,
             out,
             force,
-        } => commands::gen_tree(&blueprint, &out, force, s),
+            follow_out_links,
+        } => commands::gen_tree(&blueprint, &out, follow_out_links, force, s),
         Command::Explain {
             blueprint,
             env,
             out,
-        } => commands::explain(&blueprint, env.as_deref(), out.as_deref(), s),
+            follow_out_links,
+        } => commands::explain(
+            &blueprint,
+            env.as_deref(),
+            out.as_deref(),
+            follow_out_links,
+            s,
+        ),
         Command::Init { path } => commands::init(&path, s),
         Command::Schema => commands::schema(s),
         Command::Cost { blueprint } => commands::cost(&blueprint, s),

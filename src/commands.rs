@@ -8,15 +8,17 @@ use crate::load::display_path;
 use crate::model::Model;
 use crate::pipeline;
 use crate::render;
+use crate::report::safe::Safe;
 use crate::report::{self, Format, human};
 use crate::sync::{self, Plan};
 use std::io::Write;
 use std::path::Path;
 
-/// What a command writes to: the report, and problems.
+/// What a command writes to: the report, and problems. Both escape whatever is written
+/// to them ([`Safe`]): a report quotes the tree, the blueprint and the command line.
 pub struct Streams<'a> {
-    pub out: &'a mut dyn Write,
-    pub err: &'a mut dyn Write,
+    pub out: Safe<'a>,
+    pub err: Safe<'a>,
 }
 
 /// Maps a failed write of the report. A reader that went away (`infragen check |
@@ -32,25 +34,44 @@ fn wrote(r: std::io::Result<()>) -> Result<(), Error> {
 /// `validate`: load and validate only.
 pub fn validate(blueprint: &Path, format: Format, s: &mut Streams) -> Result<Outcome, Error> {
     let model = pipeline::compile(blueprint)?;
-    wrote(report::valid(&model, format, s.out))?;
+    wrote(report::valid(&model, format, &mut s.out))?;
     Ok(Outcome::Success)
+}
+
+/// Refuses an output path with a symbolic link in it, unless the user asked for links
+/// to be followed (see `sync::linked_component`).
+fn out_without_links(dir: &Path, follow: bool) -> Result<(), Error> {
+    if follow {
+        return Ok(());
+    }
+    match sync::linked_component(dir) {
+        Ok(None) => Ok(()),
+        Ok(Some((link, target))) => Err(Error::LinkedOut {
+            out: dir.to_path_buf(),
+            link,
+            target,
+        }),
+        Err(e) => Err(Error::io(format!("cannot read {}", display_path(dir)), e)),
+    }
 }
 
 /// `check`: compare the tree with what the blueprint produces; never writes.
 pub fn check(
     blueprint: &Path,
     dir: &Path,
+    follow_out_links: bool,
     format: Format,
     s: &mut Streams,
 ) -> Result<Outcome, Error> {
     let model = pipeline::compile(blueprint)?;
+    out_without_links(dir, follow_out_links)?;
     // Shared: a `gen` writing this tree meanwhile makes check fail fast instead of
     // comparing a half-written tree.
     let _lock = sync::lock(dir, false)?;
     let plan = plan_streaming(&model, dir)?;
     let shown = display_path(dir);
     let impact = (!plan.is_clean()).then(|| Impact::from_plan(&model, &plan));
-    wrote(human::ignored_manifest_entries(&plan, &shown, s.err))?;
+    wrote(human::ignored_manifest_entries(&plan, &shown, &mut s.err))?;
     let blueprint_shown = display_path(blueprint);
     wrote(report::check(
         &plan,
@@ -58,7 +79,7 @@ pub fn check(
         &shown,
         &blueprint_shown,
         format,
-        s.out,
+        &mut s.out,
     ))?;
     if let (Format::Github, Some(impact)) = (format, &impact) {
         job_summary(impact, &report::values_path(&shown), &blueprint_shown)?;
@@ -109,10 +130,12 @@ fn plan_streaming(model: &Model, dir: &Path) -> Result<Plan, Error> {
 pub fn gen_tree(
     blueprint: &Path,
     dir: &Path,
+    follow_out_links: bool,
     force: bool,
     s: &mut Streams,
 ) -> Result<Outcome, Error> {
     let model = pipeline::compile(blueprint)?;
+    out_without_links(dir, follow_out_links)?;
     // Rendered in full before the tree is touched: a render failure leaves nothing
     // behind, not even the output directory.
     let files = render::render(&model)?;
@@ -123,12 +146,12 @@ pub fn gen_tree(
     // Before the write: the tree's recorded values are about to be replaced.
     let impact = Impact::from_plan(&model, &plan);
     let shown = display_path(dir);
-    wrote(human::ignored_manifest_entries(&plan, &shown, s.err))?;
+    wrote(human::ignored_manifest_entries(&plan, &shown, &mut s.err))?;
     let blocked = plan
         .conflicts()
         .any(|c| !c.conflict.as_ref().is_some_and(sync::Conflict::forceable));
     if blocked || (!force && plan.conflicts().next().is_some()) {
-        wrote(human::refused(&plan, &shown, force, s.err))?;
+        wrote(human::refused(&plan, &shown, force, &mut s.err))?;
         return Ok(if blocked {
             Outcome::Blocked
         } else {
@@ -143,7 +166,7 @@ pub fn gen_tree(
         &impact,
         &shown,
         &display_path(blueprint),
-        s.out,
+        &mut s.out,
     ))?;
     Ok(Outcome::Success)
 }
@@ -153,6 +176,7 @@ pub fn explain(
     blueprint: &Path,
     env: Option<&str>,
     tree: Option<&Path>,
+    follow_out_links: bool,
     s: &mut Streams,
 ) -> Result<Outcome, Error> {
     let model = pipeline::compile(blueprint)?;
@@ -172,6 +196,7 @@ pub fn explain(
     let recorded = match tree {
         None => None,
         Some(dir) => {
+            out_without_links(dir, follow_out_links)?;
             let path = dir.join(crate::impact::values::FILE);
             let shown = display_path(&path);
             let bytes = crate::load::read_regular(&path, 4 << 20)
@@ -185,7 +210,7 @@ pub fn explain(
             Some((shown, mine.map(|(_, v)| v)))
         }
     };
-    wrote(human::explain(&model, e, recorded.as_ref(), s.out))?;
+    wrote(human::explain(&model, e, recorded.as_ref(), &mut s.out))?;
     Ok(Outcome::Success)
 }
 
@@ -231,7 +256,7 @@ pub fn init(path: &Path, s: &mut Streams) -> Result<Outcome, Error> {
         Err(e) => return Err(Error::io(format!("cannot create {shown}"), e)),
     }
     wrote(writeln!(
-        s.out,
+        &mut s.out,
         "wrote {shown}: edit it, then run `infragen gen --blueprint {shown}`"
     ))?;
     Ok(Outcome::Success)

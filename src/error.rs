@@ -35,6 +35,12 @@ pub enum Error {
     MarkerPath { path: String, why: &'static str },
     /// Another run holds the output directory.
     Locked { dir: PathBuf },
+    /// A component of `--out` is a symbolic link (never followed unless asked for).
+    LinkedOut {
+        out: PathBuf,
+        link: PathBuf,
+        target: PathBuf,
+    },
     /// A template failed on a valid blueprint: a bug in infragen.
     Render(RenderError),
     /// A command-line value names nothing there is (an environment, an existing file).
@@ -91,6 +97,13 @@ impl std::fmt::Display for Error {
                 f,
                 "{}: another infragen run is using this output directory; try again when it has finished",
                 dir.display()
+            ),
+            Error::LinkedOut { out, link, target } => write!(
+                f,
+                "--out {}: {} is a symbolic link (to {}); infragen does not write, read or remove through a link in the output path, since the tree may come from a pull request. Point --out at the real directory, or pass --follow-out-links if you made the link yourself",
+                crate::report::safe::text(&out.display().to_string()),
+                crate::report::safe::text(&link.display().to_string()),
+                crate::report::safe::text(&target.display().to_string()),
             ),
             Error::Render(e) => write!(f, "{e}"),
             Error::Usage { message, .. } => write!(f, "{message}"),

@@ -4,13 +4,16 @@
 
 use super::join;
 use super::json::first_changed_line;
+use super::safe::{self, Safe};
 use crate::error::Error;
 use crate::sync::{Action, Plan};
-use std::io::{self, Write};
+use std::io;
 
-/// Escapes a workflow-command message (`%`, CR, LF).
+/// Escapes a workflow-command message: unsafe characters and `##[` as [`safe::inline`]
+/// shows them (so no CR or LF is left), then `%`.
 fn message(s: &str) -> String {
-    s.replace('%', "%25")
+    safe::inline(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -20,12 +23,15 @@ fn property(s: &str) -> String {
     message(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn error(e: &Error, out: &mut dyn Write) -> io::Result<()> {
+pub fn error(e: &Error, out: &mut Safe) -> io::Result<()> {
     let Error::Invalid {
         file, diagnostics, ..
     } = e
     else {
-        return writeln!(out, "::error title=infragen::{}", message(&e.to_string()));
+        return out.command(&format!(
+            "::error title=infragen::{}",
+            message(&e.to_string())
+        ));
     };
     let mut sorted: Vec<_> = diagnostics.iter().collect();
     sorted.sort_by_key(|d| d.pos);
@@ -42,18 +48,17 @@ pub fn error(e: &Error, out: &mut dyn Write) -> io::Result<()> {
         if let Some(h) = &d.help {
             text.push_str(&format!(" (accepted: {h})"));
         }
-        writeln!(
-            out,
+        out.command(&format!(
             "::error file={}{loc},title=infragen validate {}::{}",
             property(file),
             d.code.as_str(),
             message(&text)
-        )?;
+        ))?;
     }
     Ok(())
 }
 
-pub fn check(plan: &Plan, out_dir: &str, fix: &str, out: &mut dyn Write) -> io::Result<()> {
+pub fn check(plan: &Plan, out_dir: &str, fix: &str, out: &mut Safe) -> io::Result<()> {
     for c in plan
         .changes
         .iter()
@@ -65,13 +70,12 @@ pub fn check(plan: &Plan, out_dir: &str, fix: &str, out: &mut dyn Write) -> io::
             Action::Remove => "is stale (the blueprint no longer produces it)",
             _ => "is out of date",
         };
-        writeln!(
-            out,
+        out.command(&format!(
             "::error file={},line={},title=infragen check::{}",
             property(&path),
             first_changed_line(c),
             message(&format!("{path} {what}; run: {fix}"))
-        )?;
+        ))?;
     }
     Ok(())
 }

@@ -9,11 +9,13 @@ pub mod github;
 pub mod human;
 pub mod impact;
 pub mod json;
+pub mod safe;
 
 use crate::error::Error;
 use crate::impact::Impact;
 use crate::model::Model;
 use crate::sync::Plan;
+use safe::Safe;
 use std::io::{self, Write};
 
 /// How `check` and `validate` report.
@@ -41,12 +43,7 @@ pub fn join(out: &str, path: &str) -> String {
 
 /// A command's error, in `format`: the human report on `err`; JSON on `out`; GitHub
 /// annotations on `out` and the human report on `err`.
-pub fn error(
-    e: &Error,
-    format: Format,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> io::Result<()> {
+pub fn error(e: &Error, format: Format, out: &mut Safe, err: &mut Safe) -> io::Result<()> {
     match format {
         Format::Human => human::error(e, err),
         Format::Json => json::error(e, out),
@@ -73,7 +70,7 @@ pub fn check(
     out_dir: &str,
     blueprint: &str,
     format: Format,
-    out: &mut dyn Write,
+    out: &mut Safe,
 ) -> io::Result<()> {
     let fix = format!("infragen gen --blueprint {blueprint} --out {out_dir}");
     match format {

@@ -6,6 +6,7 @@ mod common;
 mod determinism;
 mod host;
 mod hostile;
+mod hostile_output;
 mod impact;
 mod infra_repo;
 mod parse_back;

@@ -1,0 +1,264 @@
+//! Hostile trees, round two: what a pull request's tree can do to the CI job that runs
+//! `check` on it. A link in the `--out` path must not move infragen's reads, writes and
+//! removals elsewhere; and nothing printed from the tree, the blueprint or the command
+//! line may become a workflow command of the runner or a terminal sequence: one corpus
+//! of hostile strings goes through every command and every format.
+
+use crate::common::{Run, infragen, tree, workdir};
+use infragen::report::safe::is_unsafe;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+const BP: &str = "blueprint.yaml";
+
+fn generated() -> tempfile::TempDir {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let run = infragen(dir.path(), &["gen", "--blueprint", BP, "--out", "out"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    dir
+}
+
+#[test]
+fn a_link_in_the_out_path_is_refused_by_every_command() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("victim")).unwrap();
+    std::fs::write(d.join("victim/keep.txt"), "mine\n").unwrap();
+    symlink("victim", d.join("generated")).unwrap();
+    // A link above --out, and an absolute --out through the link.
+    std::fs::create_dir_all(d.join("real/generated")).unwrap();
+    symlink("real", d.join("up")).unwrap();
+    let absolute = d.join("generated").display().to_string();
+    let before = tree(d);
+    for out in [
+        "generated",
+        "up/generated",
+        absolute.as_str(),
+        "generated/sub",
+    ] {
+        for args in [
+            vec!["gen", "--blueprint", BP, "--out", out],
+            vec!["gen", "--blueprint", BP, "--out", out, "--force"],
+            vec!["check", "--blueprint", BP, "--out", out],
+            vec!["check", "--blueprint", BP, "--out", out, "--format", "json"],
+            vec![
+                "check",
+                "--blueprint",
+                BP,
+                "--out",
+                out,
+                "--format",
+                "github",
+            ],
+            vec!["explain", "--blueprint", BP, "--out", out],
+        ] {
+            let run = infragen(d, &args);
+            assert_eq!(run.code, 2, "{args:?}: {run:?}");
+            let said = format!("{}{}", run.stdout, run.stderr);
+            assert!(said.contains("is a symbolic link"), "{args:?}: {said}");
+            assert!(said.contains("--follow-out-links"), "{args:?}: {said}");
+        }
+    }
+    assert_eq!(tree(d), before, "a refused run changed the tree");
+    // Asked for, the link is followed.
+    let run = infragen(
+        d,
+        &[
+            "gen",
+            "--blueprint",
+            BP,
+            "--out",
+            "generated",
+            "--follow-out-links",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(d.join("victim/.infragen-manifest").is_file());
+    let run = infragen(
+        d,
+        &[
+            "check",
+            "--blueprint",
+            BP,
+            "--out",
+            "generated",
+            "--follow-out-links",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// Strings a pull request's author would plant: workflow commands after a newline, a
+/// carriage return or a Unicode line separator, the older `##[` form, terminal sequences
+/// (OSC 52 clipboard write, OSC 8 link, screen clear), bidi overrides, invisible
+/// characters.
+const CORPUS: &[&str] = &[
+    "6379\n::warning::forged-newline",
+    "x\r::add-mask::forged-cr",
+    "y\u{2028}::error::forged-ls",
+    "##[add-mask]forged-v1",
+    "\u{1b}]52;c;Zm9yZ2Vk\u{7}",
+    "\u{1b}]8;;http://forged.example\u{1b}\\link\u{1b}]8;;\u{1b}\\",
+    "\u{1b}[2J\u{1b}[H",
+    "safe\u{202e}dexiled",
+    "zero\u{200b}width\u{feff}",
+    "c1\u{85}next\u{9b}31m",
+    "  ::stop-commands::forged-token",
+];
+
+/// Nothing in a run's output can act on the runner or the terminal: no line starts,
+/// after white space, with `::` except infragen's own annotations (a corpus string in
+/// one is part of its message: it cannot start a line), no `##[`, no unsafe character.
+fn assert_inert(run: &Run, what: &str) {
+    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        for line in text.split(['\n', '\r']) {
+            let t = line.trim_start();
+            if t.starts_with("::") {
+                assert!(
+                    t.starts_with("::error file=") || t.starts_with("::error title=infragen"),
+                    "{what}: {stream} has a workflow command infragen did not write: {line:?}"
+                );
+            }
+        }
+        assert!(!text.contains("##["), "{what}: {stream} has ##[: {text}");
+        if let Some(c) = text.chars().find(|&c| is_unsafe(c) && c != '\n') {
+            panic!("{what}: {stream} carries {c:?} raw:\n{text}");
+        }
+    }
+}
+
+fn edit_values(d: &Path, hostile: &str) {
+    let path = d.join("out/infragen-values.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dev = v["environments"]["dev"].as_object_mut().unwrap();
+    dev.insert("redis.port".into(), hostile.into());
+    dev.insert("aws.region".into(), hostile.into());
+    dev.insert(format!("hostile{hostile}"), hostile.into());
+    let envs = v["environments"].as_object_mut().unwrap();
+    envs.insert(
+        hostile.to_string(),
+        serde_json::json!({"redis.port": hostile}),
+    );
+    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn hostile_strings_from_the_tree_reach_no_output_raw() {
+    for hostile in CORPUS {
+        let dir = generated();
+        let d = dir.path();
+        // The recorded values, read by the impact report of check, gen and explain.
+        edit_values(d, hostile);
+        // A generated file's contents (shown in check's diff), and a stale manifest entry
+        // (shown as `D`).
+        let target = d.join("out/terraform/modules/compute/redis.tf");
+        let mut text = std::fs::read_to_string(&target).unwrap();
+        text.push_str(&format!("{hostile}\n::warning::forged-content\n"));
+        std::fs::write(&target, text).unwrap();
+        let manifest = d.join("out/.infragen-manifest");
+        let mut m = std::fs::read_to_string(&manifest).unwrap();
+        let stale = format!("docs/{}.md", hostile.replace(['\n', '\r', '/'], "_"));
+        std::fs::write(d.join("out").join(&stale), "old\n").ok();
+        m.push_str(&format!("{}  {stale}\n", "0".repeat(64)));
+        std::fs::write(&manifest, m).unwrap();
+        for format in ["human", "json", "github"] {
+            let run = infragen(
+                d,
+                &[
+                    "check",
+                    "--blueprint",
+                    BP,
+                    "--out",
+                    "out",
+                    "--format",
+                    format,
+                ],
+            );
+            assert_eq!(run.code, 1, "{hostile:?} check {format}: {run:?}");
+            assert_inert(&run, &format!("{hostile:?}: check --format {format}"));
+            if format == "json" {
+                let _: serde_json::Value = serde_json::from_str(&run.stdout)
+                    .unwrap_or_else(|e| panic!("{hostile:?}: not JSON ({e}): {}", run.stdout));
+            }
+        }
+        let run = infragen(
+            d,
+            &["explain", "--blueprint", BP, "--env", "dev", "--out", "out"],
+        );
+        assert_inert(&run, &format!("{hostile:?}: explain --out"));
+        let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out"]);
+        assert_inert(&run, &format!("{hostile:?}: gen"));
+        let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out", "--force"]);
+        assert_inert(&run, &format!("{hostile:?}: gen --force"));
+    }
+}
+
+#[test]
+fn hostile_strings_from_the_command_line_reach_no_output_raw() {
+    let dir = generated();
+    let d = dir.path();
+    for hostile in CORPUS {
+        let out = format!("out{hostile}");
+        for args in [
+            vec!["check", "--blueprint", BP, "--out", &out],
+            vec![
+                "check",
+                "--blueprint",
+                BP,
+                "--out",
+                &out,
+                "--format",
+                "github",
+            ],
+            vec![
+                "check",
+                "--blueprint",
+                BP,
+                "--out",
+                &out,
+                "--format",
+                "json",
+            ],
+            vec!["explain", "--blueprint", BP, "--env", hostile],
+            vec!["validate", "--blueprint", hostile],
+            vec!["validate", "--blueprint", hostile, "--format", "github"],
+            vec!["cost", "--blueprint", hostile],
+        ] {
+            let run = infragen(d, &args);
+            assert_ne!(run.code, 0, "{args:?}: {run:?}");
+            assert_inert(&run, &format!("{args:?}"));
+        }
+    }
+}
+
+#[test]
+fn hostile_strings_in_a_blueprint_reach_no_output_raw() {
+    let dir = generated();
+    let d = dir.path();
+    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    for hostile in CORPUS {
+        let quoted = serde_json::to_string(hostile).unwrap();
+        for bad in [
+            shipped.replace("name: voice-campaign", &format!("name: {quoted}")),
+            shipped.replace("  dev:\n", &format!("  {quoted}:\n")),
+            shipped.replace(
+                "notify: [redis-oncall@example.com]",
+                &format!("notify: [{quoted}]"),
+            ),
+            format!("{shipped}\n{quoted}: 1\n"),
+        ] {
+            std::fs::write(d.join("bad.yaml"), &bad).unwrap();
+            for format in ["human", "json", "github"] {
+                let run = infragen(
+                    d,
+                    &["validate", "--blueprint", "bad.yaml", "--format", format],
+                );
+                assert_eq!(run.code, 2, "{hostile:?}: {run:?}");
+                assert_inert(&run, &format!("{hostile:?}: validate --format {format}"));
+            }
+            let run = infragen(d, &["gen", "--blueprint", "bad.yaml", "--out", "out"]);
+            assert_inert(&run, &format!("{hostile:?}: gen"));
+        }
+    }
+}

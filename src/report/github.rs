@@ -68,6 +68,9 @@ pub fn check(plan: &Plan, out_dir: &str, fix: &str, out: &mut Safe) -> io::Resul
         let what = match c.action {
             Action::Create => "is missing",
             Action::Remove => "is stale (the blueprint no longer produces it)",
+            Action::Release => {
+                "is no longer generated and is not what infragen wrote: gen keeps it and stops managing it"
+            }
             _ => "is out of date",
         };
         out.command(&format!(

@@ -30,9 +30,17 @@ pub fn status(plan: &Plan, out_dir: &str) -> String {
             Action::Create => "A",
             Action::Update => "M",
             Action::Remove => "D",
+            Action::Release => "K",
             Action::Unchanged => continue,
         };
-        s.push_str(&format!("{tag} {}\n", join(out_dir, &c.path)));
+        s.push_str(&format!("{tag} {}", join(out_dir, &c.path)));
+        if let (Action::Release, Some(why)) = (c.action, &c.conflict) {
+            s.push_str(&format!(
+                " (no longer generated; kept, not removed: it {})",
+                why.reason()
+            ));
+        }
+        s.push('\n');
     }
     s
 }
@@ -86,10 +94,11 @@ pub fn check(
         write!(out, "{}", super::impact::text(impact, &values, blueprint))?;
         writeln!(out)?;
     }
+    // A released file is left as it is: no diff (its status line says why).
     for c in plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::Unchanged)
+        .filter(|c| !matches!(c.action, Action::Unchanged | Action::Release))
     {
         write!(out, "{}", file_diff(c, out_dir))?;
     }
@@ -169,18 +178,28 @@ pub fn generated(
             Action::Create => "created",
             Action::Update => "updated",
             Action::Remove => "removed",
+            Action::Release => "kept",
             Action::Unchanged => "unchanged",
         };
         let forced = match &c.conflict {
             None => String::new(),
+            Some(why) if c.action == Action::Release => format!(
+                " (no longer generated, not removed: it {}; infragen no longer manages it)",
+                why.reason()
+            ),
             Some(Conflict::NotRegular(kind)) => format!(" ({kind} replaced: --force)"),
             Some(_) => " (hand edit overwritten: --force)".to_string(),
         };
         writeln!(out, "{word:>9}  {}{forced}", join(out_dir, &c.path))?;
     }
+    let kept = if summary.released > 0 {
+        format!(", {} kept (no longer managed)", summary.released)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{out_dir}: {} created, {} updated, {} removed, {} unchanged",
+        "{out_dir}: {} created, {} updated, {} removed{kept}, {} unchanged",
         summary.created, summary.updated, summary.removed, summary.unchanged
     )?;
     if summary.created + summary.updated + summary.removed > 0 {

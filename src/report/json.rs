@@ -15,6 +15,7 @@ pub fn tag(action: Action) -> &'static str {
         Action::Create => "A",
         Action::Update => "M",
         Action::Remove => "D",
+        Action::Release => "K",
         Action::Unchanged => "=",
     }
 }

@@ -15,6 +15,8 @@ pub struct Summary {
     pub created: usize,
     pub updated: usize,
     pub removed: usize,
+    /// Files no longer produced and left in place (see `Action::Release`).
+    pub released: usize,
     pub unchanged: usize,
     /// Temporary files an interrupted run left behind, removed before writing.
     pub cleaned: usize,
@@ -120,6 +122,7 @@ pub fn apply(out: &Path, plan: &Plan) -> io::Result<Summary> {
     for c in &plan.changes {
         match (c.action, &c.new) {
             (Action::Unchanged, _) => summary.unchanged += 1,
+            (Action::Release, _) => summary.released += 1,
             (_, _) if c.path == MANIFEST => {}
             (Action::Create | Action::Update, Some(new)) => {
                 write_at(out, &c.path, new, c.mode)?;
@@ -130,6 +133,7 @@ pub fn apply(out: &Path, plan: &Plan) -> io::Result<Summary> {
                 }
             }
             (Action::Remove, _) => {
+                debug_assert!(c.conflict.is_none(), "{}", c.path);
                 let target = out.join(&c.path);
                 match std::fs::remove_file(&target) {
                     Ok(()) => {}

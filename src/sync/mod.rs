@@ -11,9 +11,11 @@
 //!   `O_NOFOLLOW | O_NONBLOCK`, checked with `fstat`, and read up to [`MAX_FILE_BYTES`].
 //! - Writes go to a temporary file with a random name created exclusively (`O_EXCL`)
 //!   beside the target, then renamed over it; the file keeps its permission bits.
-//! - Ownership comes from the manifest only: infragen removes a file it no longer
-//!   produces when the manifest lists it and its bytes are what infragen wrote. Nothing
-//!   else under `out` is looked at (no guessing from names or markers).
+//! - Ownership comes from the manifest and the file together: infragen removes a file it
+//!   no longer produces only when the manifest lists it, it carries the marker, and its
+//!   bytes hash to what the manifest recorded. Any other file the manifest lists is
+//!   released (kept, no longer listed), `--force` or not. Nothing else under `out` is
+//!   looked at.
 //! - Interrupted runs resume: before the first write, the manifest is rewritten to accept
 //!   both the old and the new bytes of every path about to change, so files written
 //!   before a kill are still recognised as infragen's own; temporary files a kill left
@@ -43,6 +45,11 @@ pub enum Action {
     Create,
     Update,
     Remove,
+    /// No longer produced, and not removed: it is not exactly what infragen wrote (edited
+    /// by hand, no marker, not a regular file). infragen stops listing it in its manifest
+    /// and leaves it where it is, with or without `--force`: the manifest alone, which a
+    /// pull request can write, never gets a file deleted.
+    Release,
     Unchanged,
 }
 
@@ -140,8 +147,12 @@ impl Plan {
         self.changes.iter().all(|c| c.action == Action::Unchanged)
     }
 
+    /// The changes `gen` may not make without `--force` (or at all). A released file
+    /// carries the reason it is kept, but is no conflict: nothing is done to it.
     pub fn conflicts(&self) -> impl Iterator<Item = &Change> {
-        self.changes.iter().filter(|c| c.conflict.is_some())
+        self.changes
+            .iter()
+            .filter(|c| c.conflict.is_some() && c.action != Action::Release)
     }
 }
 

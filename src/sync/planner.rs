@@ -139,24 +139,33 @@ impl<'a> Planner<'a> {
             .cloned()
             .collect();
         for path in stale {
+            // Removed only when it is exactly what infragen wrote; anything else the
+            // manifest names is released, whatever --force says.
             let change = match inspect(self.out, &path)? {
                 Entry::Missing => continue,
                 Entry::Blocked(conflict) => Change {
                     path,
-                    action: Action::Remove,
+                    action: Action::Release,
                     old: None,
                     new: None,
                     conflict: Some(conflict),
                     mode: None,
                 },
-                Entry::File { text, mode } => Change {
-                    conflict: self.conflict_of(&path, &text),
-                    path,
-                    action: Action::Remove,
-                    old: Some(text),
-                    new: None,
-                    mode: Some(mode),
-                },
+                Entry::File { text, mode } => {
+                    let conflict = self.conflict_of(&path, &text);
+                    Change {
+                        action: if conflict.is_some() {
+                            Action::Release
+                        } else {
+                            Action::Remove
+                        },
+                        conflict,
+                        path,
+                        old: Some(text),
+                        new: None,
+                        mode: Some(mode),
+                    }
+                }
             };
             self.changes.push(change);
         }

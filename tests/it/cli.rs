@@ -294,7 +294,7 @@ fn a_hand_written_file_in_the_way_is_never_overwritten_silently() {
 }
 
 #[test]
-fn hand_edited_stale_file_is_not_removed_without_force() {
+fn hand_edited_stale_file_is_kept_even_with_force() {
     let dir = workdir("blueprints/redis-on-asterisk.yaml");
     edit(
         &dir.path().join(BP),
@@ -306,20 +306,39 @@ fn hand_edited_stale_file_is_not_removed_without_force() {
         .path()
         .join("out/terraform/environments/qa/redis.tfvars");
     edit(&stale, "port", "port ");
+    let edited = std::fs::read_to_string(&stale).unwrap();
     edit(
         &dir.path().join(BP),
         "environments:\n  qa: {}\n",
         "environments:\n",
     );
-    let run = run_gen(dir.path(), &[]);
+    let run = infragen(dir.path(), &["check", "--blueprint", BP, "--out", "out"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr
-            .contains("refusing to remove out/terraform/environments/qa/redis.tfvars"),
+        run.stdout.contains(
+            "K out/terraform/environments/qa/redis.tfvars (no longer generated; kept, not removed: it was edited by hand"
+        ),
         "{}",
-        run.stderr
+        run.stdout
     );
-    assert!(stale.exists());
+    // The unedited files of qa are removed; the edited one is kept, --force or not, and
+    // infragen stops listing it.
+    let run = run_gen(dir.path(), &["--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "kept  out/terraform/environments/qa/redis.tfvars (no longer generated, not removed"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("3 removed, 1 kept"), "{}", run.stdout);
+    assert_eq!(std::fs::read_to_string(&stale).unwrap(), edited);
+    assert!(!dir.path().join("out/docs/qa/MIGRATION.md").exists());
+    let manifest = std::fs::read_to_string(dir.path().join("out/.infragen-manifest")).unwrap();
+    assert!(!manifest.contains("qa/redis.tfvars"), "{manifest}");
+    let run = infragen(dir.path(), &["check", "--blueprint", BP, "--out", "out"]);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]

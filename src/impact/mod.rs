@@ -37,6 +37,10 @@ pub enum Status {
     New,
     /// In the recorded tree, not in the blueprint: its files are removed.
     Removed,
+    /// The recorded values match the blueprint, yet the environment's own value files
+    /// change: the recorded file does not describe this tree (edited, or from another
+    /// infragen), so the impact cannot be told from it.
+    Unverified,
 }
 
 /// One environment's impact.
@@ -50,6 +54,9 @@ pub struct EnvImpact {
     pub consequences: Vec<Consequence>,
     /// What the environment adds per month, recorded and now, when they differ.
     pub monthly_cost_usd: Option<(String, String)>,
+    /// With [`Status::Unverified`]: the environment's files that change unexplained.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexplained: Vec<String>,
 }
 
 /// The impact of the blueprint on a tree.
@@ -69,16 +76,15 @@ impl Impact {
     /// The impact of writing `model` over the tree `plan` was made from.
     pub fn from_plan(model: &Model, plan: &Plan) -> Impact {
         let change = plan.changes.iter().find(|c| c.path == values::FILE);
+        let known = |recorded: &Recorded| Impact::Known {
+            environments: cross_check(compare(recorded, model), plan),
+        };
         match change {
             // Unchanged (streaming plans keep only differences): the recorded values
             // are the blueprint's.
-            None => Impact::Known {
-                environments: compare(&now(model), model),
-            },
+            None => known(&now(model)),
             Some(c) => match (&c.action, &c.old) {
-                (Action::Unchanged, _) => Impact::Known {
-                    environments: compare(&now(model), model),
-                },
+                (Action::Unchanged, _) => known(&now(model)),
                 // An empty tree: every environment is new.
                 (Action::Create, _) if plan.changes.iter().all(|c| c.action == Action::Create) => {
                     Impact::Known {
@@ -86,12 +92,14 @@ impl Impact {
                     }
                 }
                 (Action::Create, _) => Impact::NotRecorded,
-                (_, Some(text)) => match values::parse(text) {
-                    Ok(recorded) => Impact::Known {
-                        environments: compare(&recorded, model),
-                    },
-                    Err(reason) => Impact::Unreadable { reason },
-                },
+                (_, Some(text)) => {
+                    match values::parse(text)
+                        .and_then(|r| values::check_recorded(&r, model).map(|()| r))
+                    {
+                        Ok(recorded) => known(&recorded),
+                        Err(reason) => Impact::Unreadable { reason },
+                    }
+                }
                 (_, None) => Impact::Unreadable {
                     reason: c.conflict.as_ref().map_or_else(
                         || "it was not read".to_string(),
@@ -112,6 +120,44 @@ impl Impact {
             _ => Vec::new(),
         }
     }
+}
+
+/// The files that hold nothing but an environment's values: a change to one of them is a
+/// change of values, which the recorded file must explain.
+fn value_files_of(env: &str, path: &str) -> bool {
+    path.strip_prefix("terraform/environments/")
+        .or_else(|| path.strip_prefix("ansible/inventory/"))
+        .and_then(|rest| rest.strip_prefix(env))
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Never trusts the recorded file to lower a consequence: an environment it says is
+/// unchanged, whose value files change all the same, is [`Status::Unverified`].
+fn cross_check(mut environments: Vec<EnvImpact>, plan: &Plan) -> Vec<EnvImpact> {
+    let changed: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Remove))
+        .map(|c| c.path.as_str())
+        .collect();
+    if changed.is_empty() {
+        return environments;
+    }
+    for e in &mut environments {
+        if e.status != Status::Unchanged {
+            continue;
+        }
+        let files: Vec<String> = changed
+            .iter()
+            .filter(|p| value_files_of(&e.env, p))
+            .map(|p| p.to_string())
+            .collect();
+        if !files.is_empty() {
+            e.status = Status::Unverified;
+            e.unexplained = files;
+        }
+    }
+    environments
 }
 
 /// The values `model` records.
@@ -135,6 +181,7 @@ pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
                 level: Level::Nothing,
                 consequences: Vec::new(),
                 monthly_cost_usd: cost_change(None, &current),
+                unexplained: Vec::new(),
             });
             continue;
         };
@@ -156,6 +203,7 @@ pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
                     .map(text)
                     .filter(|c| c != "0.00")
                     .map(|c| (c, "0.00".to_string())),
+                unexplained: Vec::new(),
             });
         }
     }
@@ -231,6 +279,7 @@ fn compare_env(
         level: consequences.first().map_or(Level::Nothing, |c| c.level),
         consequences,
         monthly_cost_usd: cost_change(Some(old), new),
+        unexplained: Vec::new(),
     }
 }
 

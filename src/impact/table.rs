@@ -886,6 +886,11 @@ impl Modes {
 
 /// The rows for `field` in a mode: the matching direction rows, else the `Any` rows.
 /// A mode-specific `Any` row overrides a `Both` one.
+/// Whether the table knows `field` (every field infragen records has a row).
+pub fn knows(field: &str) -> bool {
+    ROWS.iter().any(|r| r.field == field)
+}
+
 pub fn lookup(field: &str, self_hosted: bool, holds: impl Fn(When) -> bool) -> Vec<&'static Row> {
     let rows: Vec<&'static Row> = ROWS
         .iter()

@@ -190,6 +190,99 @@ fn inline(v: &Json) -> String {
 /// The environments of a recorded file, in the file's order.
 pub type Recorded = Vec<(String, Values)>;
 
+/// Limits of a recorded file: it is read from a tree a pull request may have written.
+pub const MAX_ENVIRONMENTS: usize = 20_000;
+pub const MAX_FIELDS: usize = 256;
+pub const MAX_ITEMS: usize = 4_096;
+pub const MAX_STRING: usize = 8_192;
+
+/// The JSON kind of a value, as a message names it.
+fn kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// Checks a recorded file against what infragen records: sizes and counts within the
+/// limits above, environment names infragen accepts, only fields infragen records, and
+/// each value of the kind infragen writes for its field (the kind the blueprint's own
+/// value has now, where an environment has the field). A file that fails is not used:
+/// a forged `"redis.persistence.aof": "true"` must not turn a data-at-risk change into a
+/// harmless one.
+pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> {
+    if recorded.len() > MAX_ENVIRONMENTS {
+        return Err(format!(
+            "{} environments (infragen records at most {MAX_ENVIRONMENTS})",
+            recorded.len()
+        ));
+    }
+    let mut kinds: std::collections::HashMap<String, &'static str> =
+        std::collections::HashMap::new();
+    let now = super::now(model);
+    for (_, values) in &now {
+        for (field, v) in values {
+            kinds.entry(field.clone()).or_insert(kind(v));
+        }
+    }
+    let shown = |s: &str| crate::diag::shorten(s, crate::diag::MAX_SHOWN);
+    for (env, values) in recorded {
+        if !crate::validate::syntax::is_slug(env, crate::rules::ENV_NAME_MAX) {
+            return Err(format!(
+                "`{}` is not an environment name infragen writes",
+                shown(env)
+            ));
+        }
+        if values.len() > MAX_FIELDS {
+            return Err(format!(
+                "environment `{env}` has {} fields (at most {MAX_FIELDS})",
+                values.len()
+            ));
+        }
+        for (field, v) in values {
+            let known = kinds.contains_key(field) || field == COST || super::table::knows(field);
+            if !known {
+                return Err(format!(
+                    "environment `{env}` records `{}`, which is not a field infragen records",
+                    shown(field)
+                ));
+            }
+            let ok_shape = match v {
+                Json::String(s) => s.len() <= MAX_STRING,
+                Json::Bool(_) | Json::Number(_) => true,
+                Json::Array(items) => {
+                    items.len() <= MAX_ITEMS
+                        && items
+                            .iter()
+                            .all(|i| i.as_str().is_some_and(|s| s.len() <= MAX_STRING))
+                }
+                Json::Null | Json::Object(_) => false,
+            };
+            if !ok_shape {
+                return Err(format!(
+                    "`{env}`.`{}` is {} infragen never records there",
+                    shown(field),
+                    kind(v)
+                ));
+            }
+            if let Some(want) = kinds.get(field)
+                && *want != kind(v)
+            {
+                return Err(format!(
+                    "`{env}`.`{}` is {}, where infragen records {want}",
+                    shown(field),
+                    kind(v)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads a recorded file back. Field order within an environment is not needed (the
 /// comparison follows the blueprint's order), environment order is kept.
 pub fn parse(text: &str) -> Result<Recorded, String> {

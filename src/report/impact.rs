@@ -24,6 +24,7 @@ fn ordered(environments: &[EnvImpact]) -> Vec<&EnvImpact> {
     let mut envs: Vec<&EnvImpact> = environments.iter().collect();
     let rank = |e: &EnvImpact| {
         (
+            e.status == Status::Unverified,
             e.level,
             matches!(e.status, Status::New | Status::Removed),
             e.monthly_cost_usd.is_some(),
@@ -39,6 +40,12 @@ fn status_line(e: &EnvImpact) -> String {
         Status::New => "new: everything for it is created".to_string(),
         Status::Removed => "removed from the blueprint: infragen removes its generated files; nothing in AWS is destroyed until you destroy it".to_string(),
         Status::Changed => format!("{}: {}", e.level.as_str(), e.level.meaning()),
+        Status::Unverified => format!(
+            "cannot tell: the recorded values match the blueprint, yet {} change{}; the recorded values do not describe this tree (edited, or written by another infragen version): review the diff of {} as a change of unknown impact",
+            e.unexplained.join(", "),
+            if e.unexplained.len() == 1 { "s" } else { "" },
+            if e.unexplained.len() == 1 { "it" } else { "them" },
+        ),
     }
 }
 
@@ -101,11 +108,25 @@ pub fn text(impact: &Impact, values: &str, blueprint: &str) -> String {
     s
 }
 
-/// A Markdown table cell: one line, no `|`.
+/// A Markdown table cell: one line of text that renders as itself. Recorded strings come
+/// from the tree: no HTML (`<img>`), link, emphasis or code span may form from them.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
+    let s = crate::report::safe::inline(s);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '|' | '[' | ']' | '(' | ')' | '*' | '_' | '`' | '!' | '~' | '#' | '{' | '}'
+            | '+' | '-' | '.' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The Markdown report for `GITHUB_STEP_SUMMARY`.
@@ -118,7 +139,7 @@ pub fn markdown(impact: &Impact, values: &str, blueprint: &str) -> String {
     };
     let _ = writeln!(
         s,
-        "`{}` against the values recorded in `{}`, most severe first.\n",
+        "{} against the values recorded in {}, most severe first.\n",
         cell(blueprint),
         cell(values)
     );
@@ -137,7 +158,7 @@ pub fn markdown(impact: &Impact, values: &str, blueprint: &str) -> String {
         for c in &e.consequences {
             let _ = writeln!(
                 s,
-                "| {} | **{}** | `{}` | {} | {} | {} | {} |",
+                "| {} | **{}** | {} | {} | {} | {} | {} |",
                 cell(&e.env),
                 c.level.as_str(),
                 cell(&c.field),

@@ -319,3 +319,113 @@ fn force_never_deletes_on_the_manifests_word_alone() {
     let run = infragen(d, &["check", "--blueprint", BP, "--out", "."]);
     assert_eq!(run.code, 0, "the kept files are no longer listed: {run:?}");
 }
+
+fn check_run(d: &Path, format: &str, envs: &[(&str, &Path)]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infragen"))
+        .args([
+            "check",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--format",
+            format,
+        ])
+        .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .current_dir(d)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A forged values file never lowers what the report says: a value of the wrong kind
+/// makes the file unreadable, and a file that agrees with the blueprint while the
+/// environment's value files change makes the report say it cannot tell.
+#[test]
+fn a_forged_values_file_cannot_make_the_report_lie() {
+    let dir = generated();
+    let d = dir.path();
+    let bp = d.join(BP);
+    let shipped = std::fs::read_to_string(&bp).unwrap();
+    std::fs::write(&bp, shipped.replace("    aof: true\n", "    aof: false\n")).unwrap();
+    let honest = check_run(d, "human", &[]);
+    assert!(honest.stdout.contains("data-at-risk"), "{}", honest.stdout);
+
+    // 1. "true" as a string: the old reading made the change a mere restart.
+    let values = d.join("out/infragen-values.json");
+    let original = std::fs::read_to_string(&values).unwrap();
+    std::fs::write(
+        &values,
+        original.replace(
+            "\"redis.persistence.aof\": true",
+            "\"redis.persistence.aof\": \"true\"",
+        ),
+    )
+    .unwrap();
+    let run = check_run(d, "human", &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("impact: not known")
+            && run
+                .stdout
+                .contains("is a string, where infragen records a boolean"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("restart:"), "{}", run.stdout);
+
+    // 2. The values file replaced by the new values: it agrees with the blueprint, yet
+    // the group_vars change.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join(BP), std::fs::read_to_string(&bp).unwrap()).unwrap();
+    let run = infragen(other.path(), &["gen", "--blueprint", BP, "--out", "out"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    std::fs::copy(other.path().join("out/infragen-values.json"), &values).unwrap();
+    for format in ["human", "github", "json"] {
+        let run = check_run(d, format, &[]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            !run.stdout.contains("impact: none"),
+            "{format}: {}",
+            run.stdout
+        );
+        if format == "json" {
+            assert!(run.stdout.contains("\"unverified\""), "{}", run.stdout);
+        } else {
+            assert!(
+                run.stdout.contains("cannot tell")
+                    && run
+                        .stdout
+                        .contains("ansible/inventory/dev/group_vars/asterisk/redis.yml"),
+                "{format}: {}",
+                run.stdout
+            );
+        }
+    }
+
+    // 3. The job summary shows recorded strings as text: no HTML, link or emphasis.
+    std::fs::write(
+        &values,
+        original.replace(
+            "\"aws.region\": \"us-east-1\"",
+            "\"aws.region\": \"<img src=x onerror=alert(1)> [click](http://forged.example) **bold** `code`\"",
+        ),
+    )
+    .unwrap();
+    let summary = d.join("summary.md");
+    let run = check_run(d, "github", &[("GITHUB_STEP_SUMMARY", &summary)]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("redis\\.persistence\\.aof"), "{md}");
+    for raw in ["<img", "](http", "**bold**", "`code`"] {
+        assert!(
+            !md.contains(raw),
+            "the job summary carries {raw} raw:\n{md}"
+        );
+    }
+    assert!(md.contains("&lt;img"), "{md}");
+}

@@ -357,7 +357,7 @@ fn github_format_writes_the_job_summary() {
     for env in ["dev", "staging", "prod"] {
         assert!(
             text.contains(&format!(
-                "| {env} | **data-at-risk** | `redis.persistence.aof` | true | false |"
+                "| {env} | **data-at-risk** | redis\\.persistence\\.aof | true | false |"
             )),
             "{env}: {text}"
         );

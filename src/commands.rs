@@ -68,7 +68,7 @@ pub fn check(
     // Shared: a `gen` writing this tree meanwhile makes check fail fast instead of
     // comparing a half-written tree.
     let _lock = sync::lock(dir, false)?;
-    let plan = plan_streaming(&model, dir)?;
+    let plan = plan_streaming(&model, blueprint, dir)?;
     let shown = display_path(dir);
     let impact = (!plan.is_clean()).then(|| Impact::from_plan(&model, &plan));
     wrote(human::ignored_manifest_entries(&plan, &shown, &mut s.err))?;
@@ -114,16 +114,46 @@ fn job_summary(impact: &Impact, values: &str, blueprint: &str) -> Result<(), Err
 
 /// Renders `model` and compares each file with the tree as it is produced, keeping only
 /// what differs (memory stays small however many environments there are).
-fn plan_streaming(model: &Model, dir: &Path) -> Result<Plan, Error> {
+fn plan_streaming(model: &Model, blueprint: &Path, dir: &Path) -> Result<Plan, Error> {
     let io = |e| Error::io(format!("cannot read {}", dir.display()), e);
     let mut planner = sync::Planner::new(dir).map_err(io)?;
     render::render_each(model, |f| planner.add(f).map_err(sync::PlanError::from)).map_err(|e| {
         match e {
-            sync::PlanError::Render(e) => Error::Render(e),
+            sync::PlanError::Render(e) => render_failed(e, model, blueprint),
             sync::PlanError::Io(e) => io(e),
         }
     })?;
     planner.finish().map_err(io)
+}
+
+/// A render failure: a file too large to read back is a problem of the blueprint,
+/// located at its `environments` (what makes files grow); anything else is a bug.
+fn render_failed(e: render::RenderError, model: &Model, blueprint: &Path) -> Error {
+    let render::RenderError::TooLarge { path, bytes } = &e else {
+        return Error::Render(e);
+    };
+    let source = crate::load::read(blueprint)
+        .map(|s| s.text)
+        .unwrap_or_default();
+    Error::Invalid {
+        file: model.source.clone(),
+        source,
+        diagnostics: vec![
+            crate::diag::Diagnostic::new(
+                crate::diag::Code::OutputTooLarge,
+                model.environments_at,
+                "environments",
+                format!(
+                    "the blueprint would generate `{path}` of {bytes} bytes, over the {} infragen reads back from a tree: written, it could never be checked or updated",
+                    render::MAX_FILE_BYTES
+                ),
+            )
+            .help(format!(
+                "fewer environments in one blueprint ({} here) or shorter lists in each (monitoring.notify, redis.allowed_sources); split the environments across blueprints, each with its own --out",
+                model.envs.len()
+            )),
+        ],
+    }
 }
 
 /// `gen`: render everything, then write what changed, unless a hand edit is in the way.
@@ -138,7 +168,7 @@ pub fn gen_tree(
     out_without_links(dir, follow_out_links)?;
     // Rendered in full before the tree is touched: a render failure leaves nothing
     // behind, not even the output directory.
-    let files = render::render(&model)?;
+    let files = render::render(&model).map_err(|e| render_failed(e, &model, blueprint))?;
     let _lock = sync::lock(dir, true)?;
     let plan = sync::plan(dir, &files)
         .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;

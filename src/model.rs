@@ -275,6 +275,9 @@ pub struct Model {
     pub consumers: Vec<Consumer>,
     /// Environments in blueprint order.
     pub envs: Vec<Env>,
+    /// Where the `environments` mapping is, for what is found about them after
+    /// validation (an output too large to read back).
+    pub environments_at: Option<crate::diag::Pos>,
 }
 
 impl Model {

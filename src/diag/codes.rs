@@ -49,6 +49,7 @@ codes! {
     SharedDiffers = "IG105", "a value of shared module code or role differs between environments";
     ModuleName = "IG106", "not a Terraform module directory name";
     ModulesClash = "IG107", "the ElastiCache module is the host's own module";
+    OutputTooLarge = "IG108", "a generated file would be larger than infragen reads back";
     // The host and the AWS account.
     ResourceAddress = "IG201", "not the address of the kind of resource the field names";
     AnsibleGroup = "IG202", "not a usable Ansible group name";

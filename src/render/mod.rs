@@ -42,12 +42,27 @@ pub enum RenderError {
     MissingFile { path: String },
     /// A JSON output is not an object (its marker goes into its first key).
     NotJsonObject { path: String },
+    /// The blueprint is valid, but one of its files would be larger than infragen reads
+    /// back from a tree ([`MAX_FILE_BYTES`]): written, it could never be checked or
+    /// updated. Not a bug: the command reports it as a problem of the blueprint.
+    TooLarge { path: String, bytes: u64 },
 }
+
+/// The largest file infragen writes, and so reads back: a larger file at a generated
+/// path is not infragen's.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
 impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let RenderError::TooLarge { path, bytes } = self {
+            return write!(
+                f,
+                "{path} would be {bytes} bytes, over the {MAX_FILE_BYTES} infragen reads back"
+            );
+        }
         f.write_str("internal error while rendering (please report it): ")?;
         match self {
+            RenderError::TooLarge { .. } => Ok(()),
             RenderError::Template { path, error } => write!(f, "{path}: {error:#}"),
             RenderError::MissingFile { path } => write!(f, "{path}: no compiled-in file"),
             RenderError::NotJsonObject { path } => write!(f, "{path}: not a JSON object"),
@@ -151,6 +166,12 @@ pub fn render_each<E: From<RenderError>>(
             })?,
         };
         let contents = finish(&path, &model.source, &body)?;
+        if contents.len() as u64 > MAX_FILE_BYTES {
+            return Err(E::from(RenderError::TooLarge {
+                path,
+                bytes: contents.len() as u64,
+            }));
+        }
         let _ = writeln!(manifest, "{}  {}", sha256_hex(&contents), path);
         sink(OutputFile { path, contents })
     };

@@ -36,8 +36,9 @@ use crate::render::{MANIFEST, OutputFile};
 use std::io;
 use std::path::Path;
 
-/// Generated files are small; a larger file at a generated path is not infragen's.
-pub const MAX_FILE_BYTES: u64 = 4 << 20;
+/// Generated files are small; a larger file at a generated path is not infragen's (the
+/// renderer refuses to produce one: the two limits are one).
+pub const MAX_FILE_BYTES: u64 = crate::render::MAX_FILE_BYTES;
 
 /// What `gen` would do to one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

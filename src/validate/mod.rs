@@ -73,6 +73,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
 
     let mut envs = Vec::new();
     let mut shared: Vec<Shared> = Vec::new();
+    let environments_at = environments.as_ref().map(|l| Pos::of(&l.referenced));
     match &environments {
         None => diags.push(
             Diagnostic::new(
@@ -189,6 +190,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
                 .map(|e: &Env| e.consumers.clone())
                 .unwrap_or_default(),
             envs,
+            environments_at,
         }),
         _ => Err(diags),
     }

@@ -429,3 +429,33 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
     }
     assert!(md.contains("&lt;img"), "{md}");
 }
+
+/// A valid blueprint whose files would outgrow what infragen reads back is refused with a
+/// located error before anything is written: the writer and the reader agree.
+#[test]
+fn a_blueprint_whose_files_outgrow_the_read_cap_is_refused() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let d = dir.path();
+    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let mut wide = shipped.replace("environments:\n", "environments:\n  e0: {}\n");
+    for i in 1..2500 {
+        wide.push_str(&format!("  e{i}: {{}}\n"));
+    }
+    std::fs::write(d.join("wide.yaml"), &wide).unwrap();
+    let line = wide.lines().position(|l| l == "  e0: {}").unwrap() + 1;
+    for args in [
+        vec!["gen", "--blueprint", "wide.yaml", "--out", "out"],
+        vec!["check", "--blueprint", "wide.yaml", "--out", "out"],
+    ] {
+        let run = infragen(d, &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("error[IG108]")
+                && run.stderr.contains(&format!("wide.yaml:{line}:"))
+                && run.stderr.contains("2502 here"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(!d.join("out").exists(), "{args:?} wrote something");
+    }
+}

@@ -1,17 +1,24 @@
 //! The generated Terraform, applied: against a local AWS (moto_server, pinned in
 //! `scripts/host/requirements-host.txt`) on a loopback port, started and stopped by PID
 //! (`scripts/host/moto.sh`), with the provider's endpoints pointed at it by an override
-//! file of the test. For the shipped blueprint, every self-hosted
+//! file of the test. For the shipped blueprint and every fixture, every self-hosted
 //! environment of the example repo with the generated files wired in is applied, planned
 //! again (the second plan must be empty), its outputs used as a consumer uses them (the
 //! password read back from the secret the apply created), and destroyed as the runbook
 //! says: Terraform refuses while the backup bucket is in the state, the bucket is retired
 //! from the state, and it survives with its backups and every protection.
 //!
+//! The rollback flip (dev to ElastiCache and back, backups in the bucket) applies every
+//! change moto can make: targets are all planned changes but the `aws_elasticache_*`
+//! resources and everything that depends on them (`terraform graph`).
+//!
 //! What moto 5.2.5 lacks, in one place (the plan tests in `plan.rs` cover it instead):
 //! - ElastiCache parameter groups (`CreateCacheParameterGroup` answers 500) and the
 //!   deletion of subnet groups (`DeleteCacheSubnetGroup`: 500, and the provider retries
-//!   for ever): no ElastiCache side is applied here (the plan tests cover it);
+//!   for ever): no ElastiCache resource is applied here, and so neither is what depends
+//!   on the replication group: the per-node alarms, the dashboard's update and the
+//!   Lambda functions' new Redis endpoint on the flip (the test prints the list it
+//!   leaves out; `plan.rs`'s round trip plans them);
 //! - `MonitorInstances` (EC2 detailed monitoring answers 500 and the provider retries for
 //!   ever): the example's instance is applied with `monitoring = false`;
 //! - the description of a security-group rule that references a group (it stores none):

@@ -2,7 +2,9 @@
 //! CIDRs the security group admits besides the consumers.
 
 use super::resolver::{Resolver, default_sp, item_pos};
-use super::syntax::{covers_everything, parse_cidr};
+use super::syntax::{
+    PUBLIC_V4_LIMIT, PUBLIC_V6_LIMIT, covers_everything, parse_cidr, public_coverage,
+};
 use crate::diag::Code;
 use crate::model::Val;
 use crate::rules::PORT;
@@ -25,8 +27,29 @@ struct Sources {
     v6: Vec<String>,
 }
 
-const SOURCE_HELP: &str =
-    "`vpc` (the VPC CIDR) or a CIDR such as `10.0.1.0/24`; never 0.0.0.0/0 or ::/0";
+/// An address count as a reader takes it in: digits in groups of three up to 2^40, a
+/// power of two beyond (IPv6 counts have 30 digits).
+fn count(n: u128) -> String {
+    if n >= 1 << 40 {
+        let exp = (n as f64).log2();
+        return if exp.fract() == 0.0 {
+            format!("2^{exp}")
+        } else {
+            format!("about 2^{exp:.1}")
+        };
+    }
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+const SOURCE_HELP: &str = "`vpc` (the VPC CIDR) or a CIDR such as `10.0.1.0/24`; at most one /8 of public IPv4 and one /32 of public IPv6 in all, never 0.0.0.0/0 or ::/0";
 
 impl Resolver<'_> {
     pub(super) fn network(&mut self, vpc_cidr: Option<&Val<String>>) -> Option<Network> {
@@ -144,14 +167,36 @@ impl Resolver<'_> {
             self.err_at(code, pos, sources.path(), message, SOURCE_HELP);
             ok = false;
         }
-        for (family, list) in [("IPv4", &v4), ("IPv6", &v6)] {
-            if list.len() > 1 && covers_everything(list) {
+        for (family, list, v6, limit, limit_name) in [
+            ("IPv4", &v4, false, PUBLIC_V4_LIMIT, "one /8"),
+            ("IPv6", &v6, true, PUBLIC_V6_LIMIT, "one /32"),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let (covered, total) = public_coverage(list, v6);
+            if covered > limit {
+                let every = if list.len() > 1 && covers_everything(list) {
+                    format!(", every {family} address")
+                } else {
+                    String::new()
+                };
+                let listed: Vec<String> = list.iter().map(|c| format!("`{c}`")).collect();
+                let verb = if list.len() > 1 {
+                    "together cover"
+                } else {
+                    "covers"
+                };
                 self.err(
                     Code::WorldOpen,
                     &sources,
                     format!(
-                        "together, {} cover every {family} address: the Redis port would be open to the whole internet",
-                        list.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                        "{} {verb} {} public {family} addresses ({:.2}% of the public {family} space, {} addresses{every}); infragen refuses more than {} ({limit_name}): the Redis port would be open to a large part of the internet",
+                        listed.join(", "),
+                        count(covered),
+                        covered as f64 * 100.0 / total as f64,
+                        count(total),
+                        count(limit),
                     ),
                     SOURCE_HELP,
                 );

@@ -276,6 +276,112 @@ pub fn covers_everything(cidrs: &[String]) -> bool {
     false
 }
 
+/// Addresses that are not on the public internet, as (first, last) ranges: IPv4's
+/// private, shared, loopback, link-local, documentation, benchmark, multicast and
+/// reserved blocks (RFC 6890).
+const IPV4_NOT_PUBLIC: &[(&str, u8)] = &[
+    ("0.0.0.0", 8),
+    ("10.0.0.0", 8),
+    ("100.64.0.0", 10),
+    ("127.0.0.0", 8),
+    ("169.254.0.0", 16),
+    ("172.16.0.0", 12),
+    ("192.0.0.0", 24),
+    ("192.0.2.0", 24),
+    ("192.168.0.0", 16),
+    ("198.18.0.0", 15),
+    ("198.51.100.0", 24),
+    ("203.0.113.0", 24),
+    ("224.0.0.0", 3),
+];
+
+/// The most public addresses the Redis port may be opened to: one /8 of IPv4 (16.8
+/// million, about 0.45 % of the public space), one /32 of IPv6 (an ISP's allocation).
+/// More is the internet at large, not a client network.
+pub const PUBLIC_V4_LIMIT: u128 = 1 << 24;
+pub const PUBLIC_V6_LIMIT: u128 = 1 << 96;
+
+/// Merged (first, last) ranges of canonical CIDRs of one family.
+fn ranges_of(cidrs: &[String]) -> Vec<(u128, u128)> {
+    let mut ranges: Vec<(u128, u128)> = Vec::new();
+    for c in cidrs {
+        let Ok((ip, prefix)) = parse_cidr(c) else {
+            continue;
+        };
+        let (start, width) = match ip {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), 32u32),
+            IpAddr::V6(a) => (u128::from(a), 128u32),
+        };
+        let size_minus_one = if u32::from(prefix) >= width {
+            0
+        } else {
+            (u128::MAX >> (128 - width)) >> prefix
+        };
+        ranges.push((start, start.saturating_add(size_minus_one)));
+    }
+    merge(ranges)
+}
+
+fn merge(mut ranges: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
+    ranges.sort();
+    let mut out: Vec<(u128, u128)> = Vec::new();
+    for (s, e) in ranges {
+        match out.last_mut() {
+            Some(last) if s <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// The public address ranges of a family: IPv4 without [`IPV4_NOT_PUBLIC`]; IPv6's
+/// global unicast block 2000::/3 without the documentation block 2001:db8::/32.
+fn public_ranges(v6: bool) -> Vec<(u128, u128)> {
+    let (all, holes): ((u128, u128), Vec<String>) = if v6 {
+        (
+            (0x2000u128 << 112, (0x4000u128 << 112) - 1),
+            vec!["2001:db8::/32".to_string()],
+        )
+    } else {
+        (
+            (0, u128::from(u32::MAX)),
+            IPV4_NOT_PUBLIC
+                .iter()
+                .map(|(a, p)| format!("{a}/{p}"))
+                .collect(),
+        )
+    };
+    let mut out = Vec::new();
+    let mut next = all.0;
+    for (s, e) in ranges_of(&holes) {
+        if s > next {
+            out.push((next, s - 1));
+        }
+        next = next.max(e.saturating_add(1));
+    }
+    if next <= all.1 {
+        out.push((next, all.1));
+    }
+    out
+}
+
+/// How many public addresses the CIDRs (one family, canonical) cover together, and how
+/// many public addresses the family has.
+pub fn public_coverage(cidrs: &[String], v6: bool) -> (u128, u128) {
+    let public = public_ranges(v6);
+    let total = public.iter().map(|(s, e)| e - s + 1).sum();
+    let mut covered = 0u128;
+    for (s, e) in ranges_of(cidrs) {
+        for (ps, pe) in &public {
+            let (lo, hi) = (s.max(*ps), e.min(*pe));
+            if lo <= hi {
+                covered += hi - lo + 1;
+            }
+        }
+    }
+    (covered, total)
+}
+
 /// An email address an SNS subscription takes: `local@domain.tld`, printable, no
 /// spaces, quotes or brackets.
 pub fn is_email(s: &str) -> bool {
@@ -478,6 +584,30 @@ mod tests {
         ] {
             assert_eq!(covers_everything(&v(cidrs)), all, "{cidrs:?}");
         }
+    }
+
+    #[test]
+    fn public_coverage_counts_only_public_addresses() {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (all4, total4) = public_coverage(&v(&["0.0.0.0/0"]), false);
+        assert_eq!(all4, total4);
+        // 2^32 minus the non-public blocks.
+        assert_eq!(total4, 3_702_258_688);
+        assert_eq!(
+            public_coverage(&v(&["10.0.0.0/8", "192.168.0.0/16"]), false).0,
+            0
+        );
+        assert_eq!(
+            public_coverage(&v(&["0.0.0.0/1"]), false).0,
+            2_147_483_648 - 16_777_216 * 3 - 4_194_304
+        );
+        assert_eq!(public_coverage(&v(&["8.8.8.0/24"]), false).0, 256);
+        let (g, total6) = public_coverage(&v(&["2000::/3"]), true);
+        assert_eq!(g, total6);
+        assert_eq!(
+            public_coverage(&v(&["fd00::/8", "2001:db8::/32"]), true).0,
+            0
+        );
     }
 
     #[test]

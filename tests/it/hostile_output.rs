@@ -459,3 +459,57 @@ fn a_blueprint_whose_files_outgrow_the_read_cap_is_refused() {
         assert!(!d.join("out").exists(), "{args:?} wrote something");
     }
 }
+
+/// The world-open rule refuses any set of sources that covers more than one /8 of public
+/// IPv4 or one /32 of public IPv6, not only an exact cover of everything.
+#[test]
+fn sources_covering_a_large_share_of_the_internet_are_refused() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let d = dir.path();
+    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    // Every IPv4 address but 255.255.255.255: /1 + /2 + ... + /32.
+    let all_but_one: Vec<String> = (1..=32u32)
+        .map(|p| {
+            let start: u32 = if p == 1 { 0 } else { !(u32::MAX >> (p - 1)) };
+            format!("\"{}/{p}\"", std::net::Ipv4Addr::from(start))
+        })
+        .collect();
+    let all_but_one = all_but_one.join(", ");
+    let refused = [
+        "[0.0.0.0/1]".to_string(),
+        "[0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/3]".to_string(),
+        format!("[{all_but_one}]"),
+        "[\"2000::/3\"]".to_string(),
+        "[11.0.0.0/8, 12.0.0.0/16]".to_string(),
+        "[\"2600::/31\"]".to_string(),
+    ];
+    for sources in &refused {
+        let bp = shipped.replace(
+            "allowed_sources: [vpc]",
+            &format!("allowed_sources: {sources}"),
+        );
+        assert_ne!(bp, shipped);
+        std::fs::write(d.join("open.yaml"), &bp).unwrap();
+        let run = infragen(d, &["validate", "--blueprint", "open.yaml"]);
+        assert_eq!(run.code, 2, "{sources}: {run:?}");
+        assert!(
+            run.stderr.contains("error[IG305]") && run.stderr.contains("public"),
+            "{sources}: {}",
+            run.stderr
+        );
+    }
+    for sources in [
+        "[vpc, 203.0.113.0/24]",
+        "[11.0.0.0/8]",
+        "[10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10]",
+        "[\"2001:db8:1234::/48\", \"fd00::/8\", \"2600::/32\"]",
+    ] {
+        let bp = shipped.replace(
+            "allowed_sources: [vpc]",
+            &format!("allowed_sources: {sources}"),
+        );
+        std::fs::write(d.join("ok.yaml"), &bp).unwrap();
+        let run = infragen(d, &["validate", "--blueprint", "ok.yaml"]);
+        assert_eq!(run.code, 0, "{sources}: {run:?}");
+    }
+}

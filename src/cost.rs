@@ -3,7 +3,7 @@
 //! two always agree.
 
 use crate::aws::{CACHE_PRICES_AS_OF, HOURS_PER_MONTH};
-use crate::model::{Mode, Model, Origin};
+use crate::model::{Env, Mode, Model, Origin};
 use std::fmt::Write as _;
 
 /// One environment's line of the report.
@@ -23,29 +23,29 @@ pub struct Row {
 }
 
 pub fn rows(model: &Model) -> Vec<Row> {
-    model
-        .envs
-        .iter()
-        .map(|e| {
-            let s = &e.sizing;
-            let monthly = (s.hourly_usd() * f64::from(s.nodes.value) * HOURS_PER_MONTH * 100.0)
-                .round() as u64;
-            Row {
-                env: e.name.clone(),
-                mode: e.mode.value,
-                node_type: s.node_type.value.clone(),
-                nodes: s.nodes.value,
-                hourly_usd: s.hourly_usd(),
-                price_from_blueprint: !matches!(s.hourly_price_usd.origin, Origin::Default),
-                elasticache_monthly_cents: monthly,
-                added_monthly_cents: if e.mode.value == Mode::ElastiCache {
-                    monthly
-                } else {
-                    0
-                },
-            }
-        })
-        .collect()
+    model.envs.iter().map(row).collect()
+}
+
+/// One environment's line (each is independent of the others: callers that need one
+/// environment's figure do not build the whole table).
+pub fn row(e: &Env) -> Row {
+    let s = &e.sizing;
+    let monthly =
+        (s.hourly_usd() * f64::from(s.nodes.value) * HOURS_PER_MONTH * 100.0).round() as u64;
+    Row {
+        env: e.name.clone(),
+        mode: e.mode.value,
+        node_type: s.node_type.value.clone(),
+        nodes: s.nodes.value,
+        hourly_usd: s.hourly_usd(),
+        price_from_blueprint: !matches!(s.hourly_price_usd.origin, Origin::Default),
+        elasticache_monthly_cents: monthly,
+        added_monthly_cents: if e.mode.value == Mode::ElastiCache {
+            monthly
+        } else {
+            0
+        },
+    }
 }
 
 fn dollars(cents: u64) -> String {

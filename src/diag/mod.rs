@@ -64,6 +64,16 @@ impl Diagnostic {
     /// Renders the diagnostic with `file:line:column`, the data path and a snippet with a
     /// caret under the offending column.
     pub fn render(&self, file: &str, source: &str) -> String {
+        let line = self
+            .pos
+            .and_then(|p| source.lines().nth((p.line as usize).saturating_sub(1)));
+        self.render_with(file, line)
+    }
+
+    /// [`Diagnostic::render`] with the source line already found (`render_all` indexes
+    /// the lines once: finding each diagnostic's line by scanning the source made 60,000
+    /// diagnostics take half a minute).
+    fn render_with(&self, file: &str, line: Option<&str>) -> String {
         let mut out = String::new();
         let path = if self.path.is_empty() {
             String::new()
@@ -74,7 +84,7 @@ impl Diagnostic {
         match self.pos {
             Some(pos) => {
                 let _ = writeln!(out, "  --> {file}:{}:{}", pos.line, pos.column);
-                if let Some(text) = source.lines().nth((pos.line as usize).saturating_sub(1)) {
+                if let Some(text) = line {
                     let num = pos.line.to_string();
                     let pad = " ".repeat(num.len());
                     // A very long line is shown around the caret only.
@@ -186,9 +196,13 @@ fn token_width(rest: &str) -> usize {
 pub fn render_all(diags: &[Diagnostic], file: &str, source: &str) -> String {
     let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
     sorted.sort_by_key(|d| d.pos);
+    let lines: Vec<&str> = source.lines().collect();
     let mut out = String::new();
     for d in &sorted {
-        out.push_str(&d.render(file, source));
+        let line = d
+            .pos
+            .and_then(|p| lines.get((p.line as usize).saturating_sub(1)).copied());
+        out.push_str(&d.render_with(file, line));
         out.push('\n');
     }
     let n = sorted.len();

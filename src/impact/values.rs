@@ -138,10 +138,7 @@ pub fn of_env(model: &Model, e: &Env) -> Values {
             put(&mut out, &b.max_age_hours, |n| json!(n));
         }
     }
-    let cents = crate::cost::rows(model)
-        .into_iter()
-        .find(|row| row.env == e.name)
-        .map_or(0, |row| row.added_monthly_cents);
+    let cents = crate::cost::row(e).added_monthly_cents;
     out.push((
         COST.into(),
         json!(format!("{}.{:02}", cents / 100, cents % 100)),
@@ -283,26 +280,53 @@ pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> 
     Ok(())
 }
 
-/// Reads a recorded file back. Field order within an environment is not needed (the
-/// comparison follows the blueprint's order), environment order is kept.
+/// A JSON object read in the file's order, with duplicate keys refused (serde_json's
+/// own map sorts its keys and keeps the last of two).
+struct InOrder<V>(Vec<(String, V)>);
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for InOrder<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<V>(std::marker::PhantomData<V>);
+        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
+            type Value = InOrder<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<(String, V)> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                while let Some((k, v)) = m.next_entry::<String, V>()? {
+                    if !seen.insert(k.clone()) {
+                        return Err(serde::de::Error::custom(format!(
+                            "`{}` is there twice",
+                            crate::diag::shorten(&k, crate::diag::MAX_SHOWN)
+                        )));
+                    }
+                    out.push((k, v));
+                }
+                Ok(InOrder(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// Reads a recorded file back, environments in the file's order (the blueprint's), in
+/// one pass. Field order within an environment is not needed (the comparison follows
+/// the blueprint's order).
 pub fn parse(text: &str) -> Result<Recorded, String> {
     #[derive(serde::Deserialize)]
     struct File {
-        environments: serde_json::Map<String, Json>,
+        environments: InOrder<InOrder<Json>>,
     }
     let file: File = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut out = Recorded::new();
-    for (env, values) in file.environments {
-        let Json::Object(values) = values else {
-            return Err(format!("environment `{env}` is not an object"));
-        };
-        out.push((env, values.into_iter().collect()));
-    }
-    // serde_json's map is sorted; the order of the file is the blueprint's, which the
-    // text gives back.
-    out.sort_by_key(|(env, _)| {
-        text.find(&format!("\n    {}: {{", Json::String(env.clone())))
-            .unwrap_or(usize::MAX)
-    });
-    Ok(out)
+    Ok(file
+        .environments
+        .0
+        .into_iter()
+        .map(|(env, values)| (env, values.0))
+        .collect())
 }

@@ -45,9 +45,34 @@ pub fn status(plan: &Plan, out_dir: &str) -> String {
     s
 }
 
+/// Lines of diff in one report, over all files.
+pub const MAX_REPORT_DIFF_LINES: usize = 20_000;
+/// Bytes of one file's diff that are shown.
+pub const MAX_DIFF_BYTES: usize = 64 << 10;
+/// Lines of one file's diff that are shown; the rest is counted.
+pub const MAX_DIFF_LINES: usize = 1_000;
+/// Above this many changed lines (removed plus added) no line diff is computed: the
+/// diff's cost grows with the file's size times the changes, and a tree from a pull
+/// request can make both large. The report says how many lines differ instead.
+pub const MAX_CHANGED_LINES: usize = 4_000;
+
+/// Lines removed plus lines added, counted as multisets (no alignment: linear).
+fn changed_lines(old: &str, new: &str) -> usize {
+    let mut counts: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for l in old.lines() {
+        *counts.entry(l).or_default() += 1;
+    }
+    for l in new.lines() {
+        *counts.entry(l).or_default() -= 1;
+    }
+    counts.values().map(|c| c.unsigned_abs() as usize).sum()
+}
+
 /// The unified diff of one change, from the tree (`a/`) to what the blueprint produces
 /// (`b/`); `/dev/null` stands for a missing side. A path whose contents were not read (a
-/// link, a special file, a file too large) shows why instead.
+/// link, a special file, a file too large) shows why instead. Bounded: at most
+/// [`MAX_DIFF_LINES`] lines, and no line diff above [`MAX_CHANGED_LINES`] changes; what
+/// is left out is said.
 pub fn file_diff(c: &Change, out_dir: &str) -> String {
     let shown = join(out_dir, &c.path);
     if let Some(conflict) = c.conflict.as_ref().filter(|k| !k.was_read()) {
@@ -61,19 +86,43 @@ pub fn file_diff(c: &Change, out_dir: &str) -> String {
         .new
         .as_ref()
         .map_or("/dev/null".to_string(), |_| format!("b/{shown}"));
-    let diff = similar::TextDiff::from_lines(
+    let (old, new) = (
         c.old.as_deref().unwrap_or(""),
         c.new.as_deref().unwrap_or(""),
     );
-    let mut text = diff
+    let changed = changed_lines(old, new);
+    if changed > MAX_CHANGED_LINES {
+        return format!(
+            "--- {a}\n+++ {b}\n(diff not shown: {changed} lines removed or added, over the {MAX_CHANGED_LINES} infragen diffs; {} lines before, {} after: compare the files with git diff)\n",
+            old.lines().count(),
+            new.lines().count()
+        );
+    }
+    let diff = similar::TextDiff::from_lines(old, new);
+    let text = diff
         .unified_diff()
         .context_radius(3)
         .header(&a, &b)
         .to_string();
-    if !text.ends_with('\n') {
-        text.push('\n');
+    let total = text.lines().count();
+    let mut out = String::with_capacity(text.len().min(MAX_DIFF_BYTES + 256));
+    let mut shown = 0;
+    for line in text.lines() {
+        if shown == MAX_DIFF_LINES || out.len() + line.len() > MAX_DIFF_BYTES {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+        shown += 1;
     }
-    text
+    if shown < total {
+        let left: usize = text.lines().skip(shown).map(|l| l.len() + 1).sum();
+        out.push_str(&format!(
+            "(... {} more lines of this diff not shown, {left} bytes)\n",
+            total - shown
+        ));
+    }
+    out
 }
 
 pub fn check(
@@ -94,13 +143,28 @@ pub fn check(
         write!(out, "{}", super::impact::text(impact, &values, blueprint))?;
         writeln!(out)?;
     }
-    // A released file is left as it is: no diff (its status line says why).
+    // A released file is left as it is: no diff (its status line says why). The whole
+    // report is bounded too: past MAX_REPORT_DIFF_LINES, files are only counted.
+    let mut printed = 0;
+    let mut skipped = 0;
     for c in plan
         .changes
         .iter()
         .filter(|c| !matches!(c.action, Action::Unchanged | Action::Release))
     {
-        write!(out, "{}", file_diff(c, out_dir))?;
+        if printed >= MAX_REPORT_DIFF_LINES {
+            skipped += 1;
+            continue;
+        }
+        let diff = file_diff(c, out_dir);
+        printed += diff.lines().count();
+        write!(out, "{diff}")?;
+    }
+    if skipped > 0 {
+        writeln!(
+            out,
+            "(diffs of {skipped} more files not shown: the report stops at {MAX_REPORT_DIFF_LINES} lines of diff; their paths are listed above)"
+        )?;
     }
     writeln!(out, "{out_dir} is out of date with {blueprint}; run: {fix}")
 }

@@ -16,17 +16,25 @@ pub(super) fn at(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// The deepest path infragen writes has 7 components; a manifest entry deeper than this
+/// is not one of its files (and would cost an `lstat` per component to check).
+pub const MAX_DEPTH: usize = 16;
+/// The longest file name a Linux file system takes.
+pub const MAX_COMPONENT: usize = 255;
+
 /// Whether `rel` is a path infragen may write under `out`: relative, `/`-separated,
-/// no empty, `.` or `..` component, no NUL, not too long.
+/// no empty, `.` or `..` component, no NUL, no control character, at most
+/// [`MAX_DEPTH`] components of at most [`MAX_COMPONENT`] bytes.
 pub fn is_safe_relative(rel: &str) -> bool {
     !rel.is_empty()
         && rel.len() <= 4096
         && !rel.starts_with('/')
-        && !rel.contains('\0')
         && !rel.contains('\\')
+        && !rel.chars().any(char::is_control)
+        && rel.split('/').count() <= MAX_DEPTH
         && rel
             .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
+            .all(|c| !c.is_empty() && c != "." && c != ".." && c.len() <= MAX_COMPONENT)
 }
 
 /// What is at a path under `out`, found without following links.

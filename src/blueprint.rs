@@ -43,6 +43,52 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
     }
 }
 
+/// A whole number written as one: a plain decimal (or `0x` hexadecimal) scalar. A quoted
+/// `"6379"`, `6_379` or `0755` is refused: the JSON Schema, YAML 1.1 readers and YAML
+/// 1.2 readers disagree on what they are, and the blueprint must mean one thing to all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i64);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Int;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Int, E> {
+                Ok(Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Int, E> {
+                i64::try_from(v)
+                    .map(Int)
+                    .map_err(|_| E::custom("expected a whole number, not one this large"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Int, E> {
+                Err(E::custom(format!(
+                    "expected a whole number, not the text `{}`: write the digits without quotes, underscores or a leading zero",
+                    crate::diag::shorten(v, 40)
+                )))
+            }
+        }
+        // Through the scalar's own type: a quoted or ambiguous spelling arrives as text.
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Int {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        i64::schema_name()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        i64::json_schema(generator)
+    }
+}
+
 /// In the schema a located value is just its value.
 impl<T: JsonSchema> JsonSchema for Sp<T> {
     fn inline_schema() -> bool {
@@ -183,10 +229,10 @@ pub struct MonitoringLayer {
     pub namespace: Option<Sp<String>>,
     /// Alarm when used memory reaches this percentage of maxmemory (default 80).
     #[schemars(range(min = rules::MEMORY_ALERT_PERCENT.min, max = rules::MEMORY_ALERT_PERCENT.max))]
-    pub memory_alert_percent: Option<Sp<i64>>,
+    pub memory_alert_percent: Option<Sp<Int>>,
     /// Publisher interval and alarm period, a multiple of 60 seconds (default 60).
     #[schemars(range(min = rules::INTERVAL_SECONDS.min, max = rules::INTERVAL_SECONDS.max), extend("multipleOf" = rules::INTERVAL_SECONDS.step))]
-    pub interval_seconds: Option<Sp<i64>>,
+    pub interval_seconds: Option<Sp<Int>>,
     /// An existing SNS topic for notifications; without it one is created.
     pub sns_topic_arn: Option<Sp<String>>,
     /// Who gets the alarms: email addresses or `https://` endpoints, each subscribed to
@@ -201,17 +247,17 @@ pub struct MonitoringLayer {
     /// Alarm when the average command latency over a period exceeds this, in
     /// microseconds (default 1000).
     #[schemars(range(min = rules::LATENCY_ALERT_USEC.min, max = rules::LATENCY_ALERT_USEC.max))]
-    pub latency_alert_usec: Option<Sp<i64>>,
+    pub latency_alert_usec: Option<Sp<Int>>,
     /// Alarm when the cache hit rate stays below this percentage; 0 turns the alarm off
     /// (default 50).
     #[schemars(range(min = rules::HIT_RATE_ALERT_PERCENT.min, max = rules::HIT_RATE_ALERT_PERCENT.max))]
-    pub hit_rate_alert_percent: Option<Sp<i64>>,
+    pub hit_rate_alert_percent: Option<Sp<Int>>,
     /// ElastiCache: alarm when the engine's CPU reaches this percentage (default 90).
     #[schemars(range(min = rules::CPU_ALERT_PERCENT.min, max = rules::CPU_ALERT_PERCENT.max))]
-    pub cpu_alert_percent: Option<Sp<i64>>,
+    pub cpu_alert_percent: Option<Sp<Int>>,
     /// Alarm when this many clients are connected (default 5000).
     #[schemars(range(min = rules::CONNECTIONS_ALERT.min, max = rules::CONNECTIONS_ALERT.max))]
-    pub connections_alert: Option<Sp<i64>>,
+    pub connections_alert: Option<Sp<Int>>,
 }
 
 /// Off-host backups of a self-hosted Redis (ElastiCache keeps its own snapshots): a
@@ -227,14 +273,14 @@ pub struct BackupLayer {
     pub bucket: Option<Sp<String>>,
     /// Hours between backups (default 24).
     #[schemars(range(min = rules::BACKUP_INTERVAL_HOURS.min, max = rules::BACKUP_INTERVAL_HOURS.max))]
-    pub interval_hours: Option<Sp<i64>>,
+    pub interval_hours: Option<Sp<Int>>,
     /// Days a backup is kept in the bucket infragen creates (default 14).
     #[schemars(range(min = rules::BACKUP_RETENTION_DAYS.min, max = rules::BACKUP_RETENTION_DAYS.max))]
-    pub retention_days: Option<Sp<i64>>,
+    pub retention_days: Option<Sp<Int>>,
     /// Alarm when the newest backup is older than this many hours (default
     /// `interval_hours` + 2).
     #[schemars(range(min = rules::BACKUP_MAX_AGE_HOURS.min, max = rules::BACKUP_MAX_AGE_HOURS.max))]
-    pub max_age_hours: Option<Sp<i64>>,
+    pub max_age_hours: Option<Sp<Int>>,
 }
 
 /// Where Redis runs when an environment sets `redis.mode: elasticache`, and the node
@@ -253,12 +299,12 @@ pub struct ElastiCacheLayer {
     pub node_type: Option<Sp<String>>,
     /// Nodes: a primary and up to 5 replicas (default 1).
     #[schemars(range(min = rules::NODES.min, max = rules::NODES.max))]
-    pub nodes: Option<Sp<i64>>,
+    pub nodes: Option<Sp<Int>>,
     /// Multi-AZ with automatic failover: needs 2+ nodes, not a t1 node.
     pub multi_az: Option<Sp<bool>>,
     /// Days of automatic snapshots, 0 to 35 (default 1).
     #[schemars(range(min = rules::SNAPSHOT_RETENTION_DAYS.min, max = rules::SNAPSHOT_RETENTION_DAYS.max))]
-    pub snapshot_retention_days: Option<Sp<i64>>,
+    pub snapshot_retention_days: Option<Sp<Int>>,
     /// Overrides the price table's on-demand USD per node-hour in the cost report.
     pub hourly_price_usd: Option<Sp<f64>>,
     /// Weekly maintenance window in UTC, `ddd:hh:mm-ddd:hh:mm`, at least 60 minutes
@@ -294,7 +340,7 @@ pub struct RedisLayer {
     pub version: Option<Sp<String>>,
     /// TCP port, 1024 to 65535 (default 6379).
     #[schemars(range(min = rules::PORT.min, max = rules::PORT.max))]
-    pub port: Option<Sp<i64>>,
+    pub port: Option<Sp<Int>>,
     /// Addresses Redis listens on (default [0.0.0.0]; the security group filters).
     pub bind: Option<Sp<Vec<Sp<String>>>>,
     /// CIDRs that may reach the port besides the consumers: `vpc` or a CIDR, never
@@ -313,7 +359,7 @@ pub struct RedisLayer {
 pub struct AuthLayer {
     /// Length of the generated password, 32 to 128 (default 32).
     #[schemars(range(min = rules::PASSWORD_LENGTH.min, max = rules::PASSWORD_LENGTH.max))]
-    pub password_length: Option<Sp<i64>>,
+    pub password_length: Option<Sp<Int>>,
     /// Add the specials `!&#$^<>-` (safe in redis.conf and as an ElastiCache AUTH
     /// token) to letters and digits (default false).
     pub password_specials: Option<Sp<bool>>,
@@ -324,7 +370,7 @@ pub struct AuthLayer {
         range(min = rules::SECRET_RECOVERY_DAYS.min, max = rules::SECRET_RECOVERY_DAYS.max),
         extend("not" = rules::SECRET_RECOVERY_DAYS.gap_schema())
     )]
-    pub secret_recovery_days: Option<Sp<i64>>,
+    pub secret_recovery_days: Option<Sp<Int>>,
     /// A customer KMS key for the secret (default: the AWS-managed key).
     pub kms_key_arn: Option<Sp<String>>,
 }
@@ -360,9 +406,9 @@ pub struct PersistenceLayer {
 #[serde(deny_unknown_fields)]
 pub struct SnapshotRule {
     #[schemars(range(min = rules::SAVE_NUMBER.min, max = rules::SAVE_NUMBER.max))]
-    pub after_seconds: Sp<i64>,
+    pub after_seconds: Sp<Int>,
     #[schemars(range(min = rules::SAVE_NUMBER.min, max = rules::SAVE_NUMBER.max))]
-    pub min_changes: Sp<i64>,
+    pub min_changes: Sp<Int>,
 }
 
 /// A YAML mapping kept in the order it was written, with located keys.

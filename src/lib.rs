@@ -16,6 +16,7 @@ pub mod error;
 pub mod impact;
 pub mod load;
 pub mod model;
+pub mod paths;
 pub mod pipeline;
 pub mod render;
 pub mod report;

@@ -27,6 +27,23 @@ pub struct Source {
 /// UTF-8 is reported at its first bad byte.
 pub fn read(path: &Path) -> Result<Source, Error> {
     let display = display_path(path);
+    // A directory above the blueprint may be a pull request's link too: it would make
+    // infragen read (and quote in its errors) a file elsewhere.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(Some((link, target))) = crate::paths::linked_component(parent)
+    {
+        return Err(Error::io(
+            format!("cannot read blueprint {}", shown(&display)),
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symbolic link (to {}); give the blueprint's real path",
+                    shown(&link.display().to_string()),
+                    shown(&target.display().to_string())
+                ),
+            ),
+        ));
+    }
     let bytes = read_regular(path, MAX_BLUEPRINT_BYTES)
         .map_err(|e| Error::io(format!("cannot read blueprint {}", shown(&display)), e))?;
     match String::from_utf8(bytes) {
@@ -110,11 +127,126 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
                 .help("a YAML mapping with `name`, `aws`, `host`, `redis` and `environments`"),
         );
     }
+    // One meaning for every reader (the JSON Schema, YAML 1.1 and YAML 1.2 tools): no
+    // merge keys (two `<<` in one mapping silently kept the first), no tags the parser
+    // would drop (`!foo 6379` was read as 6379), and numbers with underscores or a leading
+    // zero are text, which a whole-number field then refuses (`Int`).
     let options = serde_saphyr::options! {
         strict_booleans: true,
         with_snippet: false,
+        merge_keys: serde_saphyr::MergeKeyPolicy::Error,
+        reject_unsupported_tags: true,
+        reject_tagged_field_names: true,
+        underscored_numbers_as_strings: true,
+        leading_zero_numbers_as_strings: true,
     };
-    serde_saphyr::from_str_with_options::<Blueprint>(source, options).map_err(|e| {
+    let blueprint = serde_saphyr::from_str_with_options::<Blueprint>(source, options.clone())
+        .map_err(|e| parser_error(source, e))?;
+    if let Some(d) = null_in_an_override(source, options) {
+        return Err(d);
+    }
+    Ok(blueprint)
+}
+
+/// A YAML node, only as far as finding nulls needs.
+enum Node {
+    Null,
+    Map(Vec<(String, serde_saphyr::Spanned<Node>)>),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Node;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any YAML node")
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Node::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    out.push((k, a.next_value()?));
+                }
+                Ok(Node::Map(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `~`, `null` or an empty value inside an environment's overrides. serde reads it as
+/// "not set", so the environment silently inherits the top level's value: the opposite
+/// of what a reader of `bucket: ~` expects. Refused, located.
+fn null_in_an_override(source: &str, options: serde_saphyr::Options) -> Option<Diagnostic> {
+    fn walk(node: &Node, path: &str) -> Option<(String, serde_saphyr::Location)> {
+        let Node::Map(entries) = node else {
+            return None;
+        };
+        for (k, v) in entries {
+            let here = format!("{path}.{k}");
+            if matches!(v.value, Node::Null) {
+                return Some((here, v.referenced));
+            }
+            if let Some(found) = walk(&v.value, &here) {
+                return Some(found);
+            }
+        }
+        None
+    }
+    let root: Node = serde_saphyr::from_str_with_options(source, options).ok()?;
+    let Node::Map(top) = root else {
+        return None;
+    };
+    let (_, envs) = top.iter().find(|(k, _)| k == "environments")?;
+    let Node::Map(envs) = &envs.value else {
+        return None;
+    };
+    envs.iter().find_map(|(name, layer)| {
+        let (path, at) = walk(&layer.value, &format!("environments.{name}"))?;
+        Some(
+            Diagnostic::new(
+                Code::WrongType,
+                Some(Pos::of(&at)),
+                path.clone(),
+                format!(
+                    "an empty value (`~`, `null` or nothing) does not unset `{}` for this environment: it would silently inherit the top level's value",
+                    path.splitn(3, '.').nth(2).unwrap_or(&path)
+                ),
+            )
+            .help("a value; or remove the key to inherit the top level's value on purpose"),
+        )
+    })
+}
+
+/// The parser's error as a located diagnostic in infragen's words.
+fn parser_error(source: &str, e: serde_saphyr::Error) -> Diagnostic {
+    {
         let pos = e.location().filter(|l| l.line() > 0).map(|l| Pos::of(&l));
         let message = own_words(&clean_message(&e.without_snippet().to_string()))
             .replace("invalid i64", "expected a whole number")
@@ -159,7 +291,7 @@ pub fn parse(source: &str) -> Result<Blueprint, Diagnostic> {
             ),
             _ => d,
         }
-    })
+    }
 }
 
 /// The parser's messages that speak of its own API, in infragen's words.
@@ -170,6 +302,23 @@ fn own_words(message: &str) -> String {
             .next()
             .unwrap_or(rest);
         return format!("the key `{key}` appears twice in this mapping; write it once");
+    }
+    if message.starts_with("YAML merge keys are not allowed") {
+        return "YAML merge keys (`<<`) are not accepted (readers disagree on them, and two in one mapping kept only the first): write the values out, or put shared values at the top level, which every environment inherits".to_string();
+    }
+    if let Some(what) = message.strip_prefix("budget breached: ") {
+        let what = match what.split_once(" {") {
+            Some(("Nodes", _)) => "too many values (over 250,000 YAML nodes)".to_string(),
+            Some(("Depth", _)) => "nesting too deep".to_string(),
+            Some(("Aliases" | "AliasReplays" | "Anchors", _)) => {
+                "too many anchors or aliases".to_string()
+            }
+            Some((kind, _)) => format!("over the parser's limit on {}", kind.to_lowercase()),
+            None => "over the parser's limits".to_string(),
+        };
+        return format!(
+            "the blueprint is beyond what infragen reads: {what}; a real blueprint needs a small fraction of that"
+        );
     }
     if message.starts_with("cannot deserialize null into ") {
         return "a value is required here, not null (`~`, `null` or nothing)".to_string();

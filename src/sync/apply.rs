@@ -23,10 +23,15 @@ pub struct Summary {
 }
 
 /// Removes temporary files an interrupted run left in the directories infragen writes
-/// (regular files with infragen's temporary name only; links are left alone).
+/// now (regular files with infragen's temporary name only; links are left alone). Not in
+/// directories only a stale manifest entry names: the manifest is the tree's word.
 fn clean_temp_files(out: &Path, plan: &Plan) -> io::Result<usize> {
     let mut dirs = BTreeSet::new();
-    for c in &plan.changes {
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.action, Action::Remove | Action::Release))
+    {
         if let Some((dir, _)) = c.path.rsplit_once('/') {
             dirs.insert(dir.to_string());
         } else {

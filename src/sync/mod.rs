@@ -26,11 +26,10 @@ mod apply;
 mod planner;
 mod tree;
 
+pub use crate::paths::linked_component;
 pub use apply::{Summary, apply};
 pub use planner::Planner;
-pub use tree::{
-    LockError, TreeLock, is_safe_relative, is_temp_name, linked_component, lock, write_atomic,
-};
+pub use tree::{LockError, TreeLock, is_safe_relative, is_temp_name, lock, write_atomic};
 
 use crate::render::{MANIFEST, OutputFile};
 use std::io;

@@ -138,41 +138,6 @@ pub(super) fn inspect(out: &Path, rel: &str) -> io::Result<Entry> {
     })
 }
 
-/// The first component of `out` that is a symbolic link, and where it points. Relative
-/// paths are walked from the current directory; absolute ones below the current
-/// directory from there, others from the root. The output tree may come from a pull
-/// request: a committed `generated -> ../elsewhere` must not take `gen`'s writes, the
-/// manifest it trusts and the stale files it removes to another directory, nor make
-/// `check` compare another tree.
-pub fn linked_component(out: &Path) -> io::Result<Option<(PathBuf, PathBuf)>> {
-    let cwd = std::env::current_dir()?;
-    let (mut walked, rest) = if out.is_absolute() {
-        match out.strip_prefix(&cwd) {
-            Ok(below) => (cwd.clone(), below.to_path_buf()),
-            Err(_) => (PathBuf::from("/"), out.to_path_buf()),
-        }
-    } else {
-        (PathBuf::new(), out.to_path_buf())
-    };
-    for part in rest.components() {
-        match part {
-            std::path::Component::Normal(n) => walked.push(n),
-            std::path::Component::ParentDir => walked.push(".."),
-            _ => continue,
-        }
-        match std::fs::symlink_metadata(&walked) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let target = std::fs::read_link(&walked).unwrap_or_default();
-                return Ok(Some((walked, target)));
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(at(&walked, e)),
-        }
-    }
-    Ok(None)
-}
-
 /// A held lock on an output directory; released when dropped.
 pub struct TreeLock {
     _dir: File,

@@ -115,7 +115,7 @@ impl Resolver<'_> {
             }
         };
         let mut ok = true;
-        if !is_identifier(&module.value) {
+        if !is_identifier(&module.value) || super::syntax::is_reserved_name(&module.value) {
             self.err(
                 Code::ModuleName,
                 &module,

@@ -83,7 +83,7 @@ impl Resolver<'_> {
 
         if let Some(m) = &module {
             self.ensure(
-                is_identifier(&m.value),
+                is_identifier(&m.value) && !super::syntax::is_reserved_name(&m.value),
                 Code::ModuleName,
                 m,
                 || format!("`{}` is not a Terraform module directory name", m.value),

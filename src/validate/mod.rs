@@ -97,7 +97,20 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
             let mut seen = std::collections::HashSet::new();
             for (env_name, layer) in &list.value.0 {
                 let pos = Pos::of(&env_name.referenced);
-                if !is_slug(&env_name.value, ENV_NAME_MAX) {
+                if syntax::is_reserved_name(&env_name.value) {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::EnvName,
+                            Some(pos),
+                            format!("environments.{}", env_name.value),
+                            format!(
+                                "environment name `{}` is a device name on Windows: its directories could not be checked out there",
+                                env_name.value
+                            ),
+                        )
+                        .help("any other name: con, prn, aux, nul, com1-com9 and lpt1-lpt9 are reserved"),
+                    );
+                } else if !is_slug(&env_name.value, ENV_NAME_MAX) {
                     diags.push(
                         Diagnostic::new(
                             Code::EnvName,
@@ -159,7 +172,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
         })
     })();
     if let (Some(e), Some(h)) = (&elasticache, &host)
-        && h.terraform_module == e.terraform_module
+        && h.terraform_module.eq_ignore_ascii_case(&e.terraform_module)
         && let Some(v) = first
             .iter()
             .find(|f| f.field == "elasticache.terraform_module")
@@ -169,10 +182,14 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
                 Code::ModulesClash,
                 v.pos(),
                 v.path(),
-                format!(
-                    "module `{}` is also `host.terraform_module`",
-                    e.terraform_module
-                ),
+                if h.terraform_module == e.terraform_module {
+                    format!("module `{}` is also `host.terraform_module`", e.terraform_module)
+                } else {
+                    format!(
+                        "module `{}` and `host.terraform_module` `{}` differ only in case: one directory on a case-insensitive file system (macOS, Windows)",
+                        e.terraform_module, h.terraform_module
+                    )
+                },
             )
             .help("the module that owns ElastiCache (e.g. `data`), not the Asterisk host's module"),
         );

@@ -1,7 +1,7 @@
 //! Persistence: RDB snapshot rules, the append-only file and its fsync policy.
 
 use super::resolver::Resolver;
-use crate::blueprint::Sp;
+use crate::blueprint::{Int, Sp};
 use crate::diag::{Code, Pos};
 use crate::model::{Snapshot, Val};
 use crate::rules::{AppendFsync, SAVE_NUMBER};
@@ -74,10 +74,10 @@ impl Resolver<'_> {
         let mut out = Vec::new();
         let mut ok = true;
         for rule in &v.value {
-            let mut number = |n: &Sp<i64>, what: &str| -> Option<u64> {
-                let good = u64::try_from(n.value)
+            let mut number = |n: &Sp<Int>, what: &str| -> Option<u64> {
+                let good = u64::try_from(n.value.0)
                     .ok()
-                    .filter(|_| SAVE_NUMBER.accepts(n.value));
+                    .filter(|_| SAVE_NUMBER.accepts(n.value.0));
                 if good.is_none() {
                     self.err_at(
                         Code::SaveRule,
@@ -85,7 +85,7 @@ impl Resolver<'_> {
                         v.path(),
                         format!(
                             "`{what}` must be from {} to {}, not {}",
-                            SAVE_NUMBER.min, SAVE_NUMBER.max, n.value
+                            SAVE_NUMBER.min, SAVE_NUMBER.max, n.value.0
                         ),
                         SAVE_NUMBER.help,
                     );

@@ -3,7 +3,7 @@
 //! which (an [`Origin`]). Problems are collected, never thrown: every rule of every
 //! environment is checked and reported together.
 
-use crate::blueprint::{Layer, Sp};
+use crate::blueprint::{Int, Layer, Sp};
 use crate::diag::{Code, Diagnostic, Pos};
 use crate::model::{Origin, Val};
 use crate::rules::IntRule;
@@ -122,10 +122,10 @@ impl Resolver<'_> {
         &mut self,
         rule: &IntRule,
         code: Code,
-        get: impl Fn(&Layer) -> Option<&Sp<i64>>,
+        get: impl Fn(&Layer) -> Option<&Sp<Int>>,
         message: impl FnOnce(i64) -> String,
     ) -> Option<Val<U>> {
-        let raw = self.or(rule.field, get, rule.default);
+        let raw = self.or(rule.field, get, Int(rule.default)).map(|i| i.0);
         let converted = U::try_from(raw.value)
             .ok()
             .filter(|_| rule.accepts(raw.value));

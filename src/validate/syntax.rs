@@ -112,6 +112,16 @@ pub fn is_slug(s: &str, max: usize) -> bool {
         && !s.ends_with('-')
 }
 
+/// Names Windows reserves for devices in every directory (`con`, `nul`, `com1`, ...): a
+/// file or directory of that name cannot be checked out there.
+pub fn is_reserved_name(s: &str) -> bool {
+    let base = s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    matches!(base.as_str(), "con" | "prn" | "aux" | "nul")
+        || ((base.starts_with("com") || base.starts_with("lpt"))
+            && base.len() == 4
+            && base.as_bytes()[3].is_ascii_digit())
+}
+
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())

@@ -579,3 +579,80 @@ fn huge_diffs_and_deep_manifests_cost_a_bounded_report() {
         );
     }
 }
+
+/// The small ambiguities of round two, each refused with a located error (IG code, line
+/// and column): where a YAML 1.1 reader, a YAML 1.2 reader and the JSON Schema disagree,
+/// where `~` would silently inherit, names Windows cannot check out, modules that are one
+/// directory on a case-insensitive file system.
+#[test]
+fn ambiguous_blueprints_are_refused_where_they_are_ambiguous() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let d = dir.path();
+    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("  port: 6379", "  port: \"6379\"", "IG003", "not the text `6379`"),
+        ("  port: 6379", "  port: 6_379", "IG003", "not the text `6_379`"),
+        ("  port: 6379", "  port: 014", "IG003", "not the text `014`"),
+        ("  port: 6379", "  port: !foo 6379", "IG001", "unsupported tag"),
+        (
+            "  dev:\n",
+            "  dev:\n    <<: {redis: {port: 6380}}\n    <<: {redis: {port: 6381}}\n",
+            "IG001",
+            "merge keys",
+        ),
+        (
+            "        secret_recovery_days: 0   # dev secrets may be deleted at once",
+            "        secret_recovery_days: ~",
+            "IG003",
+            "does not unset",
+        ),
+        ("  dev:\n", "  nul:\n    redis: {}\n  dev:\n", "IG102", "device name on Windows"),
+        (
+            "  terraform_module: data",
+            "  terraform_module: Compute",
+            "IG107",
+            "differ only in case",
+        ),
+    ];
+    for (from, to, code, says) in cases {
+        assert!(shipped.contains(from), "{from}");
+        let bad = shipped.replacen(from, to, 1);
+        std::fs::write(d.join("bad.yaml"), &bad).unwrap();
+        let run = infragen(d, &["validate", "--blueprint", "bad.yaml"]);
+        assert_eq!(run.code, 2, "{to}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("error[{code}]"))
+                && run.stderr.contains(says)
+                && run.stderr.contains("--> bad.yaml:"),
+            "{to}: {}",
+            run.stderr
+        );
+    }
+    // A blueprint read through a linked directory is refused: the link could point at a
+    // file elsewhere whose lines an error would quote.
+    std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+    std::fs::copy(d.join(BP), d.join("elsewhere/bp.yaml")).unwrap();
+    symlink("elsewhere", d.join("blueprints")).unwrap();
+    let run = infragen(d, &["validate", "--blueprint", "blueprints/bp.yaml"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("is a symbolic link"), "{}", run.stderr);
+}
+
+/// Temporary files are cleaned only in directories infragen writes now, never in one a
+/// stale manifest entry alone names.
+#[test]
+fn temp_file_cleanup_stays_in_the_directories_infragen_writes() {
+    let dir = generated();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("out/notes")).unwrap();
+    let theirs = d.join("out/notes/.draft.infragen-abc123.tmp");
+    std::fs::write(&theirs, "not infragen's\n").unwrap();
+    std::fs::write(d.join("out/notes/old.md"), "mine\n").unwrap();
+    let manifest = d.join("out/.infragen-manifest");
+    let mut m = std::fs::read_to_string(&manifest).unwrap();
+    m.push_str(&format!("{}  notes/old.md\n", "4".repeat(64)));
+    std::fs::write(&manifest, m).unwrap();
+    let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out", "--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(theirs.exists(), "a file in a directory infragen does not write was removed");
+}

@@ -47,7 +47,7 @@ scale_row() { # label, then the command
   local label=$1; shift
   local code=0
   "$@" >/dev/null 2>&1 || code=$?
-  hyperfine --shell=none --warmup 1 --runs "$runs" --style none -i --export-json "$work/s.json" "$*" >/dev/null
+  hyperfine --shell=none --warmup 1 --runs "$runs" --style none -i --export-json "$work/s.json" "$*" >/dev/null 2>&1
   echo "| $label | $(median_ms "$work/s.json") | $(peak_rss "$@") | $code |"
 }
 

@@ -97,31 +97,28 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
             let mut seen = std::collections::HashSet::new();
             for (env_name, layer) in &list.value.0 {
                 let pos = Pos::of(&env_name.referenced);
-                if syntax::is_reserved_name(&env_name.value) {
-                    diags.push(
-                        Diagnostic::new(
-                            Code::EnvName,
-                            Some(pos),
-                            format!("environments.{}", env_name.value),
-                            format!(
-                                "environment name `{}` is a device name on Windows: its directories could not be checked out there",
-                                env_name.value
-                            ),
-                        )
-                        .help("any other name: con, prn, aux, nul, com1-com9 and lpt1-lpt9 are reserved"),
-                    );
+                let problem = if syntax::is_reserved_name(&env_name.value) {
+                    Some((
+                        "is a device name on Windows: its directories could not be checked out there",
+                        "any other name: con, prn, aux, nul, com1-com9 and lpt1-lpt9 are reserved",
+                    ))
                 } else if !is_slug(&env_name.value, ENV_NAME_MAX) {
+                    Some((
+                        "is not safe in file paths",
+                        "1-32 characters: lower-case letters, digits and `-`, starting with a letter",
+                    ))
+                } else {
+                    None
+                };
+                if let Some((what, help)) = problem {
                     diags.push(
                         Diagnostic::new(
                             Code::EnvName,
                             Some(pos),
                             format!("environments.{}", env_name.value),
-                            format!(
-                                "environment name `{}` is not safe in file paths",
-                                env_name.value
-                            ),
+                            format!("environment name `{}` {what}", env_name.value),
                         )
-                        .help("1-32 characters: lower-case letters, digits and `-`, starting with a letter"),
+                        .help(help),
                     );
                 }
                 if !seen.insert(env_name.value.as_str()) {

@@ -163,18 +163,7 @@ fn hostile_strings_from_the_tree_reach_no_output_raw() {
         m.push_str(&format!("{}  {stale}\n", "0".repeat(64)));
         std::fs::write(&manifest, m).unwrap();
         for format in ["human", "json", "github"] {
-            let run = infragen(
-                d,
-                &[
-                    "check",
-                    "--blueprint",
-                    BP,
-                    "--out",
-                    "out",
-                    "--format",
-                    format,
-                ],
-            );
+            let run = check_run(d, format, &[]);
             assert_eq!(run.code, 1, "{hostile:?} check {format}: {run:?}");
             assert_inert(&run, &format!("{hostile:?}: check --format {format}"));
             if format == "json" {
@@ -543,18 +532,7 @@ fn huge_diffs_and_deep_manifests_cost_a_bounded_report() {
     std::fs::write(&manifest, m).unwrap();
     for format in ["human", "json"] {
         let started = std::time::Instant::now();
-        let run = infragen(
-            d,
-            &[
-                "check",
-                "--blueprint",
-                BP,
-                "--out",
-                "out",
-                "--format",
-                format,
-            ],
-        );
+        let run = check_run(d, format, &[]);
         assert_eq!(run.code, 1, "{format}: {}", run.stderr);
         assert!(
             run.stdout.len() < 256 << 10,
@@ -590,10 +568,25 @@ fn ambiguous_blueprints_are_refused_where_they_are_ambiguous() {
     let d = dir.path();
     let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
     let cases: &[(&str, &str, &str, &str)] = &[
-        ("  port: 6379", "  port: \"6379\"", "IG003", "not the text `6379`"),
-        ("  port: 6379", "  port: 6_379", "IG003", "not the text `6_379`"),
+        (
+            "  port: 6379",
+            "  port: \"6379\"",
+            "IG003",
+            "not the text `6379`",
+        ),
+        (
+            "  port: 6379",
+            "  port: 6_379",
+            "IG003",
+            "not the text `6_379`",
+        ),
         ("  port: 6379", "  port: 014", "IG003", "not the text `014`"),
-        ("  port: 6379", "  port: !foo 6379", "IG001", "unsupported tag"),
+        (
+            "  port: 6379",
+            "  port: !foo 6379",
+            "IG001",
+            "unsupported tag",
+        ),
         (
             "  dev:\n",
             "  dev:\n    <<: {redis: {port: 6380}}\n    <<: {redis: {port: 6381}}\n",
@@ -606,7 +599,12 @@ fn ambiguous_blueprints_are_refused_where_they_are_ambiguous() {
             "IG003",
             "does not unset",
         ),
-        ("  dev:\n", "  nul:\n    redis: {}\n  dev:\n", "IG102", "device name on Windows"),
+        (
+            "  dev:\n",
+            "  nul:\n    redis: {}\n  dev:\n",
+            "IG102",
+            "device name on Windows",
+        ),
         (
             "  terraform_module: data",
             "  terraform_module: Compute",
@@ -654,5 +652,8 @@ fn temp_file_cleanup_stays_in_the_directories_infragen_writes() {
     std::fs::write(&manifest, m).unwrap();
     let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out", "--force"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(theirs.exists(), "a file in a directory infragen does not write was removed");
+    assert!(
+        theirs.exists(),
+        "a file in a directory infragen does not write was removed"
+    );
 }

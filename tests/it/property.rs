@@ -23,7 +23,10 @@ struct Env {
 
 fn env_strategy() -> impl Strategy<Value = Env> {
     (
-        "[a-z][a-z0-9]{0,6}",
+        // Windows device names (`con`, `com1`, ...) are refused (IG102).
+        "[a-z][a-z0-9]{0,6}".prop_filter("a Windows device name", |n| {
+            !infragen::validate::syntax::is_reserved_name(n)
+        }),
         any::<u8>(),
         1u32..=600,
         any::<bool>(),

@@ -676,14 +676,15 @@ fn with_args(head: &[String], tail: &[String]) -> Vec<String> {
 }
 
 /// At most `n` of the closures run at once (each deployment runs a moto and Terraform's
-/// provider processes: on two cores, more at once only queue).
+/// provider processes: on two cores, more at once only queue, and slow the booted-host
+/// tests running beside them).
 struct Slots {
     free: std::sync::Mutex<usize>,
     freed: std::sync::Condvar,
 }
 
 impl Slots {
-    fn new(n: usize) -> Slots {
+    const fn new(n: usize) -> Slots {
         Slots {
             free: std::sync::Mutex::new(n),
             freed: std::sync::Condvar::new(),
@@ -710,8 +711,11 @@ impl Slots {
     }
 }
 
+/// Deployments at once, over all the apply tests.
+static DEPLOYMENTS: Slots = Slots::new(3);
+
 /// Applies, re-plans, serves a consumer and destroys every self-hosted environment of
-/// each blueprint, three deployments at a time.
+/// each blueprint, three deployments at a time (over all the apply tests).
 fn apply_every_self_hosted_environment(t: &Terraform, blueprints: &[&str]) {
     let mut todo = Vec::new();
     for blueprint in blueprints {
@@ -726,12 +730,10 @@ fn apply_every_self_hosted_environment(t: &Terraform, blueprints: &[&str]) {
             "{blueprint}: no self-hosted environment"
         );
     }
-    let slots = Slots::new(3);
     std::thread::scope(|s| {
         for (path, env) in &todo {
-            let slots = &slots;
             s.spawn(move || {
-                slots.run(|| {
+                DEPLOYMENTS.run(|| {
                     let d = Deployment::new(t, path, env);
                     d.apply_and_use();
                     d.destroy();
@@ -827,6 +829,10 @@ fn beyond_moto(t: &Terraform, tf: &Path, env: &str) -> BTreeSet<String> {
 #[test]
 #[ignore = "applies against a local AWS (moto): run by scripts/test.sh"]
 fn a_flip_to_elasticache_and_back_keeps_the_backups() {
+    DEPLOYMENTS.run(flip_to_elasticache_and_back);
+}
+
+fn flip_to_elasticache_and_back() {
     let t = terraform();
     let path = repo().join(GOOD_BLUEPRINTS[0]);
     let shipped = std::fs::read_to_string(&path).unwrap();

@@ -77,7 +77,7 @@ impl Impact {
     pub fn from_plan(model: &Model, plan: &Plan) -> Impact {
         let change = plan.changes.iter().find(|c| c.path == values::FILE);
         let known = |recorded: &Recorded| Impact::Known {
-            environments: cross_check(compare(recorded, model), plan),
+            environments: cross_check(compare(recorded, model), recorded, plan),
         };
         match change {
             // Unchanged (streaming plans keep only differences): the recorded values
@@ -131,30 +131,121 @@ fn value_files_of(env: &str, path: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Never trusts the recorded file to lower a consequence: an environment it says is
-/// unchanged, whose value files change all the same, is [`Status::Unverified`].
-fn cross_check(mut environments: Vec<EnvImpact>, plan: &Plan) -> Vec<EnvImpact> {
-    let changed: Vec<&str> = plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Remove))
-        .map(|c| c.path.as_str())
-        .collect();
-    if changed.is_empty() {
-        return environments;
+/// The fields whose change costs the most, with the key each has in the environment's
+/// own value files as infragen writes them (group_vars: `key: value`; tfvars: the
+/// `redis` object's `key = value`): what [`cross_check`] reads the truth from.
+const WITNESSES: &[(&str, &str, &str)] = &[
+    ("redis.mode", "tfvars", "mode"),
+    ("redis.mode", "group_vars", "redis_mode"),
+    ("redis.port", "tfvars", "port"),
+    ("redis.port", "group_vars", "redis_port"),
+    ("redis.version", "group_vars", "redis_version"),
+    ("aws.region", "tfvars", "region"),
+    ("redis.auth.secret_name", "tfvars", "secret_name"),
+    ("redis.auth.password_length", "tfvars", "password_length"),
+    (
+        "redis.auth.password_specials",
+        "tfvars",
+        "password_specials",
+    ),
+    ("redis.memory.max", "group_vars", "redis_maxmemory"),
+    ("redis.memory.policy", "tfvars", "maxmemory_policy"),
+    (
+        "redis.memory.policy",
+        "group_vars",
+        "redis_maxmemory_policy",
+    ),
+    ("redis.persistence.aof", "group_vars", "redis_appendonly"),
+    (
+        "redis.persistence.appendfsync",
+        "group_vars",
+        "redis_appendfsync",
+    ),
+    ("backup.enabled", "group_vars", "redis_backup_enabled"),
+];
+
+/// The scalar values of a value file as infragen writes it (JSON-style scalars):
+/// group_vars' top-level `key: value`, tfvars' `redis` attributes at two spaces.
+fn value_file_scalars(path: &str, text: &str) -> Vec<(&'static str, String, Json)> {
+    let kind = if path.starts_with("terraform/") {
+        "tfvars"
+    } else {
+        "group_vars"
+    };
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let pair = if kind == "tfvars" {
+            line.strip_prefix("  ")
+                .filter(|l| !l.starts_with(' '))
+                .and_then(|l| l.split_once('='))
+        } else {
+            Some(line)
+                .filter(|l| !l.starts_with([' ', '#', '-']))
+                .and_then(|l| l.split_once(": "))
+        };
+        if let Some((k, v)) = pair
+            && let Ok(v) = serde_json::from_str::<Json>(v.trim())
+            && !v.is_array()
+            && !v.is_object()
+        {
+            out.push((kind, k.trim().to_string(), v));
+        }
     }
+    out
+}
+
+/// Never trusts the recorded file to lower a consequence. An environment is
+/// [`Status::Unverified`] when the recorded values disagree with the environment's own
+/// value files as they are in the tree (for the fields that cost the most, read back
+/// from them), when the recorded file leaves out a field those files hold, when it is
+/// called new while its value files exist, or when it is called unchanged while its
+/// value files change.
+fn cross_check(
+    mut environments: Vec<EnvImpact>,
+    recorded: &Recorded,
+    plan: &Plan,
+) -> Vec<EnvImpact> {
     for e in &mut environments {
-        if e.status != Status::Unchanged {
+        let files: Vec<&crate::sync::Change> = plan
+            .changes
+            .iter()
+            .filter(|c| value_files_of(&e.env, &c.path))
+            .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Remove))
+            .collect();
+        if files.is_empty() {
             continue;
         }
-        let files: Vec<String> = changed
+        let mut why: Vec<String> = Vec::new();
+        let existing: Vec<&&crate::sync::Change> = files
             .iter()
-            .filter(|p| value_files_of(&e.env, p))
-            .map(|p| p.to_string())
+            .filter(|c| c.action != Action::Create)
             .collect();
-        if !files.is_empty() {
+        if e.status == Status::Unchanged {
+            why.extend(files.iter().map(|c| c.path.clone()));
+        } else if e.status == Status::New && !existing.is_empty() {
+            why.extend(existing.iter().map(|c| c.path.clone()));
+        } else if let Some((_, values)) = recorded.iter().find(|(n, _)| *n == e.env) {
+            for c in &existing {
+                let Some(old) = &c.old else { continue };
+                for (kind, key, truth) in value_file_scalars(&c.path, old) {
+                    for (field, _, _) in WITNESSES
+                        .iter()
+                        .filter(|(_, k, name)| *k == kind && *name == key)
+                    {
+                        if get(values, field) != Some(&truth) {
+                            why.push(format!(
+                                "{} ({field}: the tree says {truth}, the recorded values {})",
+                                c.path,
+                                get(values, field).map_or("nothing".to_string(), Json::to_string)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if !why.is_empty() {
             e.status = Status::Unverified;
-            e.unexplained = files;
+            e.unexplained = why;
         }
     }
     environments

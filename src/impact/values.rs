@@ -266,6 +266,20 @@ pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> 
                     kind(v)
                 ));
             }
+            if field == COST
+                && !v.as_str().is_some_and(|s| {
+                    s.split_once('.').is_some_and(|(d, c)| {
+                        !d.is_empty()
+                            && d.len() <= 12
+                            && c.len() == 2
+                            && d.bytes().chain(c.bytes()).all(|b| b.is_ascii_digit())
+                    })
+                })
+            {
+                return Err(format!(
+                    "`{env}`.`{COST}` is not an amount of dollars and cents"
+                ));
+            }
             if let Some(want) = kinds.get(field)
                 && *want != kind(v)
             {

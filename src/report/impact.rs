@@ -41,10 +41,8 @@ fn status_line(e: &EnvImpact) -> String {
         Status::Removed => "removed from the blueprint: infragen removes its generated files; nothing in AWS is destroyed until you destroy it".to_string(),
         Status::Changed => format!("{}: {}", e.level.as_str(), e.level.meaning()),
         Status::Unverified => format!(
-            "cannot tell: the recorded values match the blueprint, yet {} change{}; the recorded values do not describe this tree (edited, or written by another infragen version): review the diff of {} as a change of unknown impact",
-            e.unexplained.join(", "),
-            if e.unexplained.len() == 1 { "s" } else { "" },
-            if e.unexplained.len() == 1 { "it" } else { "them" },
+            "cannot tell: the recorded values do not describe this tree (edited, or written by another infragen version): {}; review the diff of the environment's files as a change of unknown impact",
+            e.unexplained.join("; "),
         ),
     }
 }
@@ -174,7 +172,7 @@ pub fn markdown(impact: &Impact, values: &str, blueprint: &str) -> String {
         .filter_map(|e| {
             e.monthly_cost_usd
                 .as_ref()
-                .map(|(a, b)| format!("{}: ${a} -> ${b}", cell(&e.env)))
+                .map(|(a, b)| format!("{}: ${} -> ${}", cell(&e.env), cell(a), cell(b)))
         })
         .collect();
     if !costs.is_empty() {

@@ -396,6 +396,41 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
         }
     }
 
+    // 2b. The values file lies about AOF and makes a harmless field change, leaves AOF
+    // out, or leaves the environments out: the group_vars in the tree say otherwise.
+    let forgeries = [
+        original
+            .replace(
+                "\"redis.persistence.aof\": true",
+                "\"redis.persistence.aof\": false",
+            )
+            .replace(
+                "\"monitoring.latency_alert_usec\": 1000",
+                "\"monitoring.latency_alert_usec\": 999",
+            ),
+        original.replace("\"redis.persistence.aof\": true,\n", ""),
+    ];
+    for (i, forged) in forgeries.iter().enumerate() {
+        assert_ne!(forged, &original, "forgery {i} changed nothing");
+        std::fs::write(&values, forged).unwrap();
+        let run = check_run(d, "human", &[]);
+        assert!(
+            run.stdout.contains("dev: cannot tell") && run.stdout.contains("redis.persistence.aof"),
+            "forgery {i}: {}",
+            run.stdout
+        );
+    }
+    let v: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let mut emptied = v.clone();
+    emptied["environments"] = serde_json::json!({});
+    std::fs::write(&values, serde_json::to_string_pretty(&emptied).unwrap()).unwrap();
+    let run = check_run(d, "human", &[]);
+    assert!(
+        run.stdout.contains("dev: cannot tell") && !run.stdout.contains("dev: new"),
+        "{}",
+        run.stdout
+    );
+
     // 3. The job summary shows recorded strings as text: no HTML, link or emphasis.
     std::fs::write(
         &values,
@@ -409,6 +444,22 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
     let run = check_run(d, "github", &[("GITHUB_STEP_SUMMARY", &summary)]);
     assert_eq!(run.code, 1, "{run:?}");
     let md = std::fs::read_to_string(&summary).unwrap();
+    // A recorded cost is an amount, nothing else.
+    std::fs::write(
+        &values,
+        original.replacen(
+            "\"cost.added_monthly_usd\": \"0.00\"",
+            "\"cost.added_monthly_usd\": \"1.00 <img src=x> [a](http://forged.example)\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let run = check_run(d, "human", &[]);
+    assert!(
+        run.stdout.contains("not an amount of dollars and cents"),
+        "{}",
+        run.stdout
+    );
     assert!(md.contains("redis\\.persistence\\.aof"), "{md}");
     for raw in ["<img", "](http", "**bold**", "`code`"] {
         assert!(

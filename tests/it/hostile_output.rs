@@ -29,12 +29,25 @@ fn a_link_in_the_out_path_is_refused_by_every_command() {
     std::fs::create_dir_all(d.join("real/generated")).unwrap();
     symlink("real", d.join("up")).unwrap();
     let absolute = d.join("generated").display().to_string();
+    // The current directory reached through a link of the user's own, outside it.
+    let outside = tempfile::tempdir().unwrap();
+    symlink(d, outside.path().join("alias")).unwrap();
+    let aliased = outside.path().join("alias/generated").display().to_string();
+    let dotted = format!(
+        "{}/../{}/generated",
+        d.display(),
+        d.file_name().unwrap().to_string_lossy()
+    );
     let before = tree(d);
     for out in [
         "generated",
         "up/generated",
         absolute.as_str(),
         "generated/sub",
+        aliased.as_str(),
+        dotted.as_str(),
+        "real/../generated",
+        "missing/../generated",
     ] {
         for args in [
             vec!["gen", "--blueprint", BP, "--out", out],
@@ -55,6 +68,10 @@ fn a_link_in_the_out_path_is_refused_by_every_command() {
             let run = infragen(d, &args);
             assert_eq!(run.code, 2, "{args:?}: {run:?}");
             let said = format!("{}{}", run.stdout, run.stderr);
+            if out.starts_with("missing/") {
+                assert!(said.contains("does not exist yet"), "{args:?}: {said}");
+                continue;
+            }
             assert!(said.contains("is a symbolic link"), "{args:?}: {said}");
             assert!(said.contains("--follow-out-links"), "{args:?}: {said}");
         }

@@ -82,7 +82,7 @@ impl<'a> Planner<'a> {
                 conflict: Some(conflict),
                 mode: None,
             },
-            Entry::File { text, mode } if text == f.contents => Change {
+            Entry::File { text, mode, utf8 } if utf8 && text == f.contents => Change {
                 path: f.path.clone(),
                 action: Action::Unchanged,
                 old: None,
@@ -90,10 +90,10 @@ impl<'a> Planner<'a> {
                 conflict: None,
                 mode: Some(mode),
             },
-            Entry::File { text, mode } => Change {
+            Entry::File { text, mode, utf8 } => Change {
                 path: f.path.clone(),
                 action: Action::Update,
-                conflict: self.conflict_of(&f.path, &text),
+                conflict: self.conflict_of(&f.path, &text, utf8),
                 old: Some(text),
                 new: Some(f.contents),
                 mode: Some(mode),
@@ -105,11 +105,11 @@ impl<'a> Planner<'a> {
     }
 
     /// A differing file may be replaced only when it is exactly what infragen wrote.
-    fn conflict_of(&self, path: &str, old: &str) -> Option<Conflict> {
+    fn conflict_of(&self, path: &str, old: &str, utf8: bool) -> Option<Conflict> {
         if path == MANIFEST {
             return None;
         }
-        if !has_marker(old) {
+        if !utf8 || !has_marker(old) {
             return Some(Conflict::NotGenerated);
         }
         if !self.manifest.present {
@@ -151,8 +151,8 @@ impl<'a> Planner<'a> {
                     conflict: Some(conflict),
                     mode: None,
                 },
-                Entry::File { text, mode } => {
-                    let conflict = self.conflict_of(&path, &text);
+                Entry::File { text, mode, utf8 } => {
+                    let conflict = self.conflict_of(&path, &text, utf8);
                     Change {
                         action: if conflict.is_some() {
                             Action::Release

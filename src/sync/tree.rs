@@ -41,7 +41,13 @@ pub fn is_safe_relative(rel: &str) -> bool {
 #[derive(Debug)]
 pub(super) enum Entry {
     Missing,
-    File { text: String, mode: u32 },
+    /// `utf8`: the bytes were UTF-8 (infragen writes nothing else); when not, `text`
+    /// is a lossy reading, fit to show but not to hash.
+    File {
+        text: String,
+        mode: u32,
+        utf8: bool,
+    },
     Blocked(Conflict),
 }
 
@@ -133,6 +139,7 @@ pub(super) fn inspect(out: &Path, rel: &str) -> io::Result<Entry> {
         return Ok(Entry::Blocked(Conflict::TooLarge(bytes.len() as u64)));
     }
     Ok(Entry::File {
+        utf8: std::str::from_utf8(&bytes).is_ok(),
         text: String::from_utf8_lossy(&bytes).into_owned(),
         mode: meta.permissions().mode() & 0o7777,
     })

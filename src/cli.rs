@@ -99,8 +99,16 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            // clap quotes the command line back: through the same escaping as the rest.
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                let mut err = std::io::stderr();
+                let _ = Safe::new(&mut err, Kind::Text).write_all(text.as_bytes());
+                return ExitCode::from(2);
+            }
+            let mut out = std::io::stdout();
+            let _ = Safe::new(&mut out, Kind::Text).write_all(text.as_bytes());
+            return ExitCode::from(0);
         }
     };
     let stdout = std::io::stdout();

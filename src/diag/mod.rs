@@ -193,12 +193,16 @@ fn token_width(rest: &str) -> usize {
 }
 
 /// Renders all diagnostics, sorted by position, with a closing count.
+/// Diagnostics shown in the human report: a blueprint with more has one mistake many
+/// times over (and a crafted one would make the report as long as it likes).
+pub const MAX_RENDERED: usize = 500;
+
 pub fn render_all(diags: &[Diagnostic], file: &str, source: &str) -> String {
     let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
     sorted.sort_by_key(|d| d.pos);
     let lines: Vec<&str> = source.lines().collect();
     let mut out = String::new();
-    for d in &sorted {
+    for d in sorted.iter().take(MAX_RENDERED) {
         let line = d
             .pos
             .and_then(|p| lines.get((p.line as usize).saturating_sub(1)).copied());
@@ -206,6 +210,13 @@ pub fn render_all(diags: &[Diagnostic], file: &str, source: &str) -> String {
         out.push('\n');
     }
     let n = sorted.len();
+    if n > MAX_RENDERED {
+        let _ = writeln!(
+            out,
+            "... and {} more problems, not shown (`--format json` lists every one)\n",
+            n - MAX_RENDERED
+        );
+    }
     let _ = writeln!(
         out,
         "{file}: {n} problem{} found; nothing was written",

@@ -171,7 +171,17 @@ pub fn check(
 
 /// Manifest entries that were ignored (a path outside the tree, a malformed line).
 pub fn ignored_manifest_entries(plan: &Plan, out_dir: &str, err: &mut dyn Write) -> io::Result<()> {
-    for entry in &plan.ignored_manifest_entries {
+    const SHOWN: usize = 20;
+    let all = &plan.ignored_manifest_entries;
+    if all.len() > SHOWN {
+        writeln!(
+            err,
+            "warning: {} lists {} entries that are not paths under {out_dir}; ignored (the first {SHOWN} below)",
+            join(out_dir, crate::render::MANIFEST),
+            all.len()
+        )?;
+    }
+    for entry in all.iter().take(SHOWN) {
         writeln!(
             err,
             "warning: {} lists `{}`, which is not a path under {out_dir}; ignored",

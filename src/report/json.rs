@@ -1,6 +1,6 @@
 //! The JSON format: one document on standard output per command.
 
-use super::human::file_diff;
+use super::human::{MAX_REPORT_DIFF_LINES, file_diff};
 use super::join;
 use crate::error::Error;
 use crate::impact::Impact;
@@ -77,16 +77,23 @@ pub fn check(
     fix: &str,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    // Bounded like the human report: past MAX_REPORT_DIFF_LINES lines of diff, files
+    // are listed with `"diff": null` and `"diff_omitted": true`.
+    let mut printed = 0;
     let drifted: Vec<Value> = plan
         .changes
         .iter()
         .filter(|c| c.action != Action::Unchanged)
         .map(|c| {
+            let diff = (printed < MAX_REPORT_DIFF_LINES && c.action != Action::Release)
+                .then(|| file_diff(c, out_dir));
+            printed += diff.as_deref().map_or(0, |d| d.lines().count());
             json!({
                 "path": join(out_dir, &c.path),
                 "status": tag(c.action),
                 "first_changed_line": first_changed_line(c),
-                "diff": file_diff(c, out_dir),
+                "diff": diff,
+                "diff_omitted": diff.is_none() && c.action != Action::Release,
             })
         })
         .collect();

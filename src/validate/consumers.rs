@@ -11,6 +11,7 @@ impl Resolver<'_> {
     pub(super) fn consumers(&mut self) -> Option<(Vec<Consumer>, Val<String>)> {
         let list = self.or("consumers", |l| l.consumers.as_ref(), Vec::new());
         let mut out: Vec<Consumer> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut ok = true;
         for c in &list.value {
             let name_pos = Pos::of(&c.name.referenced);
@@ -23,7 +24,7 @@ impl Resolver<'_> {
                     "lower-case letters, digits and `-`, e.g. `dialer`",
                 );
                 ok = false;
-            } else if out.iter().any(|o| o.name == c.name.value) {
+            } else if !seen.insert(c.name.value.clone()) {
                 self.err_at(
                     Code::ConsumerName,
                     name_pos,

@@ -135,6 +135,7 @@ impl Resolver<'_> {
         }
         let mut ok = true;
         let mut out: Vec<Subscription> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for item in &raw.value {
             let v = &item.value;
             let protocol = if is_email(v) {
@@ -152,7 +153,7 @@ impl Resolver<'_> {
                 ok = false;
                 continue;
             };
-            if out.iter().any(|s| s.endpoint == *v) {
+            if !seen.insert(v.clone()) {
                 self.err_at(
                     Code::Notify,
                     item_pos(item, &raw),

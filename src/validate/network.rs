@@ -88,7 +88,9 @@ impl Resolver<'_> {
             || "`bind` is empty".into(),
             "one or more IP addresses, e.g. `[0.0.0.0]`",
         );
-        let mut seen: Vec<IpAddr> = Vec::new();
+        let mut set = std::collections::HashSet::new();
+        let mut first: [Option<IpAddr>; 2] = [None, None];
+        let mut wildcard: [Option<IpAddr>; 2] = [None, None];
         for b in &raw.value {
             let pos = item_pos(b, &raw);
             let Ok(ip) = b.value.parse::<IpAddr>() else {
@@ -102,11 +104,16 @@ impl Resolver<'_> {
                 ok = false;
                 continue;
             };
-            let clash = seen.iter().find(|other| {
-                **other == ip
-                    || (other.is_ipv4() == ip.is_ipv4()
-                        && (other.is_unspecified() || ip.is_unspecified()))
-            });
+            // Linear: the same address, the family's wildcard, or (for a wildcard) the
+            // family's first address.
+            let family = usize::from(ip.is_ipv6());
+            let clash = if set.contains(&ip) {
+                Some(ip)
+            } else if ip.is_unspecified() {
+                first[family]
+            } else {
+                wildcard[family]
+            };
             if let Some(other) = clash {
                 self.err_at(
                     Code::BindOverlap,
@@ -120,7 +127,11 @@ impl Resolver<'_> {
                 );
                 ok = false;
             }
-            seen.push(ip);
+            set.insert(ip);
+            first[family].get_or_insert(ip);
+            if ip.is_unspecified() {
+                wildcard[family].get_or_insert(ip);
+            }
         }
         ok.then(|| raw.map(|v| v.iter().map(|s| s.value.clone()).collect()))
     }
@@ -135,6 +146,7 @@ impl Resolver<'_> {
         );
         let mut ok = true;
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
         for s in &sources.value {
             let pos = item_pos(s, &sources);
             let cidr = if s.value == "vpc" {
@@ -153,7 +165,7 @@ impl Resolver<'_> {
                 ),
                 Ok((ip, _)) => {
                     let list = if ip.is_ipv4() { &mut v4 } else { &mut v6 };
-                    if !list.contains(&cidr) {
+                    if seen.insert(cidr.clone()) {
                         list.push(cidr);
                         continue;
                     }

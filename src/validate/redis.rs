@@ -66,6 +66,7 @@ impl Resolver<'_> {
         );
         let mut ok = true;
         let mut blocked = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for c in &raw.value {
             let upper = c.value.to_ascii_uppercase();
             let pos = item_pos(c, &raw);
@@ -75,7 +76,7 @@ impl Resolver<'_> {
                     c.value,
                     did_you_mean(&upper, BLOCKABLE_COMMANDS.iter().copied())
                 )
-            } else if blocked.contains(&upper) {
+            } else if !seen.insert(upper.clone()) {
                 format!("`{}` is listed twice", c.value)
             } else {
                 blocked.push(upper);

@@ -230,6 +230,9 @@ fn hostile_strings_from_the_command_line_reach_no_output_raw() {
             vec!["validate", "--blueprint", hostile],
             vec!["validate", "--blueprint", hostile, "--format", "github"],
             vec!["cost", "--blueprint", hostile],
+            // clap's own errors quote the command line too.
+            vec!["check", "--format", hostile],
+            vec!["validate", hostile],
         ] {
             let run = infragen(d, &args);
             assert_ne!(run.code, 0, "{args:?}: {run:?}");
@@ -747,5 +750,92 @@ fn temp_file_cleanup_stays_in_the_directories_infragen_writes() {
     assert!(
         odd.exists(),
         "a file whose bytes were never recorded was removed"
+    );
+}
+
+/// What a pull request can make long stays short: a manifest of a hundred thousand
+/// entries that are not paths, a notify list of a hundred thousand duplicates, and a
+/// JSON report of hundreds of drifted files.
+#[test]
+fn long_inputs_give_short_reports() {
+    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let d = dir.path();
+    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let mut wide = shipped.replace("environments:\n", "environments:\n  e0: {}\n");
+    for i in 1..300 {
+        wide.push_str(&format!("  e{i}: {{}}\n"));
+    }
+    std::fs::write(d.join(BP), &wide).unwrap();
+    let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Every environment's value files edited: far more diff than a report holds.
+    for i in 0..300 {
+        for f in [
+            format!("out/terraform/environments/e{i}/redis.tfvars"),
+            format!("out/ansible/inventory/e{i}/group_vars/asterisk/redis.yml"),
+        ] {
+            let p = d.join(f);
+            let mut text = std::fs::read_to_string(&p).unwrap();
+            for n in 0..60 {
+                text.push_str(&format!("# edited {n}\n"));
+            }
+            std::fs::write(&p, text).unwrap();
+        }
+    }
+    let manifest = d.join("out/.infragen-manifest");
+    let mut m = std::fs::read_to_string(&manifest).unwrap();
+    m.push_str(&"x  .\n".repeat(100_000));
+    std::fs::write(&manifest, m).unwrap();
+    let run = check_run(d, "json", &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let diff_lines: usize = doc["drifted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["diff"].as_str())
+        .map(|t| t.lines().count())
+        .sum();
+    assert!(
+        diff_lines <= 21_000,
+        "{diff_lines} lines of diff in the JSON report"
+    );
+    assert!(
+        doc["drifted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["diff_omitted"] == true),
+        "no file says its diff was left out"
+    );
+    assert!(
+        run.stderr.len() < 16 << 10,
+        "{} bytes of warnings",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.contains("100000 entries"),
+        "{}",
+        &run.stderr[..run.stderr.len().min(500)]
+    );
+
+    let dup = shipped.replace(
+        "notify: [redis-oncall@example.com]",
+        &format!("notify: [{}]", vec!["a@ex.io"; 100_000].join(",")),
+    );
+    std::fs::write(d.join("dup.yaml"), dup).unwrap();
+    let started = std::time::Instant::now();
+    let run = infragen(d, &["validate", "--blueprint", "dup.yaml"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(run.stderr.len() < 1 << 20, "{} bytes", run.stderr.len());
+    assert!(
+        run.stderr.contains("more problems, not shown"),
+        "{}",
+        &run.stderr[run.stderr.len() - 300..]
     );
 }

@@ -164,33 +164,102 @@ const WITNESSES: &[(&str, &str, &str)] = &[
     ("backup.enabled", "group_vars", "redis_backup_enabled"),
 ];
 
-/// The scalar values of a value file as infragen writes it (JSON-style scalars):
-/// group_vars' top-level `key: value`, tfvars' `redis` attributes at two spaces.
-fn value_file_scalars(path: &str, text: &str) -> Vec<(&'static str, String, Json)> {
-    let kind = if path.starts_with("terraform/") {
-        "tfvars"
-    } else {
-        "group_vars"
-    };
+/// The values a value file states, as infragen writes it (JSON-style scalars):
+/// group_vars' top-level `key: value` (and the `redis_save` list, as the recorded
+/// snapshot rules); tfvars' `redis` attributes, `key` at two spaces and `block.key` at
+/// four inside a `block = {`.
+fn value_file_values(path: &str, text: &str) -> Vec<(&'static str, String, Json)> {
     let mut out = Vec::new();
-    for line in text.lines() {
-        let pair = if kind == "tfvars" {
-            line.strip_prefix("  ")
+    if path.starts_with("terraform/") {
+        let mut block: Option<String> = None;
+        for line in text.lines() {
+            if let Some(name) = line
+                .strip_prefix("  ")
+                .and_then(|l| l.strip_suffix(" = {"))
+                .filter(|n| !n.starts_with(' '))
+            {
+                block = Some(name.trim().to_string());
+                continue;
+            }
+            if line == "  }" {
+                block = None;
+                continue;
+            }
+            let (indent, prefix) = match &block {
+                Some(b) => ("    ", format!("{b}.")),
+                None => ("  ", String::new()),
+            };
+            if let Some((k, v)) = line
+                .strip_prefix(indent)
                 .filter(|l| !l.starts_with(' '))
                 .and_then(|l| l.split_once('='))
-        } else {
-            Some(line)
-                .filter(|l| !l.starts_with([' ', '#', '-']))
-                .and_then(|l| l.split_once(": "))
-        };
-        if let Some((k, v)) = pair
+                && let Ok(v) = serde_json::from_str::<Json>(v.trim())
+                && !v.is_object()
+            {
+                out.push(("tfvars", format!("{prefix}{}", k.trim()), v));
+            }
+        }
+        return out;
+    }
+    let mut save: Option<Vec<Json>> = None;
+    let mut after: Option<String> = None;
+    for line in text.lines() {
+        if let Some(list) = save.as_mut() {
+            if let Some(n) = line.strip_prefix("  - after_seconds: ") {
+                after = Some(n.trim().to_string());
+                continue;
+            }
+            if let Some(n) = line.strip_prefix("    min_changes: ")
+                && let Some(a) = after.take()
+            {
+                list.push(Json::String(format!("{a} {}", n.trim())));
+                continue;
+            }
+            let list = save.take().unwrap_or_default();
+            out.push(("group_vars", "redis_save".to_string(), Json::Array(list)));
+        }
+        if line == "redis_save:" {
+            save = Some(Vec::new());
+            continue;
+        }
+        if let Some((k, v)) = Some(line)
+            .filter(|l| !l.starts_with([' ', '#', '-']))
+            .and_then(|l| l.split_once(": "))
             && let Ok(v) = serde_json::from_str::<Json>(v.trim())
-            && !v.is_array()
             && !v.is_object()
         {
-            out.push((kind, k.trim().to_string(), v));
+            out.push(("group_vars", k.trim().to_string(), v));
         }
     }
+    if let Some(list) = save {
+        out.push(("group_vars", "redis_save".to_string(), Json::Array(list)));
+    }
+    out
+}
+
+/// The recorded fields a value file's key states: the witnesses above, and in tfvars
+/// every key whose dotted name is the field's own (`backup.retention_days`,
+/// `elasticache.node_type`, `monitoring.memory_alert_percent`) or its top-level name
+/// under `redis.`, `redis.auth.` or `aws.` (`port`, `password_length`, `region`).
+fn fields_stated(kind: &str, key: &str) -> Vec<String> {
+    let mut out: Vec<String> = WITNESSES
+        .iter()
+        .filter(|(_, k, name)| *k == kind && *name == key)
+        .map(|(f, _, _)| f.to_string())
+        .collect();
+    if kind == "group_vars" && key == "redis_save" {
+        out.push("redis.persistence.rdb_snapshots".to_string());
+    }
+    if kind == "tfvars" {
+        out.push(key.to_string());
+        if !key.contains('.') {
+            for prefix in ["redis.", "redis.auth.", "aws."] {
+                out.push(format!("{prefix}{key}"));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -225,23 +294,44 @@ fn cross_check(
         } else if e.status == Status::New && !existing.is_empty() {
             why.extend(existing.iter().map(|c| c.path.clone()));
         } else if let Some((_, values)) = recorded.iter().find(|(n, _)| *n == e.env) {
+            // One entry per field (a file may repeat a key), values shortened: the list
+            // is bounded by the number of fields.
+            let mut wrong: std::collections::BTreeMap<String, String> =
+                std::collections::BTreeMap::new();
+            let shown = |v: &Json| crate::diag::shorten(&v.to_string(), crate::diag::MAX_SHOWN);
             for c in &existing {
-                let Some(old) = &c.old else { continue };
-                for (kind, key, truth) in value_file_scalars(&c.path, old) {
-                    for (field, _, _) in WITNESSES
-                        .iter()
-                        .filter(|(_, k, name)| *k == kind && *name == key)
-                    {
-                        if get(values, field) != Some(&truth) {
-                            why.push(format!(
-                                "{} ({field}: the tree says {truth}, the recorded values {})",
-                                c.path,
-                                get(values, field).map_or("nothing".to_string(), Json::to_string)
-                            ));
+                let Some(old) = &c.old else {
+                    // Not read (a link, too large): nothing vouches for the recorded values.
+                    wrong.insert(
+                        format!("({})", c.path),
+                        format!(
+                            "{}: not read, so the recorded values cannot be checked",
+                            c.path
+                        ),
+                    );
+                    continue;
+                };
+                for (kind, key, truth) in value_file_values(&c.path, old) {
+                    for field in fields_stated(kind, &key) {
+                        let recorded_value = get(values, &field);
+                        let known = recorded_value.is_some()
+                            || WITNESSES.iter().any(|(f, _, _)| *f == field)
+                            || field == "redis.persistence.rdb_snapshots";
+                        if !known || recorded_value == Some(&truth) {
+                            continue;
                         }
+                        wrong.entry(field.clone()).or_insert_with(|| {
+                            format!(
+                                "{} ({field}: the tree says {}, the recorded values {})",
+                                c.path,
+                                shown(&truth),
+                                recorded_value.map_or("nothing".to_string(), shown)
+                            )
+                        });
                     }
                 }
             }
+            why.extend(wrong.into_values());
         }
         if !why.is_empty() {
             e.status = Status::Unverified;

@@ -144,7 +144,7 @@ pub fn markdown(impact: &Impact, values: &str, blueprint: &str) -> String {
     s.push_str("| environment | level | field | from | to | what happens | what to do |\n");
     s.push_str("| --- | --- | --- | --- | --- | --- | --- |\n");
     for e in ordered(environments) {
-        if e.consequences.is_empty() {
+        if e.consequences.is_empty() || e.status == Status::Unverified {
             let _ = writeln!(
                 s,
                 "| {} | {} | | | | {} | |",

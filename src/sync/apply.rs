@@ -80,10 +80,15 @@ fn clean_temp_files(out: &Path, plan: &Plan) -> io::Result<usize> {
             let entry = entry.map_err(|e| at(&path, e))?;
             let name = entry.file_name();
             let is_file = entry.file_type().map_err(|e| at(&path, e))?.is_file();
+            // infragen's names are UTF-8: another name is not one of its files (and its
+            // lossy reading would name a different file).
+            let Some(name_str) = name.to_str() else {
+                continue;
+            };
             let rel = if dir.is_empty() {
-                name.to_string_lossy().into_owned()
+                name_str.to_string()
             } else {
-                format!("{dir}/{}", name.to_string_lossy())
+                format!("{dir}/{name_str}")
             };
             // Only what infragen would have written: a temporary file carries the whole
             // new file, marker included. A file of someone else's that happens to have

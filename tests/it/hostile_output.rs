@@ -839,3 +839,117 @@ fn long_inputs_give_short_reports() {
         &run.stderr[run.stderr.len() - 300..]
     );
 }
+
+/// Second review's forgeries: the truth read back from the value files covers lists and
+/// nested tfvars blocks, an unreadable value file vouches for nothing, the job summary
+/// says "cannot tell" too, and a value file repeating a key cannot make the report long.
+#[test]
+fn the_value_files_vouch_for_every_field_they_state() {
+    let dir = generated();
+    let d = dir.path();
+    let bp = d.join(BP);
+    let shipped = std::fs::read_to_string(&bp).unwrap();
+    let values = d.join("out/infragen-values.json");
+    let original = std::fs::read_to_string(&values).unwrap();
+    let gv = d.join("out/ansible/inventory/dev/group_vars/asterisk/redis.yml");
+    let gv_text = std::fs::read_to_string(&gv).unwrap();
+    // (blueprint edit, forged recorded value, what the tree states)
+    let cases = [
+        (
+            ("    aof: true\n", "    aof: false\n"),
+            (
+                "\"redis.persistence.aof\": true",
+                "\"redis.persistence.aof\": false",
+            ),
+            "redis.persistence.aof",
+        ),
+        (
+            ("  retention_days: 14", "  retention_days: 1"),
+            (
+                "\"backup.retention_days\": 14",
+                "\"backup.retention_days\": 0",
+            ),
+            "backup.retention_days",
+        ),
+        (
+            (
+                "    rdb_snapshots:\n      - {after_seconds: 3600, min_changes: 1}\n      - {after_seconds: 300, min_changes: 100}\n      - {after_seconds: 60, min_changes: 10000}\n",
+                "    rdb_snapshots: []\n",
+            ),
+            (
+                "\"redis.persistence.rdb_snapshots\": [\"3600 1\", \"300 100\", \"60 10000\"]",
+                "\"redis.persistence.rdb_snapshots\": []",
+            ),
+            "redis.persistence.rdb_snapshots",
+        ),
+    ];
+    for ((from, to), (rec_from, rec_to), field) in cases {
+        assert!(shipped.contains(from), "{from}");
+        assert!(original.contains(rec_from), "{rec_from}");
+        std::fs::write(&bp, shipped.replacen(from, to, 1)).unwrap();
+        // A harmless change beside it, so the environment is not "unchanged".
+        let forged = original.replacen(rec_from, rec_to, 2).replace(
+            "\"monitoring.latency_alert_usec\": 1000",
+            "\"monitoring.latency_alert_usec\": 999",
+        );
+        std::fs::write(&values, &forged).unwrap();
+        let summary = d.join("summary.md");
+        let _ = std::fs::remove_file(&summary);
+        let run = check_run(d, "github", &[("GITHUB_STEP_SUMMARY", &summary)]);
+        assert!(
+            run.stdout.contains("dev: cannot tell") && run.stdout.contains(field),
+            "{field}: {}",
+            run.stdout
+        );
+        let md = std::fs::read_to_string(&summary).unwrap();
+        assert!(
+            md.contains("cannot tell"),
+            "{field}: the job summary hides it:\n{md}"
+        );
+    }
+    // An unreadable value file (a link now) vouches for nothing.
+    std::fs::write(
+        &bp,
+        shipped.replacen("    aof: true\n", "    aof: false\n", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        &values,
+        original
+            .replacen(
+                "\"redis.persistence.aof\": true",
+                "\"redis.persistence.aof\": false",
+                2,
+            )
+            .replace(
+                "\"monitoring.latency_alert_usec\": 1000",
+                "\"monitoring.latency_alert_usec\": 999",
+            ),
+    )
+    .unwrap();
+    std::fs::write(d.join("copy.yml"), &gv_text).unwrap();
+    std::fs::remove_file(&gv).unwrap();
+    symlink(d.join("copy.yml"), &gv).unwrap();
+    let run = check_run(d, "human", &[]);
+    assert!(
+        run.stdout.contains("dev: cannot tell") && run.stdout.contains("not read"),
+        "{}",
+        run.stdout
+    );
+    // A key repeated 47,000 times with a long recorded value: one line per field.
+    std::fs::remove_file(&gv).unwrap();
+    let mut repeated = gv_text.clone();
+    repeated.push_str(&"redis_maxmemory: 1\n".repeat(47_000));
+    std::fs::write(&gv, repeated).unwrap();
+    std::fs::write(
+        &values,
+        original.replacen(
+            "\"redis.memory.max\": \"256mb\"",
+            &format!("\"redis.memory.max\": \"{}\"", "9".repeat(8000)),
+            1,
+        ),
+    )
+    .unwrap();
+    let run = check_run(d, "human", &[]);
+    assert!(run.stdout.len() < 1 << 20, "{} bytes", run.stdout.len());
+}

@@ -478,6 +478,13 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
     assert!(md.contains("&lt;img"), "{md}");
 }
 
+/// `blueprint` with `n` more environments `e0`, `e1`, ... (empty: every value inherited),
+/// listed first.
+fn with_empty_envs(blueprint: &str, n: usize) -> String {
+    let added: String = (0..n).map(|i| format!("  e{i}: {{}}\n")).collect();
+    blueprint.replacen("environments:\n", &format!("environments:\n{added}"), 1)
+}
+
 /// A valid blueprint whose files would outgrow what infragen reads back is refused with a
 /// located error before anything is written: the writer and the reader agree.
 #[test]
@@ -485,10 +492,7 @@ fn a_blueprint_whose_files_outgrow_the_read_cap_is_refused() {
     let dir = workdir("blueprints/redis-on-asterisk.yaml");
     let d = dir.path();
     let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
-    let mut wide = shipped.replace("environments:\n", "environments:\n  e0: {}\n");
-    for i in 1..2500 {
-        wide.push_str(&format!("  e{i}: {{}}\n"));
-    }
+    let wide = with_empty_envs(&shipped, 2500);
     std::fs::write(d.join("wide.yaml"), &wide).unwrap();
     let line = wide.lines().position(|l| l == "  e0: {}").unwrap() + 1;
     for args in [
@@ -749,10 +753,7 @@ fn long_inputs_give_short_reports() {
     let dir = workdir("blueprints/redis-on-asterisk.yaml");
     let d = dir.path();
     let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
-    let mut wide = shipped.replace("environments:\n", "environments:\n  e0: {}\n");
-    for i in 1..300 {
-        wide.push_str(&format!("  e{i}: {{}}\n"));
-    }
+    let wide = with_empty_envs(&shipped, 300);
     std::fs::write(d.join(BP), &wide).unwrap();
     let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out"]);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -3,6 +3,7 @@
 //! or picks an exit code.
 
 use crate::error::{Error, Outcome};
+use crate::field::Field;
 use crate::impact::Impact;
 use crate::load::display_path;
 use crate::model::Model;
@@ -149,8 +150,10 @@ fn render_failed(e: render::RenderError, model: &Model, blueprint: &Path) -> Err
                 ),
             )
             .help(format!(
-                "fewer environments in one blueprint ({} here) or shorter lists in each (monitoring.notify, redis.allowed_sources); split the environments across blueprints, each with its own --out",
-                model.envs.len()
+                "fewer environments in one blueprint ({} here) or shorter lists in each ({}, {}); split the environments across blueprints, each with its own --out",
+                model.envs.len(),
+                Field::MonNotify,
+                Field::RedisAllowedSources,
             )),
         ],
     }

@@ -3,6 +3,7 @@
 //! two always agree.
 
 use crate::aws::{CACHE_PRICES_AS_OF, HOURS_PER_MONTH};
+use crate::field::Field;
 use crate::model::{Env, Mode, Model, Origin};
 use std::fmt::Write as _;
 
@@ -106,7 +107,8 @@ pub fn table(model: &Model) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "Monthly = USD per node-hour x nodes x {HOURS_PER_MONTH} hours. Prices: on-demand list prices for us-east-1 from infragen's table (recorded {CACHE_PRICES_AS_OF}; check them against AWS's pricing page for your region), unless the blueprint sets `elasticache.hourly_price_usd`. Self-hosted Redis adds no instance cost (it uses the Asterisk host's spare memory); data transfer and snapshots storage are not counted."
+        "Monthly = USD per node-hour x nodes x {HOURS_PER_MONTH} hours. Prices: on-demand list prices for us-east-1 from infragen's table (recorded {CACHE_PRICES_AS_OF}; check them against AWS's pricing page for your region), unless the blueprint sets `{}`. Self-hosted Redis adds no instance cost (it uses the Asterisk host's spare memory); data transfer and snapshots storage are not counted.",
+        Field::EcHourlyPriceUsd
     );
     s
 }

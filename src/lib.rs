@@ -13,6 +13,7 @@ pub mod commands;
 pub mod cost;
 pub mod diag;
 pub mod error;
+pub mod field;
 pub mod impact;
 pub mod load;
 pub mod model;

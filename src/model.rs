@@ -5,6 +5,7 @@
 //! ([`Val`]), so later stages (and `explain`) can point at the line that set it.
 
 use crate::diag::Pos;
+use crate::field::Field;
 pub use crate::rules::{AppendFsync, EvictionPolicy, Mode};
 
 /// Where a resolved value came from.
@@ -24,7 +25,7 @@ pub struct Val<T> {
     pub value: T,
     pub origin: Origin,
     /// The field's path without the environment prefix, e.g. `redis.memory.max`.
-    pub field: &'static str,
+    pub field: Field,
     /// The environment the value was resolved for.
     pub env: String,
 }
@@ -42,7 +43,7 @@ impl<T> Val<T> {
     pub fn path(&self) -> String {
         match self.origin {
             Origin::Env(_) => format!("environments.{}.{}", self.env, self.field),
-            _ => self.field.to_string(),
+            _ => self.field.path().to_string(),
         }
     }
 

@@ -4,11 +4,13 @@
 //! disagree. `tests/it/real_tools.rs` proves it on generated edge values with a real
 //! JSON Schema validator.
 
+use crate::field::Field;
+
 /// An integer field: its accepted values (one or more inclusive ranges, and a step).
 #[derive(Debug, Clone, Copy)]
 pub struct IntRule {
     /// The field's path in the blueprint, e.g. `redis.port`.
-    pub field: &'static str,
+    pub field: Field,
     /// Smallest and largest accepted values (the schema's `minimum`/`maximum`).
     pub min: i64,
     pub max: i64,
@@ -38,7 +40,7 @@ impl IntRule {
     }
 }
 
-const fn int(field: &'static str, min: i64, max: i64, default: i64, help: &'static str) -> IntRule {
+const fn int(field: Field, min: i64, max: i64, default: i64, help: &'static str) -> IntRule {
     IntRule {
         field,
         min,
@@ -51,14 +53,14 @@ const fn int(field: &'static str, min: i64, max: i64, default: i64, help: &'stat
 }
 
 pub const PORT: IntRule = int(
-    "redis.port",
+    Field::RedisPort,
     1024,
     65535,
     6379,
     "a TCP port from 1024 to 65535 (Redis runs unprivileged and cannot bind below 1024)",
 );
 pub const PASSWORD_LENGTH: IntRule = int(
-    "redis.auth.password_length",
+    Field::AuthPasswordLength,
     32,
     128,
     32,
@@ -67,7 +69,7 @@ pub const PASSWORD_LENGTH: IntRule = int(
 pub const SECRET_RECOVERY_DAYS: IntRule = IntRule {
     except: Some((1, 6)),
     ..int(
-        "redis.auth.secret_recovery_days",
+        Field::AuthSecretRecoveryDays,
         0,
         30,
         7,
@@ -77,28 +79,28 @@ pub const SECRET_RECOVERY_DAYS: IntRule = IntRule {
 /// Redis reads `save` numbers as C ints: larger ones wrap silently (`save 60
 /// 4294967297` becomes `save 60 1`).
 pub const SAVE_NUMBER: IntRule = int(
-    "redis.persistence.rdb_snapshots",
+    Field::RdbSnapshots,
     1,
     i32::MAX as i64,
     1,
     "a positive whole number that Redis can hold (a 32-bit int)",
 );
 pub const NODES: IntRule = int(
-    "elasticache.nodes",
+    Field::EcNodes,
     1,
     6,
     1,
     "1 to 6 (a primary and up to 5 replicas)",
 );
 pub const SNAPSHOT_RETENTION_DAYS: IntRule = int(
-    "elasticache.snapshot_retention_days",
+    Field::EcSnapshotRetentionDays,
     0,
     35,
     1,
     "0 (no backups) to 35 days",
 );
 pub const MEMORY_ALERT_PERCENT: IntRule = int(
-    "monitoring.memory_alert_percent",
+    Field::MonMemoryAlertPercent,
     1,
     100,
     80,
@@ -107,7 +109,7 @@ pub const MEMORY_ALERT_PERCENT: IntRule = int(
 pub const INTERVAL_SECONDS: IntRule = IntRule {
     step: 60,
     ..int(
-        "monitoring.interval_seconds",
+        Field::MonIntervalSeconds,
         60,
         3600,
         60,
@@ -116,42 +118,42 @@ pub const INTERVAL_SECONDS: IntRule = IntRule {
 };
 
 pub const LATENCY_ALERT_USEC: IntRule = int(
-    "monitoring.latency_alert_usec",
+    Field::MonLatencyAlertUsec,
     1,
     10_000_000,
     1000,
     "1 to 10000000 microseconds of average command latency (default 1000)",
 );
 pub const HIT_RATE_ALERT_PERCENT: IntRule = int(
-    "monitoring.hit_rate_alert_percent",
+    Field::MonHitRateAlertPercent,
     0,
     100,
     50,
     "0 (no alarm) to 100 percent (default 50)",
 );
 pub const CPU_ALERT_PERCENT: IntRule = int(
-    "monitoring.cpu_alert_percent",
+    Field::MonCpuAlertPercent,
     1,
     100,
     90,
     "1 to 100 percent of the Redis engine's CPU (default 90)",
 );
 pub const CONNECTIONS_ALERT: IntRule = int(
-    "monitoring.connections_alert",
+    Field::MonConnectionsAlert,
     1,
     65_000,
     5000,
     "1 to 65000 client connections (default 5000)",
 );
 pub const BACKUP_INTERVAL_HOURS: IntRule = int(
-    "backup.interval_hours",
+    Field::BackupIntervalHours,
     1,
     168,
     24,
     "1 to 168 hours between backups (default 24)",
 );
 pub const BACKUP_RETENTION_DAYS: IntRule = int(
-    "backup.retention_days",
+    Field::BackupRetentionDays,
     1,
     3650,
     14,
@@ -160,11 +162,11 @@ pub const BACKUP_RETENTION_DAYS: IntRule = int(
 /// The default of `backup.max_age_hours` is `interval_hours` plus this slack.
 pub const BACKUP_MAX_AGE_SLACK_HOURS: i64 = 2;
 pub const BACKUP_MAX_AGE_HOURS: IntRule = int(
-    "backup.max_age_hours",
+    Field::BackupMaxAgeHours,
     2,
     720,
     26,
-    "2 to 720 hours, more than backup.interval_hours (default interval_hours + 2)",
+    "2 to 720 hours, more than the backup interval (default: the interval + 2)",
 );
 
 /// Every integer rule, for the schema agreement test.

@@ -55,7 +55,7 @@ codes! {
     AnsibleGroup = "IG202", "not a usable Ansible group name";
     Region = "IG203", "not an AWS region name";
     VpcCidr = "IG204", "not a VPC CIDR";
-    Mode = "IG205", "not a place Redis can run (`redis.mode`)";
+    Mode = "IG205", "not a place Redis can run (`self_hosted` or `elasticache`)";
     // The network.
     Port = "IG301", "a TCP port Redis cannot use";
     Bind = "IG302", "not an IP address Redis can bind";

@@ -6,6 +6,7 @@
 pub mod table;
 pub mod values;
 
+use crate::field::Field;
 use crate::model::{MemSize, Mode, Model};
 use crate::sync::{Action, Plan};
 use serde::Serialize;
@@ -17,7 +18,7 @@ use values::{COST, Recorded};
 /// One consequence of one changed field.
 #[derive(Debug, Clone, Serialize)]
 pub struct Consequence {
-    pub field: String,
+    pub field: Field,
     /// The recorded value; `None`: the field was not set (or did not apply).
     pub from: Option<Json>,
     pub to: Option<Json>,
@@ -134,34 +135,22 @@ fn value_files_of(env: &str, path: &str) -> bool {
 /// The fields whose change costs the most, with the key each has in the environment's
 /// own value files as infragen writes them (group_vars: `key: value`; tfvars: the
 /// `redis` object's `key = value`): what [`cross_check`] reads the truth from.
-const WITNESSES: &[(&str, &str, &str)] = &[
-    ("redis.mode", "tfvars", "mode"),
-    ("redis.mode", "group_vars", "redis_mode"),
-    ("redis.port", "tfvars", "port"),
-    ("redis.port", "group_vars", "redis_port"),
-    ("redis.version", "group_vars", "redis_version"),
-    ("aws.region", "tfvars", "region"),
-    ("redis.auth.secret_name", "tfvars", "secret_name"),
-    ("redis.auth.password_length", "tfvars", "password_length"),
-    (
-        "redis.auth.password_specials",
-        "tfvars",
-        "password_specials",
-    ),
-    ("redis.memory.max", "group_vars", "redis_maxmemory"),
-    ("redis.memory.policy", "tfvars", "maxmemory_policy"),
-    (
-        "redis.memory.policy",
-        "group_vars",
-        "redis_maxmemory_policy",
-    ),
-    ("redis.persistence.aof", "group_vars", "redis_appendonly"),
-    (
-        "redis.persistence.appendfsync",
-        "group_vars",
-        "redis_appendfsync",
-    ),
-    ("backup.enabled", "group_vars", "redis_backup_enabled"),
+const WITNESSES: &[(Field, &str, &str)] = &[
+    (Field::RedisMode, "tfvars", "mode"),
+    (Field::RedisMode, "group_vars", "redis_mode"),
+    (Field::RedisPort, "tfvars", "port"),
+    (Field::RedisPort, "group_vars", "redis_port"),
+    (Field::RedisVersion, "group_vars", "redis_version"),
+    (Field::AwsRegion, "tfvars", "region"),
+    (Field::AuthSecretName, "tfvars", "secret_name"),
+    (Field::AuthPasswordLength, "tfvars", "password_length"),
+    (Field::AuthPasswordSpecials, "tfvars", "password_specials"),
+    (Field::MemoryMax, "group_vars", "redis_maxmemory"),
+    (Field::MemoryPolicy, "tfvars", "maxmemory_policy"),
+    (Field::MemoryPolicy, "group_vars", "redis_maxmemory_policy"),
+    (Field::Aof, "group_vars", "redis_appendonly"),
+    (Field::Appendfsync, "group_vars", "redis_appendfsync"),
+    (Field::BackupEnabled, "group_vars", "redis_backup_enabled"),
 ];
 
 /// The values a value file states, as infragen writes it (JSON-style scalars):
@@ -241,20 +230,20 @@ fn value_file_values(path: &str, text: &str) -> Vec<(&'static str, String, Json)
 /// every key whose dotted name is the field's own (`backup.retention_days`,
 /// `elasticache.node_type`, `monitoring.memory_alert_percent`) or its top-level name
 /// under `redis.`, `redis.auth.` or `aws.` (`port`, `password_length`, `region`).
-fn fields_stated(kind: &str, key: &str) -> Vec<String> {
-    let mut out: Vec<String> = WITNESSES
+fn fields_stated(kind: &str, key: &str) -> Vec<Field> {
+    let mut out: Vec<Field> = WITNESSES
         .iter()
         .filter(|(_, k, name)| *k == kind && *name == key)
-        .map(|(f, _, _)| f.to_string())
+        .map(|(f, _, _)| *f)
         .collect();
     if kind == "group_vars" && key == "redis_save" {
-        out.push("redis.persistence.rdb_snapshots".to_string());
+        out.push(Field::RdbSnapshots);
     }
     if kind == "tfvars" {
-        out.push(key.to_string());
+        out.extend(Field::parse(key));
         if !key.contains('.') {
-            for prefix in ["redis.", "redis.auth.", "aws."] {
-                out.push(format!("{prefix}{key}"));
+            for section in ["redis", "redis.auth", "aws"] {
+                out.extend(Field::parse(&format!("{section}.{key}")));
             }
         }
     }
@@ -313,14 +302,14 @@ fn cross_check(
                 };
                 for (kind, key, truth) in value_file_values(&c.path, old) {
                     for field in fields_stated(kind, &key) {
-                        let recorded_value = get(values, &field);
+                        let recorded_value = get(values, field.path());
                         let known = recorded_value.is_some()
                             || WITNESSES.iter().any(|(f, _, _)| *f == field)
-                            || field == "redis.persistence.rdb_snapshots";
+                            || field == Field::RdbSnapshots;
                         if !known || recorded_value == Some(&truth) {
                             continue;
                         }
-                        wrong.entry(field.clone()).or_insert_with(|| {
+                        wrong.entry(field.path().to_string()).or_insert_with(|| {
                             format!(
                                 "{} ({field}: the tree says {}, the recorded values {})",
                                 c.path,
@@ -415,32 +404,31 @@ fn compare_env(
 ) -> EnvImpact {
     // A switch brings in and drops the fields that exist only when it is on: the
     // switch's own consequence says what that means.
-    let mode_changed = get(old, "redis.mode") != get(new, "redis.mode");
-    let backup_switched = get(old, "backup.enabled") != get(new, "backup.enabled");
+    let mode_changed = get(old, Field::RedisMode.path()) != get(new, Field::RedisMode.path());
+    let backup_switched =
+        get(old, Field::BackupEnabled.path()) != get(new, Field::BackupEnabled.path());
     // Fields in blueprint order: the current ones, then those only recorded.
-    let mut fields: Vec<&str> = new.iter().map(|(f, _)| f.as_str()).collect();
-    for (f, _) in old {
-        if !fields.contains(&f.as_str()) {
+    // (The cost is not a field: its change is reported on its own.)
+    let mut fields: Vec<Field> = new.iter().filter_map(|(f, _)| Field::parse(f)).collect();
+    for f in old.iter().filter_map(|(f, _)| Field::parse(f)) {
+        if !fields.contains(&f) {
             fields.push(f);
         }
     }
     let mut consequences = Vec::new();
     for field in fields {
-        if field == COST {
-            continue;
-        }
-        let (from, to) = (get(old, field), get(new, field));
+        let (from, to) = (get(old, field.path()), get(new, field.path()));
         if from == to {
             continue;
         }
         let appears_or_goes = from.is_none() || to.is_none();
-        if appears_or_goes && (mode_changed || (backup_switched && field.starts_with("backup."))) {
+        if appears_or_goes && (mode_changed || (backup_switched && field.is_in("backup"))) {
             continue;
         }
         let facts = Facts::of(field, from, to);
         for row in table::lookup(field, self_hosted, |w| facts.holds(w)) {
             consequences.push(Consequence {
-                field: field.to_string(),
+                field,
                 from: from.cloned(),
                 to: to.cloned(),
                 level: row.level,
@@ -477,7 +465,7 @@ struct Facts {
 }
 
 impl Facts {
-    fn of(field: &str, from: Option<&Json>, to: Option<&Json>) -> Facts {
+    fn of(field: Field, from: Option<&Json>, to: Option<&Json>) -> Facts {
         let mut f = Facts {
             to: to.and_then(Json::as_str).map(str::to_string),
             ..Facts::default()
@@ -490,7 +478,9 @@ impl Facts {
             (Some(Json::Array(a)), Some(Json::Array(b))) => {
                 // A consumer is `<name> sg=... role=...`: it is added or removed by name.
                 let key = |v: &Json| match (field, v.as_str()) {
-                    ("consumers", Some(s)) => Json::String(s.split(' ').next().unwrap_or(s).into()),
+                    (Field::Consumers, Some(s)) => {
+                        Json::String(s.split(' ').next().unwrap_or(s).into())
+                    }
                     _ => v.clone(),
                 };
                 let (ka, kb): (Vec<Json>, Vec<Json>) =
@@ -524,14 +514,14 @@ impl Facts {
 }
 
 /// A comparable size: numbers, memory sizes, node types by their memory.
-fn magnitude(field: &str, v: &Json) -> Option<f64> {
+fn magnitude(field: Field, v: &Json) -> Option<f64> {
     if let Some(n) = v.as_f64() {
         return Some(n);
     }
     let s = v.as_str()?;
     match field {
-        "redis.memory.max" | "host.asterisk_reserve" => MemSize::parse(s).map(|m| m.bytes as f64),
-        "elasticache.node_type" => crate::aws::CacheNode::find(s).map(|n| n.memory_gib),
+        Field::MemoryMax | Field::HostAsteriskReserve => MemSize::parse(s).map(|m| m.bytes as f64),
+        Field::EcNodeType => crate::aws::CacheNode::find(s).map(|n| n.memory_gib),
         _ => None,
     }
 }

@@ -9,6 +9,7 @@
 //! schema), while node type, node count, Multi-AZ, windows and the parameter group's
 //! values are modified in place.
 
+use crate::field::Field;
 use serde::Serialize;
 
 /// How severe a consequence is; ordered from harmless to worst.
@@ -107,7 +108,7 @@ pub enum When {
 /// One consequence.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Row {
-    pub field: &'static str,
+    pub field: Field,
     pub modes: Modes,
     pub when: When,
     pub level: Level,
@@ -118,7 +119,7 @@ pub struct Row {
 }
 
 const fn row(
-    field: &'static str,
+    field: Field,
     modes: Modes,
     when: When,
     level: Level,
@@ -143,21 +144,21 @@ use When::{Added, Any, Down, Off, On, Removed, To};
 const UNUSED: &str = "not used in this mode: nothing changes until the environment switches";
 
 /// A field that has no effect on environments in `modes`.
-const fn unused(field: &'static str, modes: Modes) -> Row {
+const fn unused(field: Field, modes: Modes) -> Row {
     row(field, modes, Any, Nothing, UNUSED, "")
 }
 
 const RESTART_CONF: &str = "redis.conf changes; the role restarts Redis on the next playbook run";
 
 /// A redis.conf setting on the host: any change restarts Redis, nothing more.
-const fn restarts(field: &'static str) -> Row {
+const fn restarts(field: Field) -> Row {
     row(field, SelfHosted, Any, Restart, RESTART_CONF, "")
 }
 
 /// Every consequence, in blueprint order.
 pub const ROWS: &[Row] = &[
     row(
-        "name",
+        Field::Name,
         SelfHosted,
         Any,
         Replaced,
@@ -165,7 +166,7 @@ pub const ROWS: &[Row] = &[
         "redeploy consumers that read the secret by name or ARN; copy the backups you want to keep",
     ),
     row(
-        "name",
+        Field::Name,
         ElastiCache,
         Any,
         DataAtRisk,
@@ -173,7 +174,7 @@ pub const ROWS: &[Row] = &[
         "consumers read the new endpoint from the outputs; the cache repopulates from PostgreSQL",
     ),
     row(
-        "aws.region",
+        Field::AwsRegion,
         Both,
         Any,
         Replaced,
@@ -181,7 +182,7 @@ pub const ROWS: &[Row] = &[
         "deploy with a provider for that region; consumers must use the new region's secret",
     ),
     row(
-        "aws.vpc_cidr",
+        Field::AwsVpcCidr,
         Both,
         Any,
         Reload,
@@ -189,7 +190,7 @@ pub const ROWS: &[Row] = &[
         "clients outside the new range lose access",
     ),
     row(
-        "host.terraform_module",
+        Field::HostTerraformModule,
         Both,
         Any,
         Replaced,
@@ -197,7 +198,7 @@ pub const ROWS: &[Row] = &[
         "add `moved` blocks for the secret and the bucket before applying",
     ),
     row(
-        "host.instance",
+        Field::HostInstance,
         Both,
         Any,
         Reload,
@@ -205,7 +206,7 @@ pub const ROWS: &[Row] = &[
         "run the playbook on the new host; consumers use the new endpoint",
     ),
     row(
-        "host.security_group",
+        Field::HostSecurityGroup,
         Both,
         Any,
         Reload,
@@ -213,7 +214,7 @@ pub const ROWS: &[Row] = &[
         "make sure the instance carries the new security group",
     ),
     row(
-        "host.iam_role",
+        Field::HostIamRole,
         Both,
         Any,
         Reload,
@@ -221,34 +222,34 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "host.ansible_group",
+        Field::HostAnsibleGroup,
         SelfHosted,
         Any,
         Reload,
         "the group_vars move to the new group's directory; the playbook targets the new group",
         "put the hosts in the new inventory group before running the playbook",
     ),
-    unused("host.ansible_group", ElastiCache),
+    unused(Field::HostAnsibleGroup, ElastiCache),
     row(
-        "host.instance_type",
+        Field::HostInstanceType,
         SelfHosted,
         Any,
         Nothing,
         "only the capacity check and the cost report change: infragen does not resize the instance",
         "resize the instance yourself",
     ),
-    unused("host.instance_type", ElastiCache),
+    unused(Field::HostInstanceType, ElastiCache),
     row(
-        "host.asterisk_reserve",
+        Field::HostAsteriskReserve,
         SelfHosted,
         Any,
         Nothing,
         "only the capacity check changes",
         "",
     ),
-    unused("host.asterisk_reserve", ElastiCache),
+    unused(Field::HostAsteriskReserve, ElastiCache),
     row(
-        "host.overcommit_memory",
+        Field::HostOvercommitMemory,
         SelfHosted,
         Any,
         Reload,
@@ -256,18 +257,18 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "host.overcommit_memory",
+        Field::HostOvercommitMemory,
         SelfHosted,
         Off,
         Reload,
         "`vm.overcommit_memory = 1` is no longer written: a BGSAVE or AOF rewrite fork can fail on a busy host, and then persistence fails",
         "watch the persistence-failed alarm",
     ),
-    unused("host.overcommit_memory", ElastiCache),
-    restarts("host.disable_thp"),
-    unused("host.disable_thp", ElastiCache),
+    unused(Field::HostOvercommitMemory, ElastiCache),
+    restarts(Field::HostDisableThp),
+    unused(Field::HostDisableThp, ElastiCache),
     row(
-        "consumers",
+        Field::Consumers,
         Both,
         Any,
         Reload,
@@ -275,7 +276,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "consumers",
+        Field::Consumers,
         Both,
         Added,
         Reload,
@@ -283,7 +284,7 @@ pub const ROWS: &[Row] = &[
         "deploy the consumer with REDIS_HOST, REDIS_PORT and the secret ARN from the outputs",
     ),
     row(
-        "consumers",
+        Field::Consumers,
         Both,
         Removed,
         Consumers,
@@ -291,7 +292,7 @@ pub const ROWS: &[Row] = &[
         "retire the consumer first, or its calls fail after apply",
     ),
     row(
-        "redis.mode",
+        Field::RedisMode,
         Both,
         Any,
         DataAtRisk,
@@ -299,7 +300,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.mode",
+        Field::RedisMode,
         Both,
         To("elasticache"),
         DataAtRisk,
@@ -307,7 +308,7 @@ pub const ROWS: &[Row] = &[
         "redeploy consumers with the new endpoint and TLS from the outputs; follow docs/<env>/MIGRATION.md",
     ),
     row(
-        "redis.mode",
+        Field::RedisMode,
         Both,
         To("self_hosted"),
         DataAtRisk,
@@ -315,7 +316,7 @@ pub const ROWS: &[Row] = &[
         "redeploy consumers with the host endpoint; run the playbook first; follow docs/<env>/MIGRATION.md",
     ),
     row(
-        "redis.version",
+        Field::RedisVersion,
         SelfHosted,
         Any,
         Restart,
@@ -323,7 +324,7 @@ pub const ROWS: &[Row] = &[
         "upgrade the redis-server package on the host",
     ),
     row(
-        "redis.version",
+        Field::RedisVersion,
         ElastiCache,
         Any,
         Restart,
@@ -331,7 +332,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.port",
+        Field::RedisPort,
         SelfHosted,
         Any,
         Consumers,
@@ -339,25 +340,25 @@ pub const ROWS: &[Row] = &[
         "redeploy every consumer with the new REDIS_PORT",
     ),
     row(
-        "redis.port",
+        Field::RedisPort,
         ElastiCache,
         Any,
         DataAtRisk,
         "the replication group's port cannot change in place: the group is replaced and starts empty",
         "redeploy every consumer with the new port and endpoint",
     ),
-    restarts("redis.bind"),
+    restarts(Field::RedisBind),
     row(
-        "redis.bind",
+        Field::RedisBind,
         SelfHosted,
         Removed,
         Consumers,
         "Redis restarts and stops listening on a removed address",
         "clients that used that address must move",
     ),
-    unused("redis.bind", ElastiCache),
+    unused(Field::RedisBind, ElastiCache),
     row(
-        "redis.allowed_sources",
+        Field::RedisAllowedSources,
         Both,
         Any,
         Reload,
@@ -365,7 +366,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.allowed_sources",
+        Field::RedisAllowedSources,
         Both,
         Removed,
         Consumers,
@@ -373,7 +374,7 @@ pub const ROWS: &[Row] = &[
         "move those clients or keep the source",
     ),
     row(
-        "redis.blocked_commands",
+        Field::RedisBlockedCommands,
         SelfHosted,
         Any,
         Restart,
@@ -381,7 +382,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.blocked_commands",
+        Field::RedisBlockedCommands,
         SelfHosted,
         Removed,
         Restart,
@@ -389,7 +390,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.blocked_commands",
+        Field::RedisBlockedCommands,
         SelfHosted,
         Added,
         Consumers,
@@ -397,7 +398,7 @@ pub const ROWS: &[Row] = &[
         "check no consumer uses it",
     ),
     row(
-        "redis.blocked_commands",
+        Field::RedisBlockedCommands,
         ElastiCache,
         Any,
         Nothing,
@@ -405,7 +406,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.auth.password_length",
+        Field::AuthPasswordLength,
         Both,
         Any,
         Credentials,
@@ -413,7 +414,7 @@ pub const ROWS: &[Row] = &[
         "redeploy every consumer that caches the password (Lambda cold starts keep the old one)",
     ),
     row(
-        "redis.auth.password_specials",
+        Field::AuthPasswordSpecials,
         Both,
         Any,
         Credentials,
@@ -421,7 +422,7 @@ pub const ROWS: &[Row] = &[
         "redeploy every consumer that caches the password",
     ),
     row(
-        "redis.auth.secret_name",
+        Field::AuthSecretName,
         Both,
         Any,
         Replaced,
@@ -429,7 +430,7 @@ pub const ROWS: &[Row] = &[
         "consumers that read the secret by name or ARN must be redeployed with the new ARN",
     ),
     row(
-        "redis.auth.secret_recovery_days",
+        Field::AuthSecretRecoveryDays,
         Both,
         Any,
         Nothing,
@@ -437,7 +438,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.auth.kms_key_arn",
+        Field::AuthKmsKeyArn,
         SelfHosted,
         Any,
         Reload,
@@ -445,7 +446,7 @@ pub const ROWS: &[Row] = &[
         "consumers' roles need decrypt on the new key",
     ),
     row(
-        "redis.auth.kms_key_arn",
+        Field::AuthKmsKeyArn,
         ElastiCache,
         Any,
         DataAtRisk,
@@ -453,7 +454,7 @@ pub const ROWS: &[Row] = &[
         "consumers' roles need decrypt on the new key; redeploy them with the new endpoint",
     ),
     row(
-        "redis.memory.max",
+        Field::MemoryMax,
         SelfHosted,
         Any,
         Restart,
@@ -461,7 +462,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.memory.max",
+        Field::MemoryMax,
         SelfHosted,
         Down,
         DataAtRisk,
@@ -469,16 +470,16 @@ pub const ROWS: &[Row] = &[
         "check used_memory in the dashboard before applying",
     ),
     row(
-        "redis.memory.max",
+        Field::MemoryMax,
         ElastiCache,
         Any,
         Nothing,
         "ElastiCache sizes memory by node type: only the fit check changes",
         "",
     ),
-    restarts("redis.memory.policy"),
+    restarts(Field::MemoryPolicy),
     row(
-        "redis.memory.policy",
+        Field::MemoryPolicy,
         SelfHosted,
         To("noeviction"),
         Consumers,
@@ -486,26 +487,26 @@ pub const ROWS: &[Row] = &[
         "consumers must handle OOM errors on writes",
     ),
     row(
-        "redis.memory.policy",
+        Field::MemoryPolicy,
         ElastiCache,
         Any,
         Reload,
         "the parameter group's maxmemory-policy is modified in place",
         "",
     ),
-    restarts("redis.persistence.rdb_snapshots"),
+    restarts(Field::RdbSnapshots),
     row(
-        "redis.persistence.rdb_snapshots",
+        Field::RdbSnapshots,
         SelfHosted,
         Removed,
         DataAtRisk,
         "Redis restarts with fewer RDB snapshot rules: more writes are lost on a crash when AOF is off",
         "",
     ),
-    unused("redis.persistence.rdb_snapshots", ElastiCache),
-    restarts("redis.persistence.aof"),
+    unused(Field::RdbSnapshots, ElastiCache),
+    restarts(Field::Aof),
     row(
-        "redis.persistence.aof",
+        Field::Aof,
         SelfHosted,
         On,
         Restart,
@@ -513,26 +514,26 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "redis.persistence.aof",
+        Field::Aof,
         SelfHosted,
         Off,
         DataAtRisk,
         "durability drops: after the restart, a crash loses every write since the last RDB snapshot",
         "accept it, or keep AOF on",
     ),
-    unused("redis.persistence.aof", ElastiCache),
-    restarts("redis.persistence.appendfsync"),
+    unused(Field::Aof, ElastiCache),
+    restarts(Field::Appendfsync),
     row(
-        "redis.persistence.appendfsync",
+        Field::Appendfsync,
         SelfHosted,
         To("no"),
         DataAtRisk,
         "the kernel decides when the AOF reaches the disk: a crash can lose about 30 seconds of writes",
         "",
     ),
-    unused("redis.persistence.appendfsync", ElastiCache),
+    unused(Field::Appendfsync, ElastiCache),
     row(
-        "elasticache.terraform_module",
+        Field::EcTerraformModule,
         SelfHosted,
         Any,
         Nothing,
@@ -540,25 +541,25 @@ pub const ROWS: &[Row] = &[
         "move the wiring of the module's redis inputs",
     ),
     row(
-        "elasticache.terraform_module",
+        Field::EcTerraformModule,
         ElastiCache,
         Any,
         DataAtRisk,
         "the replication group moves to another module: without a `moved` block it is destroyed and a new, empty one created",
         "add `moved` blocks before applying",
     ),
-    unused("elasticache.vpc_id", SelfHosted),
+    unused(Field::EcVpcId, SelfHosted),
     row(
-        "elasticache.vpc_id",
+        Field::EcVpcId,
         ElastiCache,
         Any,
         DataAtRisk,
         "the cache's security group and subnet group move to the other VPC: the replication group is replaced and starts empty",
         "consumers must reach the new VPC",
     ),
-    unused("elasticache.subnet_ids", SelfHosted),
+    unused(Field::EcSubnetIds, SelfHosted),
     row(
-        "elasticache.subnet_ids",
+        Field::EcSubnetIds,
         ElastiCache,
         Any,
         Reload,
@@ -566,7 +567,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "elasticache.node_type",
+        Field::EcNodeType,
         SelfHosted,
         Any,
         Nothing,
@@ -574,7 +575,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "elasticache.node_type",
+        Field::EcNodeType,
         ElastiCache,
         Any,
         Restart,
@@ -582,7 +583,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "elasticache.node_type",
+        Field::EcNodeType,
         ElastiCache,
         Down,
         DataAtRisk,
@@ -590,7 +591,7 @@ pub const ROWS: &[Row] = &[
         "check the memory in use first",
     ),
     row(
-        "elasticache.nodes",
+        Field::EcNodes,
         SelfHosted,
         Any,
         Nothing,
@@ -598,16 +599,16 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "elasticache.nodes",
+        Field::EcNodes,
         ElastiCache,
         Any,
         Reload,
         "replicas are added or removed in place; the primary keeps its data",
         "",
     ),
-    unused("elasticache.multi_az", SelfHosted),
+    unused(Field::EcMultiAz, SelfHosted),
     row(
-        "elasticache.multi_az",
+        Field::EcMultiAz,
         ElastiCache,
         Any,
         Reload,
@@ -615,16 +616,16 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "elasticache.multi_az",
+        Field::EcMultiAz,
         ElastiCache,
         Off,
         Reload,
         "a failed primary is no longer replaced automatically",
         "",
     ),
-    unused("elasticache.snapshot_retention_days", SelfHosted),
+    unused(Field::EcSnapshotRetentionDays, SelfHosted),
     row(
-        "elasticache.snapshot_retention_days",
+        Field::EcSnapshotRetentionDays,
         ElastiCache,
         Any,
         Reload,
@@ -632,7 +633,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "elasticache.snapshot_retention_days",
+        Field::EcSnapshotRetentionDays,
         ElastiCache,
         Down,
         DataAtRisk,
@@ -640,52 +641,52 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "elasticache.hourly_price_usd",
+        Field::EcHourlyPriceUsd,
         Both,
         Any,
         Nothing,
         "only the cost report changes",
         "",
     ),
-    unused("elasticache.maintenance_window", SelfHosted),
+    unused(Field::EcMaintenanceWindow, SelfHosted),
     row(
-        "elasticache.maintenance_window",
+        Field::EcMaintenanceWindow,
         ElastiCache,
         Any,
         Reload,
         "the weekly maintenance window moves",
         "",
     ),
-    unused("elasticache.snapshot_window", SelfHosted),
+    unused(Field::EcSnapshotWindow, SelfHosted),
     row(
-        "elasticache.snapshot_window",
+        Field::EcSnapshotWindow,
         ElastiCache,
         Any,
         Reload,
         "the daily snapshot window moves",
         "",
     ),
-    unused("elasticache.auto_minor_version_upgrade", SelfHosted),
+    unused(Field::EcAutoMinorVersionUpgrade, SelfHosted),
     row(
-        "elasticache.auto_minor_version_upgrade",
+        Field::EcAutoMinorVersionUpgrade,
         ElastiCache,
         Any,
         Reload,
         "minor engine upgrades in the maintenance window are switched on or off",
         "",
     ),
-    unused("elasticache.apply_immediately", SelfHosted),
+    unused(Field::EcApplyImmediately, SelfHosted),
     row(
-        "elasticache.apply_immediately",
+        Field::EcApplyImmediately,
         ElastiCache,
         Any,
         Nothing,
         "nothing changes now; later changes to the replication group apply at once (true) or in the maintenance window (false)",
         "",
     ),
-    unused("elasticache.final_snapshot", SelfHosted),
+    unused(Field::EcFinalSnapshot, SelfHosted),
     row(
-        "elasticache.final_snapshot",
+        Field::EcFinalSnapshot,
         ElastiCache,
         Any,
         Nothing,
@@ -693,7 +694,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.namespace",
+        Field::MonNamespace,
         SelfHosted,
         Any,
         Reload,
@@ -701,7 +702,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.namespace",
+        Field::MonNamespace,
         ElastiCache,
         Any,
         Nothing,
@@ -709,7 +710,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.memory_alert_percent",
+        Field::MonMemoryAlertPercent,
         Both,
         Any,
         Nothing,
@@ -717,7 +718,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.interval_seconds",
+        Field::MonIntervalSeconds,
         SelfHosted,
         Any,
         Reload,
@@ -725,7 +726,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.interval_seconds",
+        Field::MonIntervalSeconds,
         ElastiCache,
         Any,
         Nothing,
@@ -733,7 +734,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.sns_topic_arn",
+        Field::MonSnsTopicArn,
         Both,
         Any,
         Replaced,
@@ -741,7 +742,7 @@ pub const ROWS: &[Row] = &[
         "confirm the subscriptions of a new topic",
     ),
     row(
-        "monitoring.notify",
+        Field::MonNotify,
         Both,
         Any,
         Reload,
@@ -749,7 +750,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.notify",
+        Field::MonNotify,
         Both,
         Added,
         Reload,
@@ -757,7 +758,7 @@ pub const ROWS: &[Row] = &[
         "the new subscriber must confirm, or receives nothing",
     ),
     row(
-        "monitoring.notify",
+        Field::MonNotify,
         Both,
         Removed,
         Reload,
@@ -765,7 +766,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.sns_kms_key_arn",
+        Field::MonSnsKmsKeyArn,
         Both,
         Any,
         Reload,
@@ -773,7 +774,7 @@ pub const ROWS: &[Row] = &[
         "the key's policy must let cloudwatch.amazonaws.com use it, or alarms stop notifying",
     ),
     row(
-        "monitoring.latency_alert_usec",
+        Field::MonLatencyAlertUsec,
         Both,
         Any,
         Nothing,
@@ -781,25 +782,25 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "monitoring.hit_rate_alert_percent",
+        Field::MonHitRateAlertPercent,
         Both,
         Any,
         Nothing,
         "the hit-rate alarm's threshold is updated in place (0 removes it)",
         "",
     ),
-    unused("monitoring.cpu_alert_percent", SelfHosted),
+    unused(Field::MonCpuAlertPercent, SelfHosted),
     row(
-        "monitoring.cpu_alert_percent",
+        Field::MonCpuAlertPercent,
         ElastiCache,
         Any,
         Nothing,
         "the engine CPU alarm's threshold is updated in place",
         "",
     ),
-    unused("monitoring.connections_alert", SelfHosted),
+    unused(Field::MonConnectionsAlert, SelfHosted),
     row(
-        "monitoring.connections_alert",
+        Field::MonConnectionsAlert,
         ElastiCache,
         Any,
         Nothing,
@@ -807,7 +808,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "backup.enabled",
+        Field::BackupEnabled,
         SelfHosted,
         Any,
         Restart,
@@ -815,7 +816,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "backup.enabled",
+        Field::BackupEnabled,
         Both,
         Off,
         DataAtRisk,
@@ -823,7 +824,7 @@ pub const ROWS: &[Row] = &[
         "copy the backups you want to keep, then `terraform state rm` the bucket and delete it by hand",
     ),
     row(
-        "backup.enabled",
+        Field::BackupEnabled,
         ElastiCache,
         Any,
         Nothing,
@@ -831,7 +832,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "backup.bucket",
+        Field::BackupBucket,
         Both,
         Any,
         Replaced,
@@ -839,16 +840,16 @@ pub const ROWS: &[Row] = &[
         "copy the backups you want to keep; retire the old generated bucket by hand (`terraform state rm`)",
     ),
     row(
-        "backup.interval_hours",
+        Field::BackupIntervalHours,
         SelfHosted,
         Any,
         Reload,
         "the backup timer's interval changes",
         "",
     ),
-    unused("backup.interval_hours", ElastiCache),
+    unused(Field::BackupIntervalHours, ElastiCache),
     row(
-        "backup.retention_days",
+        Field::BackupRetentionDays,
         Both,
         Any,
         Reload,
@@ -856,7 +857,7 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "backup.retention_days",
+        Field::BackupRetentionDays,
         Both,
         Down,
         DataAtRisk,
@@ -864,14 +865,14 @@ pub const ROWS: &[Row] = &[
         "",
     ),
     row(
-        "backup.max_age_hours",
+        Field::BackupMaxAgeHours,
         SelfHosted,
         Any,
         Nothing,
         "the backup age alarm's threshold is updated in place",
         "",
     ),
-    unused("backup.max_age_hours", ElastiCache),
+    unused(Field::BackupMaxAgeHours, ElastiCache),
 ];
 
 impl Modes {
@@ -887,11 +888,11 @@ impl Modes {
 /// The rows for `field` in a mode: the matching direction rows, else the `Any` rows.
 /// A mode-specific `Any` row overrides a `Both` one.
 /// Whether the table knows `field` (every field infragen records has a row).
-pub fn knows(field: &str) -> bool {
+pub fn knows(field: Field) -> bool {
     ROWS.iter().any(|r| r.field == field)
 }
 
-pub fn lookup(field: &str, self_hosted: bool, holds: impl Fn(When) -> bool) -> Vec<&'static Row> {
+pub fn lookup(field: Field, self_hosted: bool, holds: impl Fn(When) -> bool) -> Vec<&'static Row> {
     let rows: Vec<&'static Row> = ROWS
         .iter()
         .filter(|r| r.field == field && r.modes.includes(self_hosted))

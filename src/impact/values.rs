@@ -3,6 +3,7 @@
 //! tell a reviewer what a change will do. One line per value, keys in blueprint order,
 //! so the file's own diff reads as the list of what changed.
 
+use crate::field::Field;
 use crate::model::{Env, Mode, Model, Val};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
@@ -20,7 +21,7 @@ pub const COST: &str = "cost.added_monthly_usd";
 pub type Values = Vec<(String, Json)>;
 
 fn put<T>(out: &mut Values, v: &Val<T>, show: impl FnOnce(&T) -> Json) {
-    out.push((v.field.to_string(), show(&v.value)));
+    out.push((v.field.path().to_string(), show(&v.value)));
 }
 
 #[allow(clippy::ptr_arg)] // passed as `String::clone`-shaped callbacks of `Val<String>`
@@ -34,18 +35,18 @@ fn strings(v: &[String]) -> Json {
 
 /// Every resolved value of `e`.
 pub fn of_env(model: &Model, e: &Env) -> Values {
-    let mut out: Values = vec![("name".into(), json!(model.name))];
+    let mut out: Values = vec![(Field::Name.path().into(), json!(model.name))];
     put(&mut out, &e.region, text);
     put(&mut out, &e.vpc_cidr, text);
     let h = &model.host;
     for (field, value) in [
-        ("host.terraform_module", &h.terraform_module),
-        ("host.instance", &h.instance),
-        ("host.security_group", &h.security_group),
-        ("host.iam_role", &h.iam_role),
-        ("host.ansible_group", &h.ansible_group),
+        (Field::HostTerraformModule, &h.terraform_module),
+        (Field::HostInstance, &h.instance),
+        (Field::HostSecurityGroup, &h.security_group),
+        (Field::HostIamRole, &h.iam_role),
+        (Field::HostAnsibleGroup, &h.ansible_group),
     ] {
-        out.push((field.into(), json!(value)));
+        out.push((field.path().into(), json!(value)));
     }
     if let Some(g) = &e.guard {
         put(&mut out, &g.instance_type, text);
@@ -64,7 +65,7 @@ pub fn of_env(model: &Model, e: &Env) -> Values {
             ))
         })
         .collect();
-    out.push(("consumers".into(), Json::Array(consumers)));
+    out.push((Field::Consumers.path().into(), Json::Array(consumers)));
     let r = &e.redis;
     put(&mut out, &e.mode, |m| json!(m.as_str()));
     put(&mut out, &r.version, text);
@@ -92,11 +93,11 @@ pub fn of_env(model: &Model, e: &Env) -> Values {
     put(&mut out, &r.appendfsync, |f| json!(f.as_str()));
     if let Some(ec) = &model.elasticache {
         out.push((
-            "elasticache.terraform_module".into(),
+            Field::EcTerraformModule.path().into(),
             json!(ec.terraform_module),
         ));
-        out.push(("elasticache.vpc_id".into(), json!(ec.vpc_id)));
-        out.push(("elasticache.subnet_ids".into(), json!(ec.subnet_ids)));
+        out.push((Field::EcVpcId.path().into(), json!(ec.vpc_id)));
+        out.push((Field::EcSubnetIds.path().into(), json!(ec.subnet_ids)));
     }
     put(&mut out, &e.sizing.node_type, text);
     put(&mut out, &e.sizing.nodes, |n| json!(n));
@@ -128,7 +129,10 @@ pub fn of_env(model: &Model, e: &Env) -> Values {
     put(&mut out, &m.cpu_alert_percent, |n| json!(n));
     put(&mut out, &m.connections_alert, |n| json!(n));
     if e.mode.value == Mode::SelfHosted {
-        out.push(("backup.enabled".into(), json!(e.backup.is_some())));
+        out.push((
+            Field::BackupEnabled.path().into(),
+            json!(e.backup.is_some()),
+        ));
         if let Some(b) = &e.backup {
             if let Some(bucket) = &b.bucket {
                 put(&mut out, bucket, text);
@@ -209,7 +213,7 @@ fn kind(v: &Json) -> &'static str {
 /// limits above, environment names infragen accepts, only fields infragen records, and
 /// each value of the kind infragen writes for its field (the kind the blueprint's own
 /// value has now, where an environment has the field). A file that fails is not used:
-/// a forged `"redis.persistence.aof": "true"` must not turn a data-at-risk change into a
+/// a forged `Field::Aof: "true"` must not turn a data-at-risk change into a
 /// harmless one.
 pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> {
     if recorded.len() > MAX_ENVIRONMENTS {
@@ -241,7 +245,9 @@ pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> 
             ));
         }
         for (field, v) in values {
-            let known = kinds.contains_key(field) || field == COST || super::table::knows(field);
+            let known = kinds.contains_key(field)
+                || field == COST
+                || Field::parse(field).is_some_and(super::table::knows);
             if !known {
                 return Err(format!(
                     "environment `{env}` records `{}`, which is not a field infragen records",

@@ -2,6 +2,7 @@
 //! that turn values into HCL and YAML literals (templates never quote by hand).
 
 use crate::aws::human_bytes;
+use crate::field::Field;
 use crate::model::{Env, Mode, Model};
 use minijinja::value::{Serde, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
@@ -127,8 +128,9 @@ fn kms_skip(model: &Model) -> Option<String> {
         .collect();
     (!without.is_empty()).then(|| {
         format!(
-            "The blueprint names no customer KMS key for {} so the AWS-managed key aws/secretsmanager encrypts the secret (set redis.auth.kms_key_arn to use one)",
-            without.join(", ")
+            "The blueprint names no customer KMS key for {} so the AWS-managed key aws/secretsmanager encrypts the secret (set {} to use one)",
+            without.join(", "),
+            Field::AuthKmsKeyArn
         )
     })
 }
@@ -146,12 +148,13 @@ fn elasticache_skips(model: &Model) -> Vec<String> {
         .collect();
     if !without_kms.is_empty() {
         skips.push(format!(
-            "CKV_AWS_191:The blueprint names no customer KMS key (redis.auth.kms_key_arn) for {} so ElastiCache encrypts at rest with its AWS-managed key there",
+            "CKV_AWS_191:The blueprint names no customer KMS key ({}) for {} so ElastiCache encrypts at rest with its AWS-managed key there",
+            Field::AuthKmsKeyArn,
             without_kms.join(", ")
         ));
     }
-    skips.push("CKV2_AWS_50:Multi-AZ follows each environment's elasticache.multi_az (impossible with one node); a cache miss falls back to PostgreSQL".to_string());
-    skips.push("CKV_AWS_134:Snapshots follow each environment's elasticache.snapshot_retention_days (0 turns them off); the cache repopulates from PostgreSQL".to_string());
+    skips.push(format!("CKV2_AWS_50:Multi-AZ follows each environment's {} (impossible with one node); a cache miss falls back to PostgreSQL", Field::EcMultiAz));
+    skips.push(format!("CKV_AWS_134:Snapshots follow each environment's {} (0 turns them off); the cache repopulates from PostgreSQL", Field::EcSnapshotRetentionDays));
     skips
 }
 

@@ -159,7 +159,7 @@ pub fn markdown(impact: &Impact, values: &str, blueprint: &str) -> String {
                 "| {} | **{}** | {} | {} | {} | {} | {} |",
                 cell(&e.env),
                 c.level.as_str(),
-                cell(&c.field),
+                cell(c.field.path()),
                 cell(&show(c.from.as_ref())),
                 cell(&show(c.to.as_ref())),
                 cell(c.effect),

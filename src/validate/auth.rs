@@ -4,6 +4,7 @@
 use super::resolver::Resolver;
 use super::syntax::{is_kms_arn, is_secret_name};
 use crate::diag::Code;
+use crate::field::Field;
 use crate::model::Val;
 use crate::rules::{PASSWORD_LENGTH, SECRET_RECOVERY_DAYS};
 
@@ -25,12 +26,12 @@ impl Resolver<'_> {
             |n| format!("password length {n} is out of range"),
         );
         let password_specials = self.or(
-            "redis.auth.password_specials",
+            Field::AuthPasswordSpecials,
             |l| l.redis.as_ref()?.auth.as_ref()?.password_specials.as_ref(),
             false,
         );
         let secret_name = self.or(
-            "redis.auth.secret_name",
+            Field::AuthSecretName,
             |l| l.redis.as_ref()?.auth.as_ref()?.secret_name.as_ref(),
             format!("{}/{}/redis-password", self.name, self.env),
         );
@@ -59,7 +60,7 @@ impl Resolver<'_> {
             },
             |n| format!("recovery window of {n} days is not allowed by Secrets Manager"),
         );
-        let kms_key_arn = self.pick("redis.auth.kms_key_arn", |l| {
+        let kms_key_arn = self.pick(Field::AuthKmsKeyArn, |l| {
             l.redis.as_ref()?.auth.as_ref()?.kms_key_arn.as_ref()
         });
         let kms_ok = match &kms_key_arn {

@@ -5,6 +5,7 @@
 use super::resolver::Resolver;
 use super::syntax::{is_bucket_name, is_slug};
 use crate::diag::Code;
+use crate::field::Field;
 use crate::model::Backup;
 use crate::rules::{
     BACKUP_INTERVAL_HOURS, BACKUP_MAX_AGE_HOURS, BACKUP_MAX_AGE_SLACK_HOURS, BACKUP_RETENTION_DAYS,
@@ -18,14 +19,14 @@ impl Resolver<'_> {
     /// The environment's backups, or `Ok(None)` when they are off.
     pub(super) fn backup(&mut self) -> Result<Option<Backup>, ()> {
         let enabled = self.or(
-            "backup.enabled",
+            Field::BackupEnabled,
             |l| l.backup.as_ref()?.enabled.as_ref(),
             true,
         );
         if !enabled.value {
             return Ok(None);
         }
-        let bucket = self.pick("backup.bucket", |l| l.backup.as_ref()?.bucket.as_ref());
+        let bucket = self.pick(Field::BackupBucket, |l| l.backup.as_ref()?.bucket.as_ref());
         let interval = self.int::<u32>(
             &BACKUP_INTERVAL_HOURS,
             Code::BackupSchedule,
@@ -38,7 +39,7 @@ impl Resolver<'_> {
             |l| l.backup.as_ref()?.retention_days.as_ref(),
             |n| format!("{n} days is not a backup retention"),
         );
-        let age_raw = self.pick("backup.max_age_hours", |l| {
+        let age_raw = self.pick(Field::BackupMaxAgeHours, |l| {
             l.backup.as_ref()?.max_age_hours.as_ref()
         });
         let mut ok = true;
@@ -50,7 +51,7 @@ impl Resolver<'_> {
                 |n| format!("{n} hours is not a backup age alarm"),
             ),
             (None, Some(i)) => Some(self.default(
-                "backup.max_age_hours",
+                Field::BackupMaxAgeHours,
                 i.value + BACKUP_MAX_AGE_SLACK_HOURS as u32,
             )),
             (None, None) => None,
@@ -66,7 +67,7 @@ impl Resolver<'_> {
                         age.value, i.value
                     )
                 },
-                "more hours than backup.interval_hours",
+                &format!("more hours than {}", Field::BackupIntervalHours),
             );
         }
         match &bucket {
@@ -99,7 +100,7 @@ impl Resolver<'_> {
                             self.env,
                             generated.len()
                         ),
-                        "a shorter `name` or environment name, or `backup.bucket` naming an existing bucket",
+                        &format!("a shorter `name` or environment name, or `{}` naming an existing bucket", Field::BackupBucket),
                     );
                     ok = false;
                 }

@@ -4,12 +4,13 @@
 use super::resolver::Resolver;
 use super::syntax::{is_reference, is_slug};
 use crate::diag::{Code, Pos};
+use crate::field::Field;
 use crate::model::{Consumer, Val};
 
 impl Resolver<'_> {
     /// The consumers, as one shared value (module code names them) plus the list.
     pub(super) fn consumers(&mut self) -> Option<(Vec<Consumer>, Val<String>)> {
-        let list = self.or("consumers", |l| l.consumers.as_ref(), Vec::new());
+        let list = self.or(Field::Consumers, |l| l.consumers.as_ref(), Vec::new());
         let mut out: Vec<Consumer> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut ok = true;

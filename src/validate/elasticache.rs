@@ -8,6 +8,7 @@ use super::syntax::{is_identifier, is_reference, parse_window};
 use crate::aws::{CacheNode, human_bytes};
 use crate::blueprint::{Layer, Sp};
 use crate::diag::{Code, Diagnostic};
+use crate::field::Field;
 use crate::model::{CacheSizing, ElastiCacheEnv, Origin, Redis};
 use crate::rules::{NODES, SNAPSHOT_RETENTION_DAYS};
 use crate::suggest::did_you_mean;
@@ -16,7 +17,7 @@ impl Resolver<'_> {
     /// The node type, count and price: used by ElastiCache mode and by the cost report.
     pub(super) fn cache_sizing(&mut self) -> Option<CacheSizing> {
         let node_type = self.or(
-            "elasticache.node_type",
+            Field::EcNodeType,
             |l| l.elasticache.as_ref()?.node_type.as_ref(),
             "cache.t3.small".to_string(),
         );
@@ -26,7 +27,7 @@ impl Resolver<'_> {
             |l| l.elasticache.as_ref()?.nodes.as_ref(),
             |n| format!("{n} nodes is out of range"),
         );
-        let price = self.pick("elasticache.hourly_price_usd", |l| {
+        let price = self.pick(Field::EcHourlyPriceUsd, |l| {
             l.elasticache.as_ref()?.hourly_price_usd.as_ref()
         });
         let mut ok = true;
@@ -57,7 +58,7 @@ impl Resolver<'_> {
             }
             // Every node type in the table has a price (a unit test proves it).
             None => self.default(
-                "elasticache.hourly_price_usd",
+                Field::EcHourlyPriceUsd,
                 crate::aws::cache_price(&node_type.value)?,
             ),
         };
@@ -73,7 +74,7 @@ impl Resolver<'_> {
     /// or neither). `Ok(None)` when the environment places no ElastiCache.
     pub(super) fn placement(&mut self, required: bool) -> Result<Option<Shared>, ()> {
         let module = self.or(
-            "elasticache.terraform_module",
+            Field::EcTerraformModule,
             |l| l.elasticache.as_ref()?.terraform_module.as_ref(),
             "data".to_string(),
         );
@@ -85,29 +86,33 @@ impl Resolver<'_> {
         }
         let (vpc_id, subnets) = if required {
             (
-                self.required("elasticache.vpc_id", vpc_get, "`vpc_id: var.vpc_id`"),
+                self.required(Field::EcVpcId, vpc_get, "`vpc_id: var.vpc_id`"),
                 self.required(
-                    "elasticache.subnet_ids",
+                    Field::EcSubnetIds,
                     subnets_get,
                     "`subnet_ids: var.private_subnet_ids`",
                 ),
             )
         } else {
-            let vpc_id = self.pick("elasticache.vpc_id", vpc_get);
-            let subnets = self.pick("elasticache.subnet_ids", subnets_get);
+            let vpc_id = self.pick(Field::EcVpcId, vpc_get);
+            let subnets = self.pick(Field::EcSubnetIds, subnets_get);
             match (&vpc_id, &subnets) {
                 (None, None) => return Ok(None),
                 (Some(set), None) | (None, Some(set)) => {
                     let missing = if vpc_id.is_none() {
-                        "vpc_id"
+                        Field::EcVpcId
                     } else {
-                        "subnet_ids"
+                        Field::EcSubnetIds
                     };
                     self.err(
                         Code::Placement,
                         set,
-                        format!("`{}` is set but `elasticache.{missing}` is not", set.field),
-                        "both `elasticache.vpc_id` and `elasticache.subnet_ids` (where ElastiCache goes), or neither",
+                        format!("`{}` is set but `{missing}` is not", set.field),
+                        &format!(
+                            "both `{}` and `{}` (where ElastiCache goes), or neither",
+                            Field::EcVpcId,
+                            Field::EcSubnetIds
+                        ),
                     );
                     return Err(());
                 }
@@ -153,7 +158,7 @@ impl Resolver<'_> {
     ) -> Option<ElastiCacheEnv> {
         let node = CacheNode::find(&sizing.node_type.value)?;
         let multi_az = self.or(
-            "elasticache.multi_az",
+            Field::EcMultiAz,
             |l| l.elasticache.as_ref()?.multi_az.as_ref(),
             sizing.nodes.value >= 2 && node.failover,
         );
@@ -164,27 +169,27 @@ impl Resolver<'_> {
             |n| format!("{n} days of snapshots is out of range"),
         );
         let maintenance_window = self.or(
-            "elasticache.maintenance_window",
+            Field::EcMaintenanceWindow,
             |l| l.elasticache.as_ref()?.maintenance_window.as_ref(),
             "sun:05:00-sun:06:00".to_string(),
         );
         let snapshot_window = self.or(
-            "elasticache.snapshot_window",
+            Field::EcSnapshotWindow,
             |l| l.elasticache.as_ref()?.snapshot_window.as_ref(),
             "03:00-04:00".to_string(),
         );
         let auto_minor_version_upgrade = self.or(
-            "elasticache.auto_minor_version_upgrade",
+            Field::EcAutoMinorVersionUpgrade,
             |l| l.elasticache.as_ref()?.auto_minor_version_upgrade.as_ref(),
             true,
         );
         let apply_immediately = self.or(
-            "elasticache.apply_immediately",
+            Field::EcApplyImmediately,
             |l| l.elasticache.as_ref()?.apply_immediately.as_ref(),
             false,
         );
         let final_snapshot = self.or(
-            "elasticache.final_snapshot",
+            Field::EcFinalSnapshot,
             |l| l.elasticache.as_ref()?.final_snapshot.as_ref(),
             true,
         );
@@ -302,7 +307,8 @@ impl Resolver<'_> {
                     pos,
                     path,
                     format!(
-                        "redis.memory.max {} ({}) does not fit {}: {} GiB of memory, {}% reserved by ElastiCache, leaves {} usable",
+                        "{} {} ({}) does not fit {}: {} GiB of memory, {}% reserved by ElastiCache, leaves {} usable",
+                        Field::MemoryMax,
                         max.value.text,
                         human_bytes(max.value.bytes),
                         node.name,
@@ -311,7 +317,7 @@ impl Resolver<'_> {
                         human_bytes(usable)
                     ),
                 )
-                .help("a larger node type, or a smaller redis.memory.max"),
+                .help(format!("a larger node type, or a smaller {}", Field::MemoryMax)),
             );
             ok = false;
         }

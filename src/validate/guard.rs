@@ -4,6 +4,7 @@
 use super::resolver::Resolver;
 use crate::aws::mib;
 use crate::diag::{Code, Diagnostic};
+use crate::field::Field;
 use crate::model::{Guard, MemSize, Origin, Redis};
 use crate::rules::MAX_MEMORY_BYTES;
 use crate::suggest::did_you_mean;
@@ -12,22 +13,22 @@ impl Resolver<'_> {
     /// How Redis shares the host: the capacity rule and the kernel settings.
     pub(super) fn guard(&mut self, redis: &Redis) -> Option<Guard> {
         let instance_type = self.required(
-            "host.instance_type",
+            Field::HostInstanceType,
             |l| l.host.as_ref()?.instance_type.as_ref(),
             "`instance_type: t3.medium`",
         )?;
         let reserve_raw = self.or(
-            "host.asterisk_reserve",
+            Field::HostAsteriskReserve,
             |l| l.host.as_ref()?.asterisk_reserve.as_ref(),
             "1gb".to_string(),
         );
         let overcommit_memory = self.or(
-            "host.overcommit_memory",
+            Field::HostOvercommitMemory,
             |l| l.host.as_ref()?.overcommit_memory.as_ref(),
             true,
         );
         let disable_thp = self.or(
-            "host.disable_thp",
+            Field::HostDisableThp,
             |l| l.host.as_ref()?.disable_thp.as_ref(),
             true,
         );
@@ -104,7 +105,12 @@ impl Resolver<'_> {
                         mib(ram)
                     ),
                 )
-                .help("a smaller redis.memory.max, a smaller host.asterisk_reserve, or a larger host.instance_type"),
+                .help(format!(
+                    "a smaller {}, a smaller {}, or a larger {}",
+                    Field::MemoryMax,
+                    Field::HostAsteriskReserve,
+                    Field::HostInstanceType
+                )),
             );
             return None;
         }

@@ -4,6 +4,7 @@
 use super::resolver::{Resolver, Shared};
 use super::syntax::{is_address, is_identifier, is_region, is_yaml_special, parse_cidr};
 use crate::diag::Code;
+use crate::field::Field;
 use crate::model::Val;
 use crate::rules::Mode;
 use crate::suggest::did_you_mean;
@@ -13,12 +14,12 @@ impl Resolver<'_> {
     /// `aws.region` and `aws.vpc_cidr`, both required.
     pub(super) fn aws(&mut self) -> (Option<Val<String>>, Option<Val<String>>) {
         let region = self.required(
-            "aws.region",
+            Field::AwsRegion,
             |l| l.aws.as_ref()?.region.as_ref(),
             "`region: us-east-1`",
         );
         let vpc_cidr = self.required(
-            "aws.vpc_cidr",
+            Field::AwsVpcCidr,
             |l| l.aws.as_ref()?.vpc_cidr.as_ref(),
             "`vpc_cidr: 10.0.0.0/16`",
         );
@@ -56,27 +57,27 @@ impl Resolver<'_> {
     /// The host's module, resources and inventory group: shared by every environment.
     pub(super) fn host(&mut self) -> Option<Shared> {
         let module = self.required(
-            "host.terraform_module",
+            Field::HostTerraformModule,
             |l| l.host.as_ref()?.terraform_module.as_ref(),
             "`terraform_module: compute`",
         );
         let instance = self.required(
-            "host.instance",
+            Field::HostInstance,
             |l| l.host.as_ref()?.instance.as_ref(),
             "`instance: aws_instance.asterisk`",
         );
         let sg = self.required(
-            "host.security_group",
+            Field::HostSecurityGroup,
             |l| l.host.as_ref()?.security_group.as_ref(),
             "`security_group: aws_security_group.asterisk`",
         );
         let role = self.required(
-            "host.iam_role",
+            Field::HostIamRole,
             |l| l.host.as_ref()?.iam_role.as_ref(),
             "`iam_role: aws_iam_role.asterisk`",
         );
         let group = self.required(
-            "host.ansible_group",
+            Field::HostAnsibleGroup,
             |l| l.host.as_ref()?.ansible_group.as_ref(),
             "`ansible_group: asterisk`",
         );
@@ -134,7 +135,7 @@ impl Resolver<'_> {
     /// `redis.mode`: where Redis runs in this environment.
     pub(super) fn mode(&mut self) -> Option<Val<Mode>> {
         let raw = self.or(
-            "redis.mode",
+            Field::RedisMode,
             |l| l.redis.as_ref()?.mode.as_ref(),
             Mode::SelfHosted.as_str().to_string(),
         );

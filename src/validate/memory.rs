@@ -2,6 +2,7 @@
 
 use super::resolver::Resolver;
 use crate::diag::Code;
+use crate::field::Field;
 use crate::model::{MemSize, Val};
 use crate::rules::{EvictionPolicy, MAX_MEMORY_BYTES, MIN_MEMORY_BYTES};
 
@@ -16,7 +17,7 @@ const MEMORY_HELP: &str = "a whole number with a Redis unit: b, k (1000), kb (10
 impl Resolver<'_> {
     pub(super) fn memory(&mut self) -> Option<Memory> {
         let raw = self.or(
-            "redis.memory.max",
+            Field::MemoryMax,
             |l| l.redis.as_ref()?.memory.as_ref()?.max.as_ref(),
             "512mb".to_string(),
         );
@@ -41,7 +42,7 @@ impl Resolver<'_> {
             }
         };
         let policy_raw = self.or(
-            "redis.memory.policy",
+            Field::MemoryPolicy,
             |l| l.redis.as_ref()?.memory.as_ref()?.policy.as_ref(),
             EvictionPolicy::AllKeysLru.as_str().to_string(),
         );

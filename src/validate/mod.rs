@@ -27,6 +27,7 @@ pub mod syntax;
 
 use crate::blueprint::Blueprint;
 use crate::diag::{Code, Diagnostic, Pos};
+use crate::field::Field;
 use crate::model::{ElastiCacheShared, Env, Host, Model, Val};
 use crate::rules::{ENV_NAME_MAX, Mode, NAME_MAX};
 use resolver::{Resolver, Shared};
@@ -146,7 +147,7 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
     }
 
     let first = agree(&shared, &mut diags);
-    let get = |field: &str| {
+    let get = |field: Field| {
         first
             .iter()
             .find(|f| f.field == field)
@@ -154,25 +155,23 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
     };
     let host = (|| {
         Some(Host {
-            terraform_module: get("host.terraform_module")?,
-            instance: get("host.instance")?,
-            security_group: get("host.security_group")?,
-            iam_role: get("host.iam_role")?,
-            ansible_group: get("host.ansible_group")?,
+            terraform_module: get(Field::HostTerraformModule)?,
+            instance: get(Field::HostInstance)?,
+            security_group: get(Field::HostSecurityGroup)?,
+            iam_role: get(Field::HostIamRole)?,
+            ansible_group: get(Field::HostAnsibleGroup)?,
         })
     })();
     let elasticache = (|| {
         Some(ElastiCacheShared {
-            terraform_module: get("elasticache.terraform_module")?,
-            vpc_id: get("elasticache.vpc_id")?,
-            subnet_ids: get("elasticache.subnet_ids")?,
+            terraform_module: get(Field::EcTerraformModule)?,
+            vpc_id: get(Field::EcVpcId)?,
+            subnet_ids: get(Field::EcSubnetIds)?,
         })
     })();
     if let (Some(e), Some(h)) = (&elasticache, &host)
         && h.terraform_module.eq_ignore_ascii_case(&e.terraform_module)
-        && let Some(v) = first
-            .iter()
-            .find(|f| f.field == "elasticache.terraform_module")
+        && let Some(v) = first.iter().find(|f| f.field == Field::EcTerraformModule)
     {
         diags.push(
             Diagnostic::new(
@@ -180,11 +179,13 @@ pub fn build(bp: Blueprint, source: &str) -> Result<Model, Vec<Diagnostic>> {
                 v.pos(),
                 v.path(),
                 if h.terraform_module == e.terraform_module {
-                    format!("module `{}` is also `host.terraform_module`", e.terraform_module)
+                    format!("module `{}` is also `{}`", e.terraform_module, Field::HostTerraformModule)
                 } else {
                     format!(
-                        "module `{}` and `host.terraform_module` `{}` differ only in case: one directory on a case-insensitive file system (macOS, Windows)",
-                        e.terraform_module, h.terraform_module
+                        "module `{}` and `{}` `{}` differ only in case: one directory on a case-insensitive file system (macOS, Windows)",
+                        e.terraform_module,
+                        Field::HostTerraformModule,
+                        h.terraform_module
                     )
                 },
             )
@@ -288,7 +289,11 @@ impl Resolver<'_> {
             self.err(
                 Code::Unreachable,
                 &r.allowed_sources,
-                "no client could reach Redis: `redis.allowed_sources` and `consumers` are both empty".into(),
+                format!(
+                    "no client could reach Redis: `{}` and `{}` are both empty",
+                    Field::RedisAllowedSources,
+                    Field::Consumers
+                ),
                 "`allowed_sources: [vpc]`, CIDRs, or `consumers` with their security groups",
             );
             return None;

@@ -4,6 +4,7 @@
 use super::resolver::{Resolver, item_pos};
 use super::syntax::{is_email, is_https_url, is_kms_arn, is_sns_arn};
 use crate::diag::Code;
+use crate::field::Field;
 use crate::model::{Monitoring, Subscription};
 use crate::rules::{
     CONNECTIONS_ALERT, CPU_ALERT_PERCENT, HIT_RATE_ALERT_PERCENT, INTERVAL_SECONDS,
@@ -13,7 +14,7 @@ use crate::rules::{
 impl Resolver<'_> {
     pub(super) fn monitoring(&mut self) -> Option<Monitoring> {
         let namespace = self.or(
-            "monitoring.namespace",
+            Field::MonNamespace,
             |l| l.monitoring.as_ref()?.namespace.as_ref(),
             "Infragen/Redis".to_string(),
         );
@@ -29,7 +30,7 @@ impl Resolver<'_> {
             |l| l.monitoring.as_ref()?.interval_seconds.as_ref(),
             |n| format!("{n} seconds is not a metric period"),
         );
-        let topic = self.pick("monitoring.sns_topic_arn", |l| {
+        let topic = self.pick(Field::MonSnsTopicArn, |l| {
             l.monitoring.as_ref()?.sns_topic_arn.as_ref()
         });
         let mut ok = true;
@@ -84,7 +85,7 @@ impl Resolver<'_> {
             |l| l.monitoring.as_ref()?.connections_alert.as_ref(),
             |n| format!("{n} connections is not a connection alarm threshold"),
         );
-        let key = self.pick("monitoring.sns_kms_key_arn", |l| {
+        let key = self.pick(Field::MonSnsKmsKeyArn, |l| {
             l.monitoring.as_ref()?.sns_kms_key_arn.as_ref()
         });
         if let Some(k) = &key {
@@ -114,7 +115,7 @@ impl Resolver<'_> {
     /// Who gets the alarms: required unless the blueprint names a topic of its own.
     fn notify(&mut self, own_topic: bool) -> Option<crate::model::Val<Vec<Subscription>>> {
         let raw = self.or(
-            "monitoring.notify",
+            Field::MonNotify,
             |l| l.monitoring.as_ref()?.notify.as_ref(),
             Vec::new(),
         );
@@ -126,8 +127,10 @@ impl Resolver<'_> {
                 at,
                 raw.path(),
                 format!(
-                    "environment `{}`: the alarms would notify nobody: `monitoring.notify` is empty and no `monitoring.sns_topic_arn` is set",
-                    self.env
+                    "environment `{}`: the alarms would notify nobody: `{}` is empty and no `{}` is set",
+                    self.env,
+                    Field::MonNotify,
+                    Field::MonSnsTopicArn
                 ),
                 "`notify: [oncall@example.com]` (email addresses or https:// endpoints), or the ARN of a topic with subscribers",
             );

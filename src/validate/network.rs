@@ -6,6 +6,7 @@ use super::syntax::{
     PUBLIC_V4_LIMIT, PUBLIC_V6_LIMIT, covers_everything, parse_cidr, public_coverage,
 };
 use crate::diag::Code;
+use crate::field::Field;
 use crate::model::Val;
 use crate::rules::PORT;
 use std::net::IpAddr;
@@ -77,7 +78,7 @@ impl Resolver<'_> {
     /// :: as IPv6-only).
     fn bind(&mut self) -> Option<Val<Vec<String>>> {
         let raw = self.or(
-            "redis.bind",
+            Field::RedisBind,
             |l| l.redis.as_ref()?.bind.as_ref(),
             vec![default_sp("0.0.0.0")],
         );
@@ -140,7 +141,7 @@ impl Resolver<'_> {
     /// canonical, once, never the whole internet, alone or together.
     fn sources(&mut self, vpc_cidr: Option<&Val<String>>) -> Option<Sources> {
         let sources = self.or(
-            "redis.allowed_sources",
+            Field::RedisAllowedSources,
             |l| l.redis.as_ref()?.allowed_sources.as_ref(),
             vec![default_sp("vpc")],
         );

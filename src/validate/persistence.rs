@@ -3,6 +3,7 @@
 use super::resolver::Resolver;
 use crate::blueprint::{Int, Sp};
 use crate::diag::{Code, Pos};
+use crate::field::Field;
 use crate::model::{Snapshot, Val};
 use crate::rules::{AppendFsync, SAVE_NUMBER};
 
@@ -33,12 +34,12 @@ impl Resolver<'_> {
     pub(super) fn persistence(&mut self) -> Option<Persistence> {
         let snapshots = self.snapshots();
         let aof = self.or(
-            "redis.persistence.aof",
+            Field::Aof,
             |l| l.redis.as_ref()?.persistence.as_ref()?.aof.as_ref(),
             true,
         );
         let raw = self.or(
-            "redis.persistence.appendfsync",
+            Field::Appendfsync,
             |l| l.redis.as_ref()?.persistence.as_ref()?.appendfsync.as_ref(),
             AppendFsync::EverySec.as_str().to_string(),
         );
@@ -58,7 +59,7 @@ impl Resolver<'_> {
 
     /// `save <after_seconds> <min_changes>` rules; `[]` turns RDB off.
     fn snapshots(&mut self) -> Option<Val<Vec<Snapshot>>> {
-        let Some(v) = self.pick("redis.persistence.rdb_snapshots", |l| {
+        let Some(v) = self.pick(Field::RdbSnapshots, |l| {
             l.redis
                 .as_ref()?
                 .persistence
@@ -66,10 +67,7 @@ impl Resolver<'_> {
                 .rdb_snapshots
                 .as_ref()
         }) else {
-            return Some(self.default(
-                "redis.persistence.rdb_snapshots",
-                DEFAULT_SNAPSHOTS.to_vec(),
-            ));
+            return Some(self.default(Field::RdbSnapshots, DEFAULT_SNAPSHOTS.to_vec()));
         };
         let mut out = Vec::new();
         let mut ok = true;

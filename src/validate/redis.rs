@@ -5,6 +5,7 @@
 use super::resolver::{Resolver, default_sp, item_pos};
 use super::syntax::is_redis7;
 use crate::diag::Code;
+use crate::field::Field;
 use crate::model::{Redis, Val};
 use crate::rules::BLOCKABLE_COMMANDS;
 use crate::suggest::did_you_mean;
@@ -43,7 +44,7 @@ impl Resolver<'_> {
 
     fn version(&mut self) -> Option<Val<String>> {
         let version = self.or(
-            "redis.version",
+            Field::RedisVersion,
             |l| l.redis.as_ref()?.version.as_ref(),
             "7.0".to_string(),
         );
@@ -60,7 +61,7 @@ impl Resolver<'_> {
     /// Commands refused to every client, upper case, each once.
     fn blocked_commands(&mut self) -> Option<Val<Vec<String>>> {
         let raw = self.or(
-            "redis.blocked_commands",
+            Field::RedisBlockedCommands,
             |l| l.redis.as_ref()?.blocked_commands.as_ref(),
             vec![default_sp("FLUSHALL"), default_sp("FLUSHDB")],
         );

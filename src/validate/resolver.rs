@@ -5,6 +5,7 @@
 
 use crate::blueprint::{Int, Layer, Sp};
 use crate::diag::{Code, Diagnostic, Pos};
+use crate::field::Field;
 use crate::model::{Origin, Val};
 use crate::rules::IntRule;
 use crate::suggest::did_you_mean;
@@ -28,7 +29,7 @@ pub(super) struct Resolver<'a> {
 impl Resolver<'_> {
     pub fn pick<T: Clone>(
         &self,
-        field: &'static str,
+        field: Field,
         get: impl Fn(&Layer) -> Option<&Sp<T>>,
     ) -> Option<Val<T>> {
         let (sp, origin): (&Sp<T>, fn(Pos) -> Origin) = if let Some(v) = get(self.over) {
@@ -46,7 +47,7 @@ impl Resolver<'_> {
 
     pub fn or<T: Clone>(
         &self,
-        field: &'static str,
+        field: Field,
         get: impl Fn(&Layer) -> Option<&Sp<T>>,
         default: T,
     ) -> Val<T> {
@@ -55,7 +56,7 @@ impl Resolver<'_> {
     }
 
     /// A value that is infragen's default.
-    pub fn default<T>(&self, field: &'static str, value: T) -> Val<T> {
+    pub fn default<T>(&self, field: Field, value: T) -> Val<T> {
         Val {
             value,
             origin: Origin::Default,
@@ -66,7 +67,7 @@ impl Resolver<'_> {
 
     pub fn required<T: Clone>(
         &mut self,
-        field: &'static str,
+        field: Field,
         get: impl Fn(&Layer) -> Option<&Sp<T>>,
         example: &str,
     ) -> Option<Val<T>> {

@@ -454,68 +454,18 @@ fn readme_example_is_what_the_tool_prints() {
     assert_eq!(shown, &run.stdout[at..end], "update the README's example");
 }
 
-/// Every leaf field of the blueprint's schema, as a data path (`redis.memory.max`);
-/// lists (of consumers, of snapshot rules) are leaves; `environments` holds overrides
-/// of the same fields and is not one.
-fn schema_leaves() -> BTreeSet<String> {
-    fn resolve<'a>(
-        defs: &'a serde_json::Value,
-        mut n: &'a serde_json::Value,
-    ) -> &'a serde_json::Value {
-        loop {
-            if let Some(r) = n.get("$ref").and_then(|r| r.as_str()) {
-                n = &defs[r.rsplit('/').next().unwrap()];
-            } else if let Some(any) = n.get("anyOf").and_then(|a| a.as_array()) {
-                n = any.iter().find(|a| a["type"] != "null").unwrap();
-            } else {
-                return n;
-            }
-        }
-    }
-    fn walk(
-        defs: &serde_json::Value,
-        n: &serde_json::Value,
-        path: &str,
-        out: &mut BTreeSet<String>,
-    ) {
-        let n = resolve(defs, n);
-        match n.get("properties").and_then(|p| p.as_object()) {
-            Some(props) if n["type"] == "object" => {
-                for (k, v) in props {
-                    if path.is_empty() && k == "environments" {
-                        continue;
-                    }
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(defs, v, &p, out);
-                }
-            }
-            _ => {
-                out.insert(path.to_string());
-            }
-        }
-    }
-    let schema: serde_json::Value =
-        serde_json::from_str(&infragen::blueprint::json_schema()).unwrap();
-    let mut out = BTreeSet::new();
-    walk(&schema["$defs"], &schema, "", &mut out);
-    out
-}
-
 /// Every field of the blueprint has a consequence in both modes, and the table names
 /// no field the blueprint lacks; every recorded value is a blueprint field.
 #[test]
 fn every_field_has_a_consequence_in_both_modes() {
     use infragen::impact::table::{Modes, ROWS, When};
-    let leaves = schema_leaves();
+    // `registry::the_field_registry_is_the_schema` proves the registry is the schema.
+    let leaves = infragen::field::Field::ALL;
     assert!(leaves.len() > 50, "{leaves:?}");
-    for field in &leaves {
+    for field in leaves {
         for self_hosted in [true, false] {
             assert!(
-                ROWS.iter().any(|r| r.field == field
+                ROWS.iter().any(|r| r.field == *field
                     && r.when == When::Any
                     && r.modes.includes(self_hosted)),
                 "{field}: no `Any` row for {} mode",
@@ -529,7 +479,7 @@ fn every_field_has_a_consequence_in_both_modes() {
     }
     for r in ROWS {
         assert!(
-            leaves.contains(r.field),
+            leaves.contains(&r.field),
             "the table names {}, not a blueprint field",
             r.field
         );
@@ -554,7 +504,8 @@ fn every_field_has_a_consequence_in_both_modes() {
         for e in &model.envs {
             for (field, _) in impact::values::of_env(&model, e) {
                 assert!(
-                    leaves.contains(&field) || field == impact::values::COST,
+                    infragen::field::Field::parse(&field).is_some()
+                        || field == impact::values::COST,
                     "{fixture}: records {field}, not a blueprint field"
                 );
             }

@@ -13,5 +13,6 @@ mod parse_back;
 mod plan;
 mod property;
 mod real_tools;
+mod registry;
 mod snapshots;
 mod uptodate;

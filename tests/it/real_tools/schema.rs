@@ -157,7 +157,7 @@ fn schema_and_validator_agree_on_edge_values() {
     }
     for rule in [&rules::NODES, &rules::SNAPSHOT_RETENTION_DAYS] {
         for v in edges(rule) {
-            let key = rule.field.rsplit('.').next().unwrap();
+            let key = rule.field.path().rsplit('.').next().unwrap();
             add(
                 format!("{} = {v}", rule.field),
                 &cached,

@@ -5,10 +5,10 @@
 //! (`infragen check | head`): then infragen stops quietly with the code it had.
 
 use crate::commands::{self, Streams};
-use crate::error::{Error, Outcome, exit_code, is_closed_pipe};
+use crate::error::{DONE, Error, Outcome, TROUBLE, exit_code, is_closed_pipe};
 use crate::report::safe::{Kind, Safe};
 use crate::report::{self, Format};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,55 +29,46 @@ pub struct Cli {
 pub enum Command {
     /// Render every file and write the ones that changed; remove stale generated files.
     Gen {
-        #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
-        blueprint: PathBuf,
-        #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
-        out: PathBuf,
+        #[command(flatten)]
+        blueprint: Blueprint,
+        #[command(flatten)]
+        out: Out,
         /// Overwrite or remove generated files even when they were edited by hand.
         #[arg(long)]
         force: bool,
-        /// Follow symbolic links in the --out path. Never the default: the output tree
-        /// may come from a pull request, and a committed link would move writes, reads
-        /// and removals elsewhere.
-        #[arg(long)]
-        follow_out_links: bool,
+        #[command(flatten)]
+        links: Links,
     },
     /// Read-only: exit 0 when the output tree is current, 1 (with a diff) when it is not.
     Check {
-        #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
-        blueprint: PathBuf,
-        #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
-        out: PathBuf,
+        #[command(flatten)]
+        blueprint: Blueprint,
+        #[command(flatten)]
+        out: Out,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
-        /// Follow symbolic links in the --out path. Never the default: the output tree
-        /// may come from a pull request, and a committed link would move writes, reads
-        /// and removals elsewhere.
-        #[arg(long)]
-        follow_out_links: bool,
+        #[command(flatten)]
+        links: Links,
     },
     /// Load and validate the blueprint only.
     Validate {
-        #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
-        blueprint: PathBuf,
+        #[command(flatten)]
+        blueprint: Blueprint,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
     /// Show the fully resolved values of an environment and where each comes from.
     Explain {
-        #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
-        blueprint: PathBuf,
+        #[command(flatten)]
+        blueprint: Blueprint,
         /// The environment (default: the first one in the blueprint).
         #[arg(long, value_name = "ENV")]
         env: Option<String>,
         /// A generated tree: show the values it recorded beside the current ones.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// Follow symbolic links in the --out path. Never the default: the output tree
-        /// may come from a pull request, and a committed link would move writes, reads
-        /// and removals elsewhere.
-        #[arg(long)]
-        follow_out_links: bool,
+        #[command(flatten)]
+        links: Links,
     },
     /// Write a commented starter blueprint that validates and generates as it is.
     Init {
@@ -89,9 +80,35 @@ pub enum Command {
     Schema,
     /// Print the monthly cost of each environment against its ElastiCache equivalent.
     Cost {
-        #[arg(long, value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
-        blueprint: PathBuf,
+        #[command(flatten)]
+        blueprint: Blueprint,
     },
+}
+
+/// `--blueprint`, defined once for every command that reads one.
+#[derive(Debug, Args)]
+pub struct Blueprint {
+    /// The blueprint to compile.
+    #[arg(long = "blueprint", value_name = "FILE", default_value = DEFAULT_BLUEPRINT)]
+    pub path: PathBuf,
+}
+
+/// `--out`, for the commands that write or compare a tree.
+#[derive(Debug, Args)]
+pub struct Out {
+    /// The generated tree.
+    #[arg(long = "out", value_name = "DIR", default_value = DEFAULT_OUT)]
+    pub dir: PathBuf,
+}
+
+/// `--follow-out-links`, for every command that reads a tree.
+#[derive(Debug, Args)]
+pub struct Links {
+    /// Follow symbolic links in the --out path. Never the default: the output tree
+    /// may come from a pull request, and a committed link would move writes, reads
+    /// and removals elsewhere.
+    #[arg(long = "follow-out-links")]
+    pub follow: bool,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -104,11 +121,11 @@ pub fn main() -> ExitCode {
             if e.use_stderr() {
                 let mut err = std::io::stderr();
                 let _ = Safe::new(&mut err, Kind::Text).write_all(text.as_bytes());
-                return ExitCode::from(2);
+                return ExitCode::from(TROUBLE);
             }
             let mut out = std::io::stdout();
             let _ = Safe::new(&mut out, Kind::Text).write_all(text.as_bytes());
-            return ExitCode::from(0);
+            return ExitCode::from(DONE);
         }
     };
     let stdout = std::io::stdout();
@@ -121,7 +138,7 @@ pub fn main() -> ExitCode {
         Err(e) if is_closed_pipe(&e) => ExitCode::from(code),
         Err(e) => {
             let _ = writeln!(err, "error: cannot write the report: {e}");
-            ExitCode::from(2)
+            ExitCode::from(TROUBLE)
         }
     }
 }
@@ -152,7 +169,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 if let Err(io) = report::error(e, format, &mut s.out, &mut s.err)
                     && !is_closed_pipe(&io)
                 {
-                    return 2;
+                    return TROUBLE;
                 }
             }
         }
@@ -162,33 +179,33 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 
 fn dispatch(command: Command, s: &mut Streams) -> Result<Outcome, Error> {
     match command {
-        Command::Validate { blueprint, format } => commands::validate(&blueprint, format, s),
+        Command::Validate { blueprint, format } => commands::validate(&blueprint.path, format, s),
         Command::Check {
             blueprint,
             out,
             format,
-            follow_out_links,
-        } => commands::check(&blueprint, &out, follow_out_links, format, s),
+            links,
+        } => commands::check(&blueprint.path, &out.dir, links.follow, format, s),
         Command::Gen {
             blueprint,
             out,
             force,
-            follow_out_links,
-        } => commands::gen_tree(&blueprint, &out, follow_out_links, force, s),
+            links,
+        } => commands::gen_tree(&blueprint.path, &out.dir, links.follow, force, s),
         Command::Explain {
             blueprint,
             env,
             out,
-            follow_out_links,
+            links,
         } => commands::explain(
-            &blueprint,
+            &blueprint.path,
             env.as_deref(),
             out.as_deref(),
-            follow_out_links,
+            links.follow,
             s,
         ),
         Command::Init { path } => commands::init(&path, s),
         Command::Schema => commands::schema(s),
-        Command::Cost { blueprint } => commands::cost(&blueprint, s),
+        Command::Cost { blueprint } => commands::cost(&blueprint.path, s),
     }
 }

@@ -71,7 +71,7 @@ pub fn check(
     let _lock = sync::lock(dir, false)?;
     let plan = plan_streaming(&model, blueprint, dir)?;
     let shown = display_path(dir);
-    let impact = (!plan.is_clean()).then(|| Impact::from_plan(&model, &plan));
+    let impact = (!plan.is_clean()).then(|| impact_of(&model, &plan));
     wrote(human::ignored_manifest_entries(&plan, &shown, &mut s.err))?;
     let blueprint_shown = display_path(blueprint);
     wrote(report::check(
@@ -90,6 +90,29 @@ pub fn check(
     } else {
         Outcome::Different
     })
+}
+
+/// The impact of writing `model` over the tree `plan` was made from: the plan's files
+/// handed to [`Impact::of`] in its own terms (impact never sees a sync type).
+pub fn impact_of(model: &crate::model::Model, plan: &sync::Plan) -> Impact {
+    use crate::impact::{FileAction, TreeFile};
+    let tree: Vec<TreeFile> = plan
+        .changes
+        .iter()
+        .map(|c| TreeFile {
+            path: &c.path,
+            action: match c.action {
+                sync::Action::Create => FileAction::Create,
+                sync::Action::Update => FileAction::Update,
+                sync::Action::Remove => FileAction::Remove,
+                sync::Action::Unchanged => FileAction::Unchanged,
+                sync::Action::Release => FileAction::Other,
+            },
+            old: c.old.as_deref(),
+            unread: c.conflict.as_ref().map(sync::Conflict::reason),
+        })
+        .collect();
+    Impact::of(model, &tree)
 }
 
 /// Appends the impact as a Markdown table to the file GitHub Actions names in
@@ -177,7 +200,7 @@ pub fn gen_tree(
         .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
     drop(files);
     // Before the write: the tree's recorded values are about to be replaced.
-    let impact = Impact::from_plan(&model, &plan);
+    let impact = impact_of(&model, &plan);
     let shown = display_path(dir);
     wrote(human::ignored_manifest_entries(&plan, &shown, &mut s.err))?;
     let blocked = plan
@@ -230,12 +253,12 @@ pub fn explain(
         None => None,
         Some(dir) => {
             out_without_links(dir, follow_out_links)?;
-            let path = dir.join(crate::impact::values::FILE);
+            let path = dir.join(crate::render::values::FILE);
             let shown = display_path(&path);
             let bytes = crate::load::read_regular(&path, 4 << 20)
                 .map_err(|err| Error::io(format!("cannot read {shown}"), err))?;
             let text = String::from_utf8_lossy(&bytes);
-            let all = crate::impact::values::parse(&text).map_err(|reason| Error::Usage {
+            let all = crate::render::values::parse(&text).map_err(|reason| Error::Usage {
                 message: format!("{shown} is not a file of recorded values: {reason}"),
                 help: None,
             })?;

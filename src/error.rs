@@ -1,6 +1,7 @@
 //! Everything that stops a command, in one type, and what each outcome means as an exit
 //! code. Commands return `Result<Outcome, Error>`; `cli::main` turns it into the exit
-//! code with [`exit_code`], the only place that does.
+//! code with [`exit_code`]; the codes themselves ([`DONE`], [`DIFFERENT`], [`TROUBLE`])
+//! are defined here and nowhere else.
 
 use crate::diag::Diagnostic;
 use crate::render::RenderError;
@@ -101,9 +102,9 @@ impl std::fmt::Display for Error {
             Error::LinkedOut { out, link, target } => write!(
                 f,
                 "--out {}: {} is a symbolic link (to {}); infragen does not write, read or remove through a link in the output path, since the tree may come from a pull request. Point --out at the real directory, or pass --follow-out-links if you made the link yourself",
-                crate::report::safe::text(&out.display().to_string()),
-                crate::report::safe::text(&link.display().to_string()),
-                crate::report::safe::text(&target.display().to_string()),
+                crate::load::shown(&out.display().to_string()),
+                crate::load::shown(&link.display().to_string()),
+                crate::load::shown(&target.display().to_string()),
             ),
             Error::Render(e) => write!(f, "{e}"),
             Error::Usage { message, .. } => write!(f, "{message}"),
@@ -118,6 +119,23 @@ impl std::error::Error for Error {
             Error::Io { source, .. } | Error::Output(source) => Some(source),
             Error::Render(e) => Some(e),
             _ => None,
+        }
+    }
+}
+
+impl From<crate::load::ReadError> for Error {
+    fn from(e: crate::load::ReadError) -> Self {
+        match e {
+            crate::load::ReadError::Io { what, source } => Error::Io { what, source },
+            crate::load::ReadError::Invalid {
+                file,
+                source,
+                diagnostics,
+            } => Error::Invalid {
+                file,
+                source,
+                diagnostics,
+            },
         }
     }
 }
@@ -140,13 +158,21 @@ impl From<RenderError> for Error {
     }
 }
 
+/// Exit code: done, or the tree is the same (also `--help`).
+pub const DONE: u8 = 0;
+/// Exit code: the tree differs, or `gen` refused to overwrite a hand edit.
+pub const DIFFERENT: u8 = 1;
+/// Exit code: trouble (a bad blueprint or command line, an I/O error, a report that
+/// cannot be written).
+pub const TROUBLE: u8 = 2;
+
 /// The exit code of a command's result: the diff(1) convention, 0 same or done,
 /// 1 different, 2 trouble.
 pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
     match result {
-        Ok(Outcome::Success) => 0,
-        Ok(Outcome::Different) => 1,
-        Ok(Outcome::Blocked) | Err(_) => 2,
+        Ok(Outcome::Success) => DONE,
+        Ok(Outcome::Different) => DIFFERENT,
+        Ok(Outcome::Blocked) | Err(_) => TROUBLE,
     }
 }
 

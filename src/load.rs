@@ -5,7 +5,6 @@
 
 use crate::blueprint::Blueprint;
 use crate::diag::{Code, Diagnostic, Pos, path_at};
-use crate::error::Error;
 use std::path::Path;
 
 /// Blueprints are small; anything larger is a mistake (or an attack on the parser).
@@ -19,22 +18,37 @@ pub struct Source {
     pub text: String,
 }
 
+/// Why the blueprint could not be read: the file itself (with what was being done), or
+/// its text (not UTF-8, located like any diagnostic). `crate::error` wraps it.
+#[derive(Debug)]
+pub enum ReadError {
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    Invalid {
+        file: String,
+        source: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
 /// Reads the blueprint at `path`.
 ///
 /// It must be a regular file: a link is not followed (a pull request could point it at
 /// `/proc/self/environ`, whose lines would then appear in error snippets), a FIFO or
 /// device is not read, and at most [`MAX_BLUEPRINT_BYTES`] are read. A file that is not
 /// UTF-8 is reported at its first bad byte.
-pub fn read(path: &Path) -> Result<Source, Error> {
+pub fn read(path: &Path) -> Result<Source, ReadError> {
     let display = display_path(path);
     // A directory above the blueprint may be a pull request's link too: it would make
     // infragen read (and quote in its errors) a file elsewhere.
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && let Ok(Some((link, target))) = crate::paths::linked_component(parent)
     {
-        return Err(Error::io(
-            format!("cannot read blueprint {}", shown(&display)),
-            std::io::Error::new(
+        return Err(ReadError::Io {
+            what: format!("cannot read blueprint {}", shown(&display)),
+            source: std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
                     "{} is a symbolic link (to {}); give the blueprint's real path",
@@ -42,10 +56,12 @@ pub fn read(path: &Path) -> Result<Source, Error> {
                     shown(&target.display().to_string())
                 ),
             ),
-        ));
+        });
     }
-    let bytes = read_regular(path, MAX_BLUEPRINT_BYTES)
-        .map_err(|e| Error::io(format!("cannot read blueprint {}", shown(&display)), e))?;
+    let bytes = read_regular(path, MAX_BLUEPRINT_BYTES).map_err(|e| ReadError::Io {
+        what: format!("cannot read blueprint {}", shown(&display)),
+        source: e,
+    })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source { display, text }),
         Err(e) => {
@@ -61,7 +77,7 @@ pub fn read(path: &Path) -> Result<Source, Error> {
                 format!("the blueprint is not UTF-8 text: byte {valid} is not valid UTF-8"),
             )
             .help("a UTF-8 YAML file; re-save it as UTF-8");
-            Err(Error::Invalid {
+            Err(ReadError::Invalid {
                 file: display,
                 source: String::from_utf8_lossy(&bytes).into_owned(),
                 diagnostics: vec![d],

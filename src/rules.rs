@@ -290,6 +290,20 @@ pub const NAME_MAX: usize = 40;
 /// Environment names: the same, at most 32 characters (they go into file paths).
 pub const ENV_NAME_PATTERN: &str = "^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$";
 pub const ENV_NAME_MAX: usize = 32;
+
+/// A name safe in file paths and AWS names: lower-case letters, digits and `-`,
+/// starting with a letter, not ending with `-`, at most `max` bytes (`name`,
+/// environment and consumer names).
+pub fn is_slug(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && s.len() <= max
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.ends_with('-')
+}
+
+/// The generated backup bucket is `<name>-<env>` + this + the 12-digit account id.
+pub const GENERATED_BUCKET_INFIX: &str = "-redis-backups-";
 /// `redis.version`: 7, 7.x or 7.x.y.
 pub const VERSION_PATTERN: &str = "^7(?:\\.[0-9]{1,3}){0,2}$";
 /// `redis.memory.max`: a whole number with a Redis unit.

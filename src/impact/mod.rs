@@ -4,16 +4,14 @@
 //! ([`table`]), most severe first. Pure: the caller hands in the recorded file's text.
 
 pub mod table;
-pub mod values;
 
 use crate::field::Field;
 use crate::model::{MemSize, Mode, Model};
-use crate::sync::{Action, Plan};
+use crate::render::values::{self, COST, Recorded, now};
 use serde::Serialize;
 use serde_json::Value as Json;
 pub use table::Level;
 use table::When;
-use values::{COST, Recorded};
 
 /// One consequence of one changed field.
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +58,29 @@ pub struct EnvImpact {
     pub unexplained: Vec<String>,
 }
 
+/// What writing the blueprint does to one file of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileAction {
+    Create,
+    Update,
+    Remove,
+    Unchanged,
+    /// Anything else (a file kept, no longer listed): not a change of values.
+    Other,
+}
+
+/// One file of the tree as the impact sees it; `commands` builds these from the sync
+/// plan, so the comparison never depends on how the tree is read.
+#[derive(Debug, Clone)]
+pub struct TreeFile<'a> {
+    pub path: &'a str,
+    pub action: FileAction,
+    /// The file's text in the tree, when it exists, differs and was read.
+    pub old: Option<&'a str>,
+    /// Why an existing file was not read (a link, too large).
+    pub unread: Option<String>,
+}
+
 /// The impact of the blueprint on a tree.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -74,25 +95,27 @@ pub enum Impact {
 }
 
 impl Impact {
-    /// The impact of writing `model` over the tree `plan` was made from.
-    pub fn from_plan(model: &Model, plan: &Plan) -> Impact {
-        let change = plan.changes.iter().find(|c| c.path == values::FILE);
+    /// The impact of writing `model` over a tree whose files `tree` describes (every
+    /// generated path that the write creates, updates or removes; paths left out are
+    /// unchanged).
+    pub fn of(model: &Model, tree: &[TreeFile]) -> Impact {
+        let change = tree.iter().find(|c| c.path == values::FILE);
         let known = |recorded: &Recorded| Impact::Known {
-            environments: cross_check(compare(recorded, model), recorded, plan),
+            environments: cross_check(compare(recorded, model), recorded, tree),
         };
         match change {
             // Unchanged (streaming plans keep only differences): the recorded values
             // are the blueprint's.
             None => known(&now(model)),
-            Some(c) => match (&c.action, &c.old) {
-                (Action::Unchanged, _) => known(&now(model)),
+            Some(c) => match (c.action, c.old) {
+                (FileAction::Unchanged, _) => known(&now(model)),
                 // An empty tree: every environment is new.
-                (Action::Create, _) if plan.changes.iter().all(|c| c.action == Action::Create) => {
+                (FileAction::Create, _) if tree.iter().all(|c| c.action == FileAction::Create) => {
                     Impact::Known {
                         environments: compare(&Recorded::new(), model),
                     }
                 }
-                (Action::Create, _) => Impact::NotRecorded,
+                (FileAction::Create, _) => Impact::NotRecorded,
                 (_, Some(text)) => {
                     match values::parse(text)
                         .and_then(|r| values::check_recorded(&r, model).map(|()| r))
@@ -102,10 +125,10 @@ impl Impact {
                     }
                 }
                 (_, None) => Impact::Unreadable {
-                    reason: c.conflict.as_ref().map_or_else(
-                        || "it was not read".to_string(),
-                        |k| format!("it {}", k.reason()),
-                    ),
+                    reason: c
+                        .unread
+                        .as_ref()
+                        .map_or_else(|| "it was not read".to_string(), |why| format!("it {why}")),
                 },
             },
         }
@@ -261,27 +284,31 @@ fn fields_stated(kind: &str, key: &str) -> Vec<Field> {
 fn cross_check(
     mut environments: Vec<EnvImpact>,
     recorded: &Recorded,
-    plan: &Plan,
+    tree: &[TreeFile],
 ) -> Vec<EnvImpact> {
     for e in &mut environments {
-        let files: Vec<&crate::sync::Change> = plan
-            .changes
+        let files: Vec<&TreeFile> = tree
             .iter()
-            .filter(|c| value_files_of(&e.env, &c.path))
-            .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Remove))
+            .filter(|c| value_files_of(&e.env, c.path))
+            .filter(|c| {
+                matches!(
+                    c.action,
+                    FileAction::Create | FileAction::Update | FileAction::Remove
+                )
+            })
             .collect();
         if files.is_empty() {
             continue;
         }
         let mut why: Vec<String> = Vec::new();
-        let existing: Vec<&&crate::sync::Change> = files
+        let existing: Vec<&&TreeFile> = files
             .iter()
-            .filter(|c| c.action != Action::Create)
+            .filter(|c| c.action != FileAction::Create)
             .collect();
         if e.status == Status::Unchanged {
-            why.extend(files.iter().map(|c| c.path.clone()));
+            why.extend(files.iter().map(|c| c.path.to_string()));
         } else if e.status == Status::New && !existing.is_empty() {
-            why.extend(existing.iter().map(|c| c.path.clone()));
+            why.extend(existing.iter().map(|c| c.path.to_string()));
         } else if let Some((_, values)) = recorded.iter().find(|(n, _)| *n == e.env) {
             // One entry per field (a file may repeat a key), values shortened: the list
             // is bounded by the number of fields.
@@ -289,7 +316,7 @@ fn cross_check(
                 std::collections::BTreeMap::new();
             let shown = |v: &Json| crate::diag::shorten(&v.to_string(), crate::diag::MAX_SHOWN);
             for c in &existing {
-                let Some(old) = &c.old else {
+                let Some(old) = c.old else {
                     // Not read (a link, too large): nothing vouches for the recorded values.
                     wrong.insert(
                         format!("({})", c.path),
@@ -300,7 +327,7 @@ fn cross_check(
                     );
                     continue;
                 };
-                for (kind, key, truth) in value_file_values(&c.path, old) {
+                for (kind, key, truth) in value_file_values(c.path, old) {
                     for field in fields_stated(kind, &key) {
                         let recorded_value = get(values, field.path());
                         let known = recorded_value.is_some()
@@ -328,15 +355,6 @@ fn cross_check(
         }
     }
     environments
-}
-
-/// The values `model` records.
-pub fn now(model: &Model) -> Recorded {
-    model
-        .envs
-        .iter()
-        .map(|e| (e.name.clone(), values::of_env(model, e)))
-        .collect()
 }
 
 /// Compares recorded values with `model`, environment by environment.

@@ -10,6 +10,7 @@
 pub mod hclfmt;
 pub mod marker;
 pub mod plan;
+pub mod values;
 mod views;
 
 pub use marker::{
@@ -151,7 +152,7 @@ pub fn render_each<E: From<RenderError>>(
     let mut emit = |path: String, source: Source, ctx: &Value| -> Result<(), E> {
         let body = match source {
             Source::Schema => crate::blueprint::json_schema(),
-            Source::Values => crate::impact::values::render(model),
+            Source::Values => values::render(model),
             Source::File => plan::FILES
                 .iter()
                 .find(|(n, _)| *n == path)

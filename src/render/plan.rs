@@ -16,7 +16,7 @@ pub enum Source {
     File,
     /// The blueprint's JSON Schema, derived from the Rust types.
     Schema,
-    /// The resolved values of every environment (`crate::impact::values`).
+    /// The resolved values of every environment (`crate::render::values`).
     Values,
 }
 
@@ -248,12 +248,7 @@ pub const OUTPUTS: &[Output] = &[
     ),
     // What each environment resolved to: `check` and `gen` compare the blueprint with it
     // to report a change's impact (crate::impact).
-    out(
-        crate::impact::values::FILE,
-        Source::Values,
-        Context::Shared,
-        Always,
-    ),
+    out(super::values::FILE, Source::Values, Context::Shared, Always),
 ];
 
 /// Embeds files under their names: templates are part of the binary, so rendering

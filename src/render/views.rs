@@ -334,7 +334,7 @@ pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
                 "{}-{}{}",
                 model.name,
                 env.name,
-                crate::validate::GENERATED_BUCKET_INFIX
+                crate::rules::GENERATED_BUCKET_INFIX
             ),
         }),
         guard: env.guard.as_ref().map(|g| GuardView {

@@ -288,11 +288,11 @@ pub fn generated(
 pub fn explain(
     model: &Model,
     env: &crate::model::Env,
-    recorded: Option<&(String, Option<crate::impact::values::Values>)>,
+    recorded: Option<&(String, Option<crate::render::values::Values>)>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let rows = env.explain();
-    let now = crate::impact::values::of_env(model, env);
+    let now = crate::render::values::of_env(model, env);
     let get = |values: &[(String, serde_json::Value)], field: &str| {
         values
             .iter()

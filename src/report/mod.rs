@@ -85,5 +85,5 @@ pub fn check(
 
 /// Where the report says the recorded values are.
 pub fn values_path(out_dir: &str) -> String {
-    join(out_dir, crate::impact::values::FILE)
+    join(out_dir, crate::render::values::FILE)
 }

@@ -9,11 +9,8 @@ use crate::field::Field;
 use crate::model::Backup;
 use crate::rules::{
     BACKUP_INTERVAL_HOURS, BACKUP_MAX_AGE_HOURS, BACKUP_MAX_AGE_SLACK_HOURS, BACKUP_RETENTION_DAYS,
-    ENV_NAME_MAX, NAME_MAX,
+    ENV_NAME_MAX, GENERATED_BUCKET_INFIX, NAME_MAX,
 };
-
-/// The generated bucket is `<name>-<env>` + this + the 12-digit account id.
-pub const GENERATED_BUCKET_INFIX: &str = "-redis-backups-";
 
 impl Resolver<'_> {
     /// The environment's backups, or `Ok(None)` when they are off.

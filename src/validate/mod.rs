@@ -12,7 +12,6 @@
 
 mod auth;
 mod backup;
-pub use backup::GENERATED_BUCKET_INFIX;
 mod consumers;
 mod elasticache;
 mod guard;

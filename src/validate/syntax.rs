@@ -104,13 +104,7 @@ pub fn parse_window(s: &str, weekly: bool) -> Option<Window> {
     })
 }
 
-pub fn is_slug(s: &str, max: usize) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && s.len() <= max
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.ends_with('-')
-}
+pub use crate::rules::is_slug;
 
 /// Names Windows reserves for devices in every directory (`con`, `nul`, `com1`, ...): a
 /// file or directory of that name cannot be checked out there.

@@ -148,7 +148,8 @@ fn edited(t: &Transition) -> (String, String) {
 fn impact_of(t: &Transition) -> Impact {
     let (before, after) = edited(t);
     let old = compile(t.fixture, &before);
-    let recorded = impact::values::parse(&impact::values::render(&old)).unwrap();
+    let recorded =
+        infragen::render::values::parse(&infragen::render::values::render(&old)).unwrap();
     let new = compile(t.fixture, &after);
     Impact::Known {
         environments: impact::compare(&recorded, &new),
@@ -216,7 +217,8 @@ fn the_same_values_have_no_impact() {
             fixture,
             &std::fs::read_to_string(repo().join(fixture)).unwrap(),
         );
-        let recorded = impact::values::parse(&impact::values::render(&model)).unwrap();
+        let recorded =
+            infragen::render::values::parse(&infragen::render::values::render(&model)).unwrap();
         for e in impact::compare(&recorded, &model) {
             assert_eq!(e.status, Status::Unchanged, "{fixture}: {e:?}");
             assert!(e.consequences.is_empty() && e.monthly_cost_usd.is_none());
@@ -459,7 +461,7 @@ fn readme_example_is_what_the_tool_prints() {
 #[test]
 fn every_field_has_a_consequence_in_both_modes() {
     use infragen::impact::table::{Modes, ROWS, When};
-    // `registry::the_field_registry_is_the_schema` proves the registry is the schema.
+    // `structure::the_field_registry_is_the_schema` proves the registry is the schema.
     let leaves = infragen::field::Field::ALL;
     assert!(leaves.len() > 50, "{leaves:?}");
     for field in leaves {
@@ -502,10 +504,10 @@ fn every_field_has_a_consequence_in_both_modes() {
             &std::fs::read_to_string(repo().join(fixture)).unwrap(),
         );
         for e in &model.envs {
-            for (field, _) in impact::values::of_env(&model, e) {
+            for (field, _) in infragen::render::values::of_env(&model, e) {
                 assert!(
                     infragen::field::Field::parse(&field).is_some()
-                        || field == impact::values::COST,
+                        || field == infragen::render::values::COST,
                     "{fixture}: records {field}, not a blueprint field"
                 );
             }

@@ -13,6 +13,6 @@ mod parse_back;
 mod plan;
 mod property;
 mod real_tools;
-mod registry;
 mod snapshots;
+mod structure;
 mod uptodate;

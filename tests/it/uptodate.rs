@@ -15,7 +15,7 @@ fn committed_generated_tree_is_current() {
     let files = infragen::render::render(&model).expect("render");
     let plan = infragen::sync::plan(&root.join("generated"), &files).expect("read generated/");
     let mut report = Vec::new();
-    let impact = infragen::impact::Impact::from_plan(&model, &plan);
+    let impact = infragen::commands::impact_of(&model, &plan);
     infragen::report::human::check(
         &plan,
         Some(&impact),

@@ -150,6 +150,15 @@ pub fn of_env(model: &Model, e: &Env) -> Values {
     out
 }
 
+/// The values `model` records, environment by environment.
+pub fn now(model: &Model) -> Recorded {
+    model
+        .envs
+        .iter()
+        .map(|e| (e.name.clone(), of_env(model, e)))
+        .collect()
+}
+
 /// The file's body (the renderer adds the marker as its first key): environments in
 /// blueprint order, one value per line.
 pub fn render(model: &Model) -> String {
@@ -213,7 +222,7 @@ fn kind(v: &Json) -> &'static str {
 /// limits above, environment names infragen accepts, only fields infragen records, and
 /// each value of the kind infragen writes for its field (the kind the blueprint's own
 /// value has now, where an environment has the field). A file that fails is not used:
-/// a forged `Field::Aof: "true"` must not turn a data-at-risk change into a
+/// a forged `redis.persistence.aof: true` must not turn a data-at-risk change into a
 /// harmless one.
 pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> {
     if recorded.len() > MAX_ENVIRONMENTS {
@@ -224,7 +233,7 @@ pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> 
     }
     let mut kinds: std::collections::HashMap<String, &'static str> =
         std::collections::HashMap::new();
-    let now = super::now(model);
+    let now = now(model);
     for (_, values) in &now {
         for (field, v) in values {
             kinds.entry(field.clone()).or_insert(kind(v));
@@ -232,7 +241,7 @@ pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> 
     }
     let shown = |s: &str| crate::diag::shorten(s, crate::diag::MAX_SHOWN);
     for (env, values) in recorded {
-        if !crate::validate::syntax::is_slug(env, crate::rules::ENV_NAME_MAX) {
+        if !crate::rules::is_slug(env, crate::rules::ENV_NAME_MAX) {
             return Err(format!(
                 "`{}` is not an environment name infragen writes",
                 shown(env)
@@ -245,9 +254,7 @@ pub fn check_recorded(recorded: &Recorded, model: &Model) -> Result<(), String> 
             ));
         }
         for (field, v) in values {
-            let known = kinds.contains_key(field)
-                || field == COST
-                || Field::parse(field).is_some_and(super::table::knows);
+            let known = kinds.contains_key(field) || field == COST || Field::parse(field).is_some();
             if !known {
                 return Err(format!(
                     "environment `{env}` records `{}`, which is not a field infragen records",

@@ -1,5 +1,6 @@
-//! The registries the code names things by: every blueprint field once
-//! (`src/field.rs`), and no field's data path written anywhere else in `src/`.
+//! The structure the next engineer relies on: every blueprint field named once
+//! (`src/field.rs`) and nowhere else in `src/`, and the dependency direction
+//! ARCHITECTURE.md states being the real one.
 
 use crate::common::repo;
 use infragen::field::Field;
@@ -147,5 +148,108 @@ fn no_field_path_is_written_outside_the_registry() {
         found.is_empty(),
         "field paths written outside src/field.rs (name the Field instead):\n{}",
         found.join("\n")
+    );
+}
+
+/// The layers ARCHITECTURE.md states, bottom first: the lines of its `layers` block,
+/// `N. module, module`.
+fn stated_layers() -> Vec<Vec<String>> {
+    let doc = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
+    let start = doc
+        .find("<!-- layers -->")
+        .expect("ARCHITECTURE.md has no layers block");
+    let end = doc[start..].find("<!-- /layers -->").unwrap() + start;
+    doc[start..end]
+        .lines()
+        .filter_map(|l| l.split_once(". "))
+        .filter(|(n, _)| n.trim().parse::<u32>().is_ok())
+        .map(|(_, mods)| {
+            mods.split(',')
+                .map(|m| m.trim().trim_matches('`').to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// The top-level modules of `src/` each file of `src/` names (`crate::x`, or `x` in a
+/// `use crate::{x, ...}` list), comments left out.
+fn real_imports() -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let first = rel.iter().next().unwrap().to_string_lossy();
+        let module = first.trim_end_matches(".rs").to_string();
+        if module == "main" || module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut names = BTreeSet::new();
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + "crate::".len()..];
+            if let Some(list) = rest.strip_prefix('{') {
+                let list = &list[..list.find('}').unwrap_or(list.len())];
+                for item in list.split(',') {
+                    let name = item.trim().split("::").next().unwrap_or("").trim();
+                    if !name.is_empty() {
+                        names.insert(name.to_string());
+                    }
+                }
+            } else {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                names.insert(name);
+            }
+        }
+        names.remove(&module);
+        out.entry(module).or_default().extend(names);
+    }
+    out
+}
+
+/// Every module of `src/` is in ARCHITECTURE.md's layers, and imports only modules of
+/// the layers below its own: no arrow runs sideways or back up, so there is no cycle.
+#[test]
+fn modules_import_only_the_layers_below_them() {
+    let layers = stated_layers();
+    assert!(layers.len() >= 5, "{layers:?}");
+    let layer_of = |m: &str| layers.iter().position(|l| l.iter().any(|x| x == m));
+    let imports = real_imports();
+    let mut wrong = Vec::new();
+    for (module, names) in &imports {
+        let Some(mine) = layer_of(module) else {
+            wrong.push(format!("`{module}` is in no layer of ARCHITECTURE.md"));
+            continue;
+        };
+        for name in names {
+            match layer_of(name) {
+                Some(theirs) if theirs < mine => {}
+                Some(theirs) => wrong.push(format!(
+                    "`{module}` (layer {}) imports `{name}` (layer {})",
+                    mine + 1,
+                    theirs + 1
+                )),
+                None => wrong.push(format!("`{module}` imports `{name}`, in no layer")),
+            }
+        }
+    }
+    for m in layers.iter().flatten() {
+        if !imports.contains_key(m) && !repo().join("src").join(format!("{m}.rs")).exists() {
+            wrong.push(format!("ARCHITECTURE.md names `{m}`, not a module of src/"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the dependency direction in ARCHITECTURE.md is not the code's:\n{}",
+        wrong.join("\n")
     );
 }

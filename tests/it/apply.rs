@@ -31,17 +31,17 @@
 //! `destroy` can finish. Nothing generated is overridden, except the `random` provider
 //! (not in the machine's mirror) by the plan tests' stand-in.
 
-use crate::common::{GOOD_BLUEPRINTS, repo, text};
-use crate::infra_repo::{
-    InfraRepo, STAND_IN_PASSWORD, Terraform, gen_into, infra_repo, label, model, stand_in_random,
-    terraform, undo, wire, with_mode,
+use crate::common::{GOOD_BLUEPRINTS, model, repo, text};
+use crate::support::infra_repo::{
+    InfraRepo, STAND_IN_PASSWORD, Terraform, gen_into, label, stand_in_random, terraform, undo,
+    wired_repo, with_mode,
 };
+use crate::support::moto::{Aws, Moto};
 use infragen::model::{Env, Mode, Model};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::Once;
+use std::process::Output;
 
 /// The services the example repo and the generated code call.
 const SERVICES: &[&str] = &[
@@ -61,128 +61,12 @@ const SERVICES: &[&str] = &[
 /// The Lambda functions' deployment packages (the example's `lambda` module).
 const LAMBDA_KEYS: &[&str] = &["campaign-dialer.zip", "call-results.zip"];
 
-fn script(name: &str) -> PathBuf {
-    repo().join("scripts/host").join(name)
-}
-
-/// Where each test's moto keeps its PID file: a killed test process never ran its Drop,
-/// so the next run stops what it left, by those PIDs.
-fn runs_dir() -> PathBuf {
-    repo().join("target/apply-runs")
-}
-
-static CLEANUP: Once = Once::new();
-
-/// A local AWS on a loopback port; stopped by PID when dropped.
-struct Moto {
-    work: tempfile::TempDir,
-    aws: Aws,
-}
-
-/// Calls of a local AWS endpoint through `scripts/host/helper.py` (boto3, host venv).
-#[derive(Clone)]
-pub(crate) struct Aws {
-    endpoint: String,
-    python: PathBuf,
-}
-
-impl Aws {
-    pub(crate) fn at(endpoint: &str) -> Aws {
-        let venv = Command::new(script("venv.sh")).output().unwrap();
-        assert!(venv.status.success(), "venv.sh: {}", text(&venv));
-        let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python");
-        Aws {
-            endpoint: endpoint.to_string(),
-            python,
-        }
-    }
-
-    /// `helper.py CMD ENDPOINT ARGS...`; its stdout.
-    pub(crate) fn aws(&self, cmd: &str, args: &[&str]) -> String {
-        let out = Command::new(&self.python)
-            .arg(script("helper.py"))
-            .arg(cmd)
-            .arg(&self.endpoint)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "helper.py {cmd} {args:?}: {}",
-            text(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn bucket(&self, region: &str, bucket: &str) -> Value {
-        serde_json::from_str(&self.aws("bucket-state", &[region, bucket])).unwrap()
-    }
-}
-
-impl std::ops::Deref for Moto {
-    type Target = Aws;
-    fn deref(&self) -> &Aws {
-        &self.aws
-    }
-}
-
-impl Moto {
-    fn start() -> Moto {
-        CLEANUP.call_once(|| {
-            if let Ok(entries) = std::fs::read_dir(runs_dir()) {
-                for e in entries.flatten() {
-                    let _ = Command::new(script("moto.sh"))
-                        .arg("stop")
-                        .arg(e.path())
-                        .status();
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        });
-        std::fs::create_dir_all(runs_dir()).unwrap();
-        let work = tempfile::Builder::new()
-            .prefix("moto-")
-            .tempdir_in(runs_dir())
-            .unwrap();
-        let out = Command::new(script("moto.sh"))
-            .arg("start")
-            .arg(work.path())
-            // The example attaches AWS-managed policies (AmazonSSMManagedInstanceCore).
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "moto.sh start: {}", text(&out));
-        let endpoint = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        Moto {
-            work,
-            aws: Aws::at(&endpoint),
-        }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let out = Command::new(script("moto.sh"))
-            .arg("stop")
-            .arg(self.work.path())
-            .stdin(Stdio::null())
-            .output();
-        if let Ok(o) = out
-            && !o.status.success()
-        {
-            eprintln!("moto.sh stop: {}", text(&o));
-        }
-    }
-}
-
 /// Points the provider at moto and fills what moto lacks (see the module's comment):
 /// override files of the test, beside the repo's own and the generated files.
 fn point_at(r: &InfraRepo, m: &Model, moto: &Aws) {
     let endpoints: String = SERVICES
         .iter()
-        .map(|s| format!("    {s:<14} = \"{}\"\n", moto.endpoint))
+        .map(|s| format!("    {s:<14} = \"{}\"\n", moto.endpoint()))
         .collect();
     std::fs::write(
         r.tf().join("test_provider_override.tf"),
@@ -554,12 +438,8 @@ impl<'t> Deployment<'t> {
 
     /// The same, applied to a local AWS that is already running (a booted host's).
     pub(crate) fn at(t: &'t Terraform, blueprint: &Path, env: &str, aws: &Aws) -> Deployment<'t> {
-        let m = model(blueprint);
+        let (m, r, stand_in) = wired_repo(blueprint);
         let env = m.envs.iter().find(|e| e.name == env).unwrap().clone();
-        let r = infra_repo(&m);
-        gen_into(&r, blueprint);
-        wire(&r, &m);
-        let stand_in = stand_in_random(&r, &m);
         point_at(&r, &m, aws);
         seed_account(&r, &m, aws);
         let tf = r.tf();

@@ -1,32 +1,10 @@
 //! Behaviour users rely on: exit codes, messages, and what gen/check do to the tree.
 //!
 //! Over 500 lines: one test per command-line behaviour (exit codes, messages, formats,
-//! hand edits, mode flips), each standalone, with shared run/edit helpers.
+//! hand edits, mode flips), each standalone, on the `Test` harness of `common.rs`.
 
-use crate::common::{Run, infragen, repo, tree, workdir};
+use crate::common::{BP, SHIPPED, Test, edit, infragen, repo, tree};
 use std::path::Path;
-
-const BP: &str = "blueprint.yaml";
-
-fn run_gen(dir: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["gen", "--blueprint", BP, "--out", "out"];
-    args.extend_from_slice(extra);
-    infragen(dir, &args)
-}
-
-fn run_check(dir: &Path) -> Run {
-    infragen(dir, &["check", "--blueprint", BP, "--out", "out"])
-}
-
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(
-        text.contains(from),
-        "{} does not contain {from:?}",
-        path.display()
-    );
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-}
 
 /// Asserts that `out` has each of `lines` as a whole line.
 fn has_lines<S: AsRef<str>>(out: &str, lines: &[S]) {
@@ -49,10 +27,10 @@ const DEV_VARS: &str = "out/ansible/inventory/dev/group_vars/asterisk/redis.yml"
 
 #[test]
 fn gen_creates_then_reports_unchanged_and_check_passes() {
-    let n = crate::common::render("blueprints/redis-on-asterisk.yaml").len();
+    let n = crate::common::render(SHIPPED).len();
     assert!(n > 20, "the shipped blueprint renders {n} files");
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    let first = run_gen(dir.path(), &[]);
+    let dir = Test::with(SHIPPED);
+    let first = dir.generate();
     assert_eq!(first.code, 0, "{first:?}");
     assert!(
         first
@@ -69,7 +47,7 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
         first.stdout
     );
 
-    let second = run_gen(dir.path(), &[]);
+    let second = dir.generate();
     assert_eq!(second.code, 0, "{second:?}");
     assert!(
         second.stdout.contains(&format!(
@@ -79,7 +57,7 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
         second.stdout
     );
 
-    let ok = run_check(dir.path());
+    let ok = dir.check();
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(
         ok.stdout.contains(&format!("out: up to date ({n} files)")),
@@ -90,12 +68,12 @@ fn gen_creates_then_reports_unchanged_and_check_passes() {
 
 #[test]
 fn check_reports_a_changed_blueprint_with_status_and_diff_and_writes_nothing() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    edit(&dir.path().join(BP), "max: 256mb", "max: 300mb");
-    let before = tree(dir.path());
+    let dir = Test::with(SHIPPED);
+    assert_eq!(dir.generate().code, 0);
+    dir.edit("max: 256mb", "max: 300mb");
+    let before = dir.tree();
 
-    let run = run_check(dir.path());
+    let run = dir.check();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout
@@ -117,9 +95,9 @@ fn check_reports_a_changed_blueprint_with_status_and_diff_and_writes_nothing() {
         "last line must name the fix: {}",
         run.stdout
     );
-    assert_eq!(tree(dir.path()), before, "check must never write");
+    assert_eq!(dir.tree(), before, "check must never write");
 
-    let fixed = run_gen(dir.path(), &[]);
+    let fixed = dir.generate();
     assert_eq!(fixed.code, 0, "{fixed:?}");
     assert!(
         fixed
@@ -128,16 +106,16 @@ fn check_reports_a_changed_blueprint_with_status_and_diff_and_writes_nothing() {
         "{}",
         fixed.stdout
     );
-    assert_eq!(run_check(dir.path()).code, 0);
+    assert_eq!(dir.check().code, 0);
 }
 
 #[test]
 fn missing_file_is_reported_as_added_and_restored_by_gen() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let dir = Test::with(SHIPPED);
+    assert_eq!(dir.generate().code, 0);
     std::fs::remove_file(dir.path().join(DEV_VARS)).unwrap();
 
-    let run = run_check(dir.path());
+    let run = dir.check();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains(&format!("A {DEV_VARS}\n")),
@@ -151,38 +129,30 @@ fn missing_file_is_reported_as_added_and_restored_by_gen() {
         run.stdout
     );
 
-    let fixed = run_gen(dir.path(), &[]);
+    let fixed = dir.generate();
     assert!(
         fixed.stdout.contains(&format!("  created  {DEV_VARS}")),
         "{}",
         fixed.stdout
     );
-    assert_eq!(run_check(dir.path()).code, 0);
+    assert_eq!(dir.check().code, 0);
 }
 
 #[test]
 fn stale_files_of_a_removed_environment_are_reported_then_removed() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    edit(
-        &dir.path().join(BP),
-        "environments:\n",
-        "environments:\n  qa: {}\n",
-    );
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let dir = Test::with(SHIPPED);
+    dir.edit("environments:\n", "environments:\n  qa: {}\n");
+    assert_eq!(dir.generate().code, 0);
     assert!(
         dir.path()
             .join("out/terraform/environments/qa/redis.tfvars")
             .exists()
     );
-    edit(
-        &dir.path().join(BP),
-        "environments:\n  qa: {}\n",
-        "environments:\n",
-    );
+    dir.edit("environments:\n  qa: {}\n", "environments:\n");
     // A hand-written file beside the generated ones must survive.
     std::fs::write(dir.path().join("out/terraform/main.tf"), "# hand-written\n").unwrap();
 
-    let run = run_check(dir.path());
+    let run = dir.check();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout
@@ -197,7 +167,7 @@ fn stale_files_of_a_removed_environment_are_reported_then_removed() {
         run.stdout
     );
 
-    let fixed = run_gen(dir.path(), &[]);
+    let fixed = dir.generate();
     assert_eq!(fixed.code, 0, "{fixed:?}");
     assert!(
         fixed
@@ -214,24 +184,21 @@ fn stale_files_of_a_removed_environment_are_reported_then_removed() {
         !dir.path().join("out/ansible/inventory/qa").exists(),
         "empty directory left behind"
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("out/terraform/main.tf")).unwrap(),
-        "# hand-written\n"
-    );
-    assert_eq!(run_check(dir.path()).code, 0);
+    assert_eq!(dir.read("out/terraform/main.tf"), "# hand-written\n");
+    assert_eq!(dir.check().code, 0);
 }
 
 #[test]
 fn hand_edit_stops_gen_with_a_diff_until_forced() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let dir = Test::with(SHIPPED);
+    assert_eq!(dir.generate().code, 0);
     let target = dir.path().join(DEV_VARS);
     edit(&target, "redis_port: 6379", "redis_port: 7000");
     // The blueprint changes too, so gen has something to write.
-    edit(&dir.path().join(BP), "max: 256mb", "max: 300mb");
-    let before = tree(dir.path());
+    dir.edit("max: 256mb", "max: 300mb");
+    let before = dir.tree();
 
-    let run = run_gen(dir.path(), &[]);
+    let run = dir.generate();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains(&format!(
@@ -248,12 +215,12 @@ fn hand_edit_stops_gen_with_a_diff_until_forced() {
     );
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
     assert_eq!(
-        tree(dir.path()),
+        dir.tree(),
         before,
         "nothing may be written when gen refuses"
     );
 
-    let forced = run_gen(dir.path(), &["--force"]);
+    let forced = dir.generate_with(&["--force"]);
     assert_eq!(forced.code, 0, "{forced:?}");
     assert!(
         forced.stdout.contains("hand edit overwritten"),
@@ -265,16 +232,16 @@ fn hand_edit_stops_gen_with_a_diff_until_forced() {
             .unwrap()
             .contains("redis_port: 6379")
     );
-    assert_eq!(run_check(dir.path()).code, 0);
+    assert_eq!(dir.check().code, 0);
 }
 
 #[test]
 fn a_hand_written_file_in_the_way_is_never_overwritten_silently() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let target = dir.path().join("out/ansible/redis.yml");
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::write(&target, "# my own playbook\n").unwrap();
-    let run = run_gen(dir.path(), &[]);
+    let run = dir.generate();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains(
@@ -295,24 +262,16 @@ fn a_hand_written_file_in_the_way_is_never_overwritten_silently() {
 
 #[test]
 fn hand_edited_stale_file_is_kept_even_with_force() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    edit(
-        &dir.path().join(BP),
-        "environments:\n",
-        "environments:\n  qa: {}\n",
-    );
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let dir = Test::with(SHIPPED);
+    dir.edit("environments:\n", "environments:\n  qa: {}\n");
+    assert_eq!(dir.generate().code, 0);
     let stale = dir
         .path()
         .join("out/terraform/environments/qa/redis.tfvars");
     edit(&stale, "port", "port ");
     let edited = std::fs::read_to_string(&stale).unwrap();
-    edit(
-        &dir.path().join(BP),
-        "environments:\n  qa: {}\n",
-        "environments:\n",
-    );
-    let run = infragen(dir.path(), &["check", "--blueprint", BP, "--out", "out"]);
+    dir.edit("environments:\n  qa: {}\n", "environments:\n");
+    let run = dir.check();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains(
@@ -323,7 +282,7 @@ fn hand_edited_stale_file_is_kept_even_with_force() {
     );
     // The unedited files of qa are removed; the edited one is kept, --force or not, and
     // infragen stops listing it.
-    let run = run_gen(dir.path(), &["--force"]);
+    let run = dir.generate_with(&["--force"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.contains(
@@ -335,24 +294,24 @@ fn hand_edited_stale_file_is_kept_even_with_force() {
     assert!(run.stdout.contains("3 removed, 1 kept"), "{}", run.stdout);
     assert_eq!(std::fs::read_to_string(&stale).unwrap(), edited);
     assert!(!dir.path().join("out/docs/qa/MIGRATION.md").exists());
-    let manifest = std::fs::read_to_string(dir.path().join("out/.infragen-manifest")).unwrap();
+    let manifest = dir.read("out/.infragen-manifest");
     assert!(!manifest.contains("qa/redis.tfvars"), "{manifest}");
-    let run = infragen(dir.path(), &["check", "--blueprint", BP, "--out", "out"]);
+    let run = dir.check();
     assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]
 fn bad_blueprint_exits_2_with_located_errors_and_leaves_the_tree_untouched() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    edit(&dir.path().join(BP), "max: 256mb", "max: lots");
-    edit(&dir.path().join(BP), "port: 6379", "port: 80");
-    let before = tree(dir.path());
+    let dir = Test::with(SHIPPED);
+    assert_eq!(dir.generate().code, 0);
+    dir.edit("max: 256mb", "max: lots");
+    dir.edit("port: 6379", "port: 80");
+    let before = dir.tree();
     for cmd in ["gen", "check", "validate"] {
         let run = if cmd == "validate" {
-            infragen(dir.path(), &[cmd, "--blueprint", BP])
+            dir.run(&[cmd, "--blueprint", BP])
         } else {
-            infragen(dir.path(), &[cmd, "--blueprint", BP, "--out", "out"])
+            dir.run(&[cmd, "--blueprint", BP, "--out", "out"])
         };
         assert_eq!(run.code, 2, "{cmd}: {run:?}");
         let (max_line, port_line) = (
@@ -378,7 +337,7 @@ fn bad_blueprint_exits_2_with_located_errors_and_leaves_the_tree_untouched() {
             run.stderr
         );
         assert_eq!(
-            tree(dir.path()),
+            dir.tree(),
             before,
             "{cmd} must not touch the tree on bad input"
         );
@@ -426,8 +385,8 @@ fn bad_input_of_every_kind_exits_2() {
 
 #[test]
 fn missing_blueprint_and_usage_errors_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = infragen(dir.path(), &["check", "--blueprint", "nope.yaml"]);
+    let dir = Test::new();
+    let run = dir.run(&["check", "--blueprint", "nope.yaml"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
@@ -438,7 +397,7 @@ fn missing_blueprint_and_usage_errors_exit_2() {
 
     let empty = dir.path().join("empty.yaml");
     std::fs::write(&empty, "\n").unwrap();
-    let run = infragen(dir.path(), &["validate", "--blueprint", "empty.yaml"]);
+    let run = dir.run(&["validate", "--blueprint", "empty.yaml"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("the blueprint is empty"),
@@ -447,10 +406,10 @@ fn missing_blueprint_and_usage_errors_exit_2() {
     );
 
     for args in [&["frobnicate"][..], &["gen", "--bogus"][..], &[][..]] {
-        let run = infragen(dir.path(), args);
+        let run = dir.run(args);
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
     }
-    let help = infragen(dir.path(), &["--help"]);
+    let help = dir.run(&["--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("check"));
 }
@@ -473,8 +432,8 @@ fn check_on_the_shipped_tree_passes_from_the_repo_root() {
 
 #[test]
 fn flipping_one_environment_to_self_hosted_changes_exactly_its_files() {
-    let dir = workdir("tests/fixtures/elasticache.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    let dir = Test::with("tests/fixtures/elasticache.yaml");
+    assert_eq!(dir.generate().code, 0);
     let before = tree(&dir.path().join("out"));
     // The file set follows the placements the blueprint declares, not the modes in use:
     // module code, the role and every environment's group_vars exist in either mode.
@@ -487,12 +446,8 @@ fn flipping_one_environment_to_self_hosted_changes_exactly_its_files() {
         assert!(before.contains_key(path), "{path} missing");
     }
 
-    edit(
-        &dir.path().join(BP),
-        "mode: elasticache",
-        "mode: self_hosted",
-    );
-    let stale = run_check(dir.path());
+    dir.edit("mode: elasticache", "mode: self_hosted");
+    let stale = dir.check();
     assert_eq!(
         stale.code, 1,
         "check must catch the un-regenerated tree: {stale:?}"
@@ -519,19 +474,15 @@ fn flipping_one_environment_to_self_hosted_changes_exactly_its_files() {
         stale.stdout
     );
 
-    let flipped = run_gen(dir.path(), &[]);
+    let flipped = dir.generate();
     assert_eq!(flipped.code, 0, "{flipped:?}");
-    assert_eq!(run_check(dir.path()).code, 0);
+    assert_eq!(dir.check().code, 0);
 
     // Rollback: flip back, gen, and the tree is byte for byte what it was.
-    edit(
-        &dir.path().join(BP),
-        "mode: self_hosted",
-        "mode: elasticache",
-    );
-    let back = run_gen(dir.path(), &[]);
+    dir.edit("mode: self_hosted", "mode: elasticache");
+    let back = dir.generate();
     assert_eq!(back.code, 0, "{back:?}");
-    assert_eq!(run_check(dir.path()).code, 0);
+    assert_eq!(dir.check().code, 0);
     assert!(
         tree(&dir.path().join("out")) == before,
         "the rollback left a different tree"
@@ -585,19 +536,17 @@ fn cost_command_prints_the_table_of_the_generated_doc() {
     );
 
     // The seed's numbers: cache.t3.micro at $0.017/h is $12.41 a month, $24.82 for two.
-    let dir = workdir("tests/fixtures/elasticache.yaml");
-    edit(
-        &dir.path().join(BP),
+    let dir = Test::with("tests/fixtures/elasticache.yaml");
+    dir.edit(
         "  node_type: cache.t3.small\n",
         "  node_type: cache.t3.micro\n",
     );
-    edit(
-        &dir.path().join(BP),
+    dir.edit(
         "        max: 256mb",
         "        max: 256mb\n    elasticache:\n      hourly_price_usd: 0.02",
     );
-    edit(&dir.path().join(BP), "    max: 512mb", "    max: 300mb");
-    let run = infragen(dir.path(), &["cost", "--blueprint", BP]);
+    dir.edit("    max: 512mb", "    max: 300mb");
+    let run = dir.run(&["cost", "--blueprint", BP]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
@@ -610,14 +559,10 @@ fn cost_command_prints_the_table_of_the_generated_doc() {
 
 #[test]
 fn check_catches_a_stale_or_edited_doc() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    edit(
-        &dir.path().join(BP),
-        "memory_alert_percent: 80",
-        "memory_alert_percent: 85",
-    );
-    let run = run_check(dir.path());
+    let dir = Test::with(SHIPPED);
+    assert_eq!(dir.generate().code, 0);
+    dir.edit("memory_alert_percent: 80", "memory_alert_percent: 85");
+    let run = dir.check();
     assert_eq!(run.code, 1, "{run:?}");
     has_lines(
         &run.stdout,
@@ -639,21 +584,16 @@ fn check_catches_a_stale_or_edited_doc() {
 /// 2 x 448mb + 128 MiB + 1 GiB is exactly 2 GiB and fits; 449mb does not.
 #[test]
 fn capacity_rule_accepts_the_boundary_and_rejects_one_megabyte_more() {
-    let dir = workdir("tests/fixtures/cache-only.yaml");
-    edit(
-        &dir.path().join(BP),
+    let dir = Test::with("tests/fixtures/cache-only.yaml");
+    dir.edit(
         "instance_type: t3.medium",
         "instance_type: t3.small\n  asterisk_reserve: 1gb",
     );
-    edit(
-        &dir.path().join(BP),
-        "redis:\n",
-        "redis:\n  memory:\n    max: 448mb\n",
-    );
-    let fits = infragen(dir.path(), &["validate", "--blueprint", BP]);
+    dir.edit("redis:\n", "redis:\n  memory:\n    max: 448mb\n");
+    let fits = dir.run(&["validate", "--blueprint", BP]);
     assert_eq!(fits.code, 0, "{fits:?}");
-    edit(&dir.path().join(BP), "max: 448mb", "max: 449mb");
-    let run = infragen(dir.path(), &["validate", "--blueprint", BP]);
+    dir.edit("max: 448mb", "max: 449mb");
+    let run = dir.run(&["validate", "--blueprint", BP]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("error[IG603]: redis.memory.max: Redis's worst case does not fit t3.small: 2 x 449 MiB (maxmemory, doubled by a fork for RDB/AOF rewrites) + 128 MiB overhead + 1024 MiB Asterisk reserve = 2050 MiB > 2048 MiB of RAM"),
@@ -717,7 +657,7 @@ fn misspellings_get_a_did_you_mean() {
 fn explain_shows_each_value_with_its_origin() {
     let run = infragen(&repo(), &["explain", "--env", "prod"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let bp = repo().join("blueprints/redis-on-asterisk.yaml");
+    let bp = repo().join(SHIPPED);
     let line = |needle: &str| line_of(&bp, needle);
     let row = |field: &str| {
         run.stdout
@@ -758,31 +698,25 @@ fn explain_shows_each_value_with_its_origin() {
 
 #[test]
 fn init_writes_a_blueprint_that_generates_and_never_overwrites() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = infragen(dir.path(), &["init", "infra/blueprint.yaml"]);
+    let dir = Test::new();
+    let run = dir.run(&["init", "infra/blueprint.yaml"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let generated = infragen(
-        dir.path(),
-        &["gen", "--blueprint", "infra/blueprint.yaml", "--out", "out"],
-    );
+    let generated = dir.run(&["gen", "--blueprint", "infra/blueprint.yaml", "--out", "out"]);
     assert_eq!(generated.code, 0, "{generated:?}");
     assert_eq!(
-        infragen(
-            dir.path(),
-            &[
-                "check",
-                "--blueprint",
-                "infra/blueprint.yaml",
-                "--out",
-                "out"
-            ]
-        )
+        dir.run(&[
+            "check",
+            "--blueprint",
+            "infra/blueprint.yaml",
+            "--out",
+            "out"
+        ])
         .code,
         0
     );
 
     std::fs::write(dir.path().join("infra/blueprint.yaml"), "name: mine\n").unwrap();
-    let again = infragen(dir.path(), &["init", "infra/blueprint.yaml"]);
+    let again = dir.run(&["init", "infra/blueprint.yaml"]);
     assert_eq!(again.code, 2, "{again:?}");
     assert!(
         again.stderr.contains(
@@ -791,40 +725,22 @@ fn init_writes_a_blueprint_that_generates_and_never_overwrites() {
         "{}",
         again.stderr
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("infra/blueprint.yaml")).unwrap(),
-        "name: mine\n"
-    );
-}
-
-fn check_as(dir: &Path, format: &str) -> Run {
-    infragen(
-        dir,
-        &[
-            "check",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--format",
-            format,
-        ],
-    )
+    assert_eq!(dir.read("infra/blueprint.yaml"), "name: mine\n");
 }
 
 #[test]
 fn check_reports_as_json_and_as_github_annotations() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
-    let clean = check_as(dir.path(), "json");
+    let dir = Test::with(SHIPPED);
+    assert_eq!(dir.generate().code, 0);
+    let clean = dir.check_as("json");
     assert_eq!(clean.code, 0, "{clean:?}");
     let doc: serde_json::Value = serde_json::from_str(&clean.stdout).unwrap();
     assert_eq!(doc["status"], "clean");
     assert_eq!(doc["drifted"], serde_json::json!([]));
 
-    edit(&dir.path().join(BP), "max: 256mb", "max: 300mb");
+    dir.edit("max: 256mb", "max: 300mb");
     let vars_line = line_of(&dir.path().join(DEV_VARS), "redis_maxmemory:");
-    let json = check_as(dir.path(), "json");
+    let json = dir.check_as("json");
     assert_eq!(json.code, 1, "{json:?}");
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["status"], "drift");
@@ -847,7 +763,7 @@ fn check_reports_as_json_and_as_github_annotations() {
             .contains("+redis_maxmemory: \"300mb\"")
     );
 
-    let gh = check_as(dir.path(), "github");
+    let gh = dir.check_as("github");
     assert_eq!(gh.code, 1, "{gh:?}");
     let want = format!(
         "::error file={DEV_VARS},line={vars_line},title=infragen check::{DEV_VARS} is out of date; run: infragen gen --blueprint blueprint.yaml --out out"
@@ -859,12 +775,12 @@ fn check_reports_as_json_and_as_github_annotations() {
     );
 
     // Validation errors honour the flag.
-    edit(&dir.path().join(BP), "max: 300mb", "max: lots");
+    dir.edit("max: 300mb", "max: lots");
     let max_line = line_of(&dir.path().join(BP), "max: lots");
-    let gh = check_as(dir.path(), "github");
+    let gh = dir.check_as("github");
     assert_eq!(gh.code, 2, "{gh:?}");
     assert!(gh.stdout.starts_with(&format!("::error file=blueprint.yaml,line={max_line},col=14,title=infragen validate IG407::environments.dev.redis.memory.max: `lots` is not a memory size")), "{}", gh.stdout);
-    let json = check_as(dir.path(), "json");
+    let json = dir.check_as("json");
     assert_eq!(json.code, 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(doc["status"], "invalid");
@@ -907,7 +823,7 @@ fn schema_command_prints_the_generated_schema() {
             .unwrap()
             .contains("1024 to 65535")
     );
-    let first = std::fs::read_to_string(repo().join("blueprints/redis-on-asterisk.yaml")).unwrap();
+    let first = std::fs::read_to_string(repo().join(SHIPPED)).unwrap();
     assert_eq!(
         first.lines().next().unwrap(),
         "# yaml-language-server: $schema=../generated/schema/blueprint.schema.json"
@@ -938,7 +854,7 @@ fn a_closed_pipe_ends_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_infragen"))
-        .args(["check", "--blueprint", "blueprints/redis-on-asterisk.yaml"])
+        .args(["check", "--blueprint", SHIPPED])
         .current_dir(repo())
         .stdout(writer)
         .output()
@@ -953,7 +869,7 @@ fn a_closed_pipe_ends_quietly() {
 
 #[test]
 fn gen_and_check_print_the_same_paths_for_out_dot() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let out = dir.path().join("tree");
     std::fs::create_dir(&out).unwrap();
     std::fs::copy(dir.path().join(BP), out.join(BP)).unwrap();

@@ -1,6 +1,6 @@
 //! The same blueprint always gives byte-identical output.
 
-use crate::common::{GOOD_BLUEPRINTS, infragen, render, tree, workdir};
+use crate::common::{GOOD_BLUEPRINTS, SHIPPED, Test, render, tree};
 
 #[test]
 fn rendering_twice_gives_identical_bytes() {
@@ -15,16 +15,12 @@ fn rendering_twice_gives_identical_bytes() {
 
 #[test]
 fn two_gen_runs_write_identical_trees() {
-    let a = workdir("blueprints/redis-on-asterisk.yaml");
-    let b = workdir("blueprints/redis-on-asterisk.yaml");
+    let a = Test::with(SHIPPED);
+    let b = Test::with(SHIPPED);
     for dir in [&a, &b] {
-        let run = infragen(
-            dir.path(),
-            &["gen", "--blueprint", "blueprint.yaml", "--out", "out"],
-        );
-        assert_eq!(run.code, 0, "{run:?}");
+        dir.generate().expect_code(0);
     }
-    let (ta, tb) = (tree(&a.path().join("out")), tree(&b.path().join("out")));
+    let (ta, tb) = (tree(&a.join("out")), tree(&b.join("out")));
     assert!(!ta.is_empty());
     assert_eq!(ta, tb);
 }

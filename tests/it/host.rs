@@ -11,255 +11,40 @@
 //! PIDs when its test ends, passes or fails, and a run first stops what a killed run
 //! left behind.
 //!
-//! Over 500 lines: the `Host` harness (boot, SSH, converge, stop) and the scenarios that
-//! use it belong together; each scenario is one test.
+//! Over 500 lines: one test per scenario; the `Host` harness (boot, SSH, converge,
+//! stop) is `support/host.rs`, the local AWS `support/moto.rs`.
 
-use crate::apply::{Aws, Deployment};
-use crate::common::{GOOD_BLUEPRINTS, infragen, redis_cli, repo, text};
-use crate::infra_repo::{STAND_IN_PASSWORD, terraform};
+use crate::apply::Deployment;
+use crate::common::{GOOD_BLUEPRINTS, SHIPPED, Test, redis_cli, repo, text};
+use crate::support::host::{Converge, Host, aws_extra_vars, serial};
+use crate::support::infra_repo::{STAND_IN_PASSWORD, terraform};
+use crate::support::moto::Aws;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, Once};
-
-/// One host at a time.
-static HOSTS: Mutex<()> = Mutex::new(());
-static CLEANUP: Once = Once::new();
-
-/// Where host work directories live, so a later run can find and stop leftovers.
-fn runs_dir() -> PathBuf {
-    std::env::temp_dir().join("infragen-host-runs")
-}
-
-fn script(name: &str) -> PathBuf {
-    repo().join("scripts/host").join(name)
-}
-
-fn serial() -> MutexGuard<'static, ()> {
-    let guard = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    CLEANUP.call_once(|| {
-        // A killed test process never ran its Drop: stop what it left, by its PIDs.
-        if let Ok(entries) = std::fs::read_dir(runs_dir()) {
-            for e in entries.flatten() {
-                let _ = Command::new(script("stop.sh")).arg(e.path()).status();
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    });
-    guard
-}
-
-/// Role variables that point the publisher and the backups at the local AWS endpoint;
-/// fake credentials stand in for the instance profile.
-fn aws_extra_vars(endpoint: &str) -> String {
-    let creds = serde_json::json!({
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    });
-    serde_json::json!({
-        "redis_metrics_endpoint_url": endpoint,
-        "redis_metrics_environment": creds,
-        "redis_backup_endpoint_url": endpoint,
-        "redis_backup_environment": creds,
-    })
-    .to_string()
-}
-
-/// A booted Debian host; stopped (by PID) when dropped.
-struct Host {
-    work: tempfile::TempDir,
-    suite: &'static str,
-}
-
-/// What one converge did.
-#[derive(Debug)]
-struct Converge {
-    code: i32,
-    changed: u32,
-    failed: u32,
-    log: String,
-}
-
-impl Host {
-    fn boot(suite: &'static str) -> Host {
-        std::fs::create_dir_all(runs_dir()).unwrap();
-        let work = tempfile::Builder::new()
-            .prefix(&format!("{suite}-"))
-            .tempdir_in(runs_dir())
-            .unwrap();
-        let host = Host { work, suite };
-        let out = Command::new(script("boot.sh"))
-            .arg(suite)
-            .arg(host.work.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "boot.sh {suite} failed:\n{}",
-            text(&out)
-        );
-        host
-    }
-
-    fn dir(&self) -> &Path {
-        self.work.path()
-    }
-
-    /// Runs a shell command on the host as root.
-    fn ssh(&self, command: &str) -> Output {
-        Command::new(self.dir().join("ssh"))
-            .arg(command)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Runs a command on the host and returns its stdout, failing the test if it fails.
-    fn on_host(&self, command: &str) -> String {
-        let out = self.ssh(command);
-        assert!(
-            out.status.success(),
-            "{}: `{command}` failed:\n{}",
-            self.suite,
-            text(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// The local AWS endpoint (moto) of this host's run.
-    fn aws_endpoint(&self) -> String {
-        let out = Command::new(script("moto.sh"))
-            .arg("start")
-            .arg(self.dir())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "moto: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Runs the generated playbook of `env` from `ansible_dir` against the host, as users
-    /// do, with `extra` passed to ansible-playbook.
-    fn converge(&self, ansible_dir: &Path, env: &str, extra: &[&str]) -> Converge {
-        self.converge_with(ansible_dir, env, extra, &[])
-    }
-
-    /// [`Host::converge`] with environment variables for `converge.sh`.
-    fn converge_with(
-        &self,
-        ansible_dir: &Path,
-        env: &str,
-        extra: &[&str],
-        vars: &[(&str, &str)],
-    ) -> Converge {
-        let mut c = Command::new(script("converge.sh"));
-        c.arg(self.dir())
-            .arg(env)
-            .arg("--")
-            .args(extra)
-            .env("INFRAGEN_ANSIBLE_DIR", ansible_dir)
-            .envs(vars.iter().copied())
-            .stdin(Stdio::null());
-        let out = c.output().unwrap();
-        let logs: Vec<PathBuf> = {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir())
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name().is_some_and(|n| {
-                        n.to_string_lossy().starts_with(&format!("converge-{env}-"))
-                    })
-                })
-                .collect();
-            v.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-            v
-        };
-        let log = logs
-            .last()
-            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
-            .unwrap_or_else(|| text(&out));
-        let recap = log
-            .lines()
-            .skip_while(|l| !l.starts_with("PLAY RECAP"))
-            .nth(1)
-            .unwrap_or_default()
-            .to_string();
-        let count = |key: &str| -> u32 {
-            recap
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix(&format!("{key}=")))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(u32::MAX)
-        };
-        Converge {
-            code: out.status.code().unwrap_or(-1),
-            changed: count("changed"),
-            failed: count("failed"),
-            log,
-        }
-    }
-
-    /// The host's name in the inventory (what Ansible's messages call it).
-    fn inventory_name(&self) -> String {
-        let json: Value =
-            serde_json::from_str(&std::fs::read_to_string(self.dir().join("host.json")).unwrap())
-                .unwrap();
-        json["HOST_NAME"].as_str().unwrap().to_string()
-    }
-
-    /// Runs scripts/host/helper.py (boto3 against the local AWS endpoint); its stdout.
-    fn aws(&self, args: &[&str]) -> String {
-        let venv =
-            String::from_utf8(Command::new(script("venv.sh")).output().unwrap().stdout).unwrap();
-        let out = Command::new(PathBuf::from(venv.trim()).join("bin/python"))
-            .arg(script("helper.py"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "helper.py {args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The password the role read from the local Secrets Manager for `env`.
-    fn password(&self, env: &str) -> String {
-        std::fs::read_to_string(self.dir().join(format!("redis-password-{env}")))
-            .unwrap()
-            .trim()
-            .to_string()
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let out = Command::new(script("stop.sh"))
-            .arg(self.dir())
-            .stdin(Stdio::null())
-            .output();
-        if let Ok(o) = out
-            && !o.status.success()
-        {
-            eprintln!("stop.sh {}:\n{}", self.dir().display(), text(&o));
-        }
-    }
-}
-
-/// Generates `blueprint` (text) into a temporary tree with the real binary; returns the
-/// tree (its `ansible/` is what converges).
-fn generate(blueprint: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("blueprint.yaml"), blueprint).unwrap();
-    let run = infragen(
-        dir.path(),
-        &["gen", "--blueprint", "blueprint.yaml", "--out", "out"],
-    );
-    assert_eq!(run.code, 0, "gen: {run:?}");
-    dir
-}
+use std::path::Path;
+use std::process::Command;
 
 fn shipped() -> String {
-    std::fs::read_to_string(repo().join("blueprints/redis-on-asterisk.yaml")).unwrap()
+    std::fs::read_to_string(repo().join(SHIPPED)).unwrap()
+}
+
+/// The bucket Terraform would create for dev: <name>-<env>-redis-backups-<account id>
+/// (moto's account is 123456789012).
+const DEV_BUCKET: &str = "voice-campaign-dev-redis-backups-123456789012";
+
+/// The shipped blueprint generated, a booted Debian 12 host, and the host's moto with
+/// dev's backup bucket.
+fn shipped_on_bookworm() -> (Test, Host, Aws) {
+    let out = generated(&shipped());
+    let host = Host::boot("bookworm");
+    let aws = host.moto(&[]);
+    aws.aws("make-bucket", &["us-east-1", DEV_BUCKET]);
+    (out, host, aws)
+}
+
+/// `blueprint` (text) generated into `out/` of a work directory with the real binary
+/// (its `out/ansible/` is what converges).
+fn generated(blueprint: &str) -> Test {
+    Test::new().blueprint_text(blueprint).generated()
 }
 
 /// As the role's admin user (the application user may not read the config), with its
@@ -293,14 +78,10 @@ fn assert_converged(c: &Converge, what: &str) {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn debian_12_converges_twice_to_the_blueprint() {
     let _one = serial();
-    let out = generate(&shipped());
+    let (out, host, aws) = shipped_on_bookworm();
     let ansible = out.path().join("out/ansible");
-    let host = Host::boot("bookworm");
-    let endpoint = host.aws_endpoint();
-    // The bucket Terraform would create: <name>-<env>-redis-backups-<account id> (moto's
-    // account is 123456789012).
-    let bucket = "voice-campaign-dev-redis-backups-123456789012";
-    host.aws(&["make-bucket", &endpoint, "us-east-1", bucket]);
+    let endpoint = aws.endpoint().to_string();
+    let bucket = DEV_BUCKET;
     let extra_vars = aws_extra_vars(&endpoint);
     let extra = ["-e", extra_vars.as_str()];
 
@@ -413,13 +194,8 @@ fn debian_12_converges_twice_to_the_blueprint() {
         systemd_prop(&host, "redis-metrics.service", "Result"),
         "success"
     );
-    let metrics: Value = serde_json::from_str(&host.aws(&[
-        "metrics",
-        &endpoint,
-        "us-east-1",
-        "VoiceCampaign/Redis",
-    ]))
-    .unwrap();
+    let metrics: Value =
+        serde_json::from_str(&aws.aws("metrics", &["us-east-1", "VoiceCampaign/Redis"])).unwrap();
     let by_name = |name: &str| {
         metrics
             .as_array()
@@ -469,13 +245,10 @@ fn debian_12_converges_twice_to_the_blueprint() {
         systemd_prop(&host, "redis-backup.service", "Result"),
         "success"
     );
-    let keys: Vec<String> = serde_json::from_str(&host.aws(&[
+    let keys: Vec<String> = serde_json::from_str(&aws.aws(
         "list-objects",
-        &endpoint,
-        "us-east-1",
-        bucket,
-        "voice-campaign/dev/",
-    ]))
+        &["us-east-1", bucket, "voice-campaign/dev/"],
+    ))
     .unwrap();
     // Each backup is an RDB and the checksum the backup wrote beside it.
     let rdbs: Vec<&String> = keys.iter().filter(|k| k.ends_with(".rdb")).collect();
@@ -523,7 +296,7 @@ fn debian_12_converges_twice_to_the_blueprint() {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn a_converge_that_failed_after_the_config_is_repaired_by_the_next_run() {
     let _one = serial();
-    let before = generate(&shipped());
+    let before = generated(&shipped());
     let host = Host::boot("bookworm");
     assert_converged(
         &host.converge(&before.path().join("out/ansible"), "dev", &[]),
@@ -533,7 +306,7 @@ fn a_converge_that_failed_after_the_config_is_repaired_by_the_next_run() {
 
     let bigger = shipped().replacen("        max: 256mb", "        max: 300mb", 1);
     assert_ne!(bigger, shipped());
-    let after = generate(&bigger);
+    let after = generated(&bigger);
     let ansible = after.path().join("out/ansible");
     let broken = host.converge(
         &ansible,
@@ -578,7 +351,7 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
     let rdb_only = shipped().replacen("    aof: true", "    aof: false", 1);
     assert_ne!(rdb_only, shipped());
     let host = Host::boot("bookworm");
-    let off = generate(&rdb_only);
+    let off = generated(&rdb_only);
     assert_converged(
         &host.converge(&off.path().join("out/ansible"), "dev", &[]),
         "AOF off",
@@ -590,7 +363,7 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
     // SAVE is an admin command: the role's user, not a consumer.
     assert_eq!(as_admin(&host, &["SAVE"]), "OK");
 
-    let on = generate(&shipped());
+    let on = generated(&shipped());
     let c = host.converge(&on.path().join("out/ansible"), "dev", &[]);
     assert_converged(&c, "AOF on");
     assert!(
@@ -621,7 +394,7 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn debian_11_is_refused_and_its_redis_left_alone() {
     let _one = serial();
-    let out = generate(&shipped());
+    let out = generated(&shipped());
     let host = Host::boot("bullseye");
     let c = host.converge(&out.path().join("out/ansible"), "dev", &[]);
     assert_ne!(c.code, 0, "Debian 11 must be refused:\n{}", c.log);
@@ -650,7 +423,7 @@ fn debian_11_is_refused_and_its_redis_left_alone() {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn debian_13_converges_with_redis_8() {
     let _one = serial();
-    let out = generate(&shipped());
+    let out = generated(&shipped());
     let ansible = out.path().join("out/ansible");
     let host = Host::boot("trixie");
     assert_converged(&host.converge(&ansible, "dev", &[]), "first");
@@ -707,12 +480,10 @@ fn calls(host: &Host, command: &str) -> u64 {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn day_two_operations_keep_their_promises() {
     let _one = serial();
-    let out = generate(&shipped());
+    let (out, host, aws) = shipped_on_bookworm();
     let ansible = out.path().join("out/ansible");
-    let host = Host::boot("bookworm");
-    let endpoint = host.aws_endpoint();
-    let bucket = "voice-campaign-dev-redis-backups-123456789012";
-    host.aws(&["make-bucket", &endpoint, "us-east-1", bucket]);
+    let endpoint = aws.endpoint().to_string();
+    let bucket = DEV_BUCKET;
     // A rotated secret may hold a space, quotes and a backslash: redis.conf must load.
     let pw = r#"Rotated "by hand" pass\word 42"#;
     std::fs::write(host.dir().join("redis-password-dev"), pw).unwrap();
@@ -838,7 +609,7 @@ fn day_two_operations_keep_their_promises() {
     assert_converged(&dry, "--check on a converged host");
     assert_eq!(dry.changed, 0, "{}", dry.log);
     let conf_sum = host.on_host("sha256sum /etc/redis/redis.conf");
-    let bigger = generate(&shipped().replacen("        max: 256mb", "        max: 300mb", 1));
+    let bigger = generated(&shipped().replacen("        max: 256mb", "        max: 300mb", 1));
     let dry = host.converge(
         &bigger.path().join("out/ansible"),
         "dev",
@@ -895,14 +666,10 @@ fn day_two_operations_keep_their_promises() {
         .trim_start_matches(&format!("s3://{bucket}/"))
         .to_string();
     let local = host.dir().join("backup.rdb");
-    host.aws(&[
+    aws.aws(
         "get-object",
-        &endpoint,
-        "us-east-1",
-        bucket,
-        &key,
-        local.to_str().unwrap(),
-    ]);
+        &["us-east-1", bucket, &key, local.to_str().unwrap()],
+    );
     let object_size = std::fs::metadata(&local).unwrap().len();
     assert!(
         // The churn rewrites keys with compressible values, so the size depends on when
@@ -920,14 +687,15 @@ fn day_two_operations_keep_their_promises() {
         text(&check)
     );
     let sums = host.dir().join("backup.rdb.sha256");
-    host.aws(&[
+    aws.aws(
         "get-object",
-        &endpoint,
-        "us-east-1",
-        bucket,
-        &format!("{key}.sha256"),
-        sums.to_str().unwrap(),
-    ]);
+        &[
+            "us-east-1",
+            bucket,
+            &format!("{key}.sha256"),
+            sums.to_str().unwrap(),
+        ],
+    );
     let want = std::fs::read_to_string(&sums).unwrap();
     let have = Command::new("sha256sum").arg(&local).output().unwrap();
     assert_eq!(
@@ -1035,14 +803,10 @@ fn day_two_operations_keep_their_promises() {
     let corrupt = host.dir().join("corrupt.rdb");
     std::fs::write(&corrupt, &good[..good.len() / 2]).unwrap();
     let put = |key: &str, file: &Path, sum_of: &Path| {
-        host.aws(&[
+        aws.aws(
             "put-object",
-            &endpoint,
-            "us-east-1",
-            bucket,
-            key,
-            file.to_str().unwrap(),
-        ]);
+            &["us-east-1", bucket, key, file.to_str().unwrap()],
+        );
         let sum = String::from_utf8(
             Command::new("sha256sum")
                 .arg(sum_of)
@@ -1052,15 +816,16 @@ fn day_two_operations_keep_their_promises() {
         )
         .unwrap();
         let sum = sum.split_whitespace().next().unwrap().to_string();
-        host.aws(&[
+        aws.aws(
             "put-object",
-            &endpoint,
-            "us-east-1",
-            bucket,
-            &format!("{key}.sha256"),
-            "--text",
-            &format!("{sum}  x.rdb\n"),
-        ]);
+            &[
+                "us-east-1",
+                bucket,
+                &format!("{key}.sha256"),
+                "--text",
+                &format!("{sum}  x.rdb\n"),
+            ],
+        );
     };
     for (name, file, sum_of, why) in [
         (
@@ -1138,16 +903,8 @@ fn the_apply_feeds_the_playbook_and_a_consumer() {
     let t = terraform();
     let host = Host::boot("bookworm");
     // The host's moto, with the AWS-managed IAM policies the example repo attaches.
-    let out = Command::new(script("moto.sh"))
-        .arg("start")
-        .arg(host.dir())
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "moto: {}", text(&out));
-    let endpoint = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let aws = Aws::at(&endpoint);
+    let aws = host.moto(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")]);
+    let endpoint = aws.endpoint().to_string();
     let d = Deployment::at(&t, &repo().join(GOOD_BLUEPRINTS[0]), "dev", &aws);
     let bucket = d
         .apply_and_use()
@@ -1205,8 +962,7 @@ fn the_apply_feeds_the_playbook_and_a_consumer() {
     host.on_host("systemctl start redis-metrics.service");
     host.on_host("systemctl start redis-metrics.service");
     let published: Value =
-        serde_json::from_str(&host.aws(&["metrics", &endpoint, &region, "VoiceCampaign/Redis"]))
-            .unwrap();
+        serde_json::from_str(&aws.aws("metrics", &[&region, "VoiceCampaign/Redis"])).unwrap();
     let sent: Vec<(String, Value)> = published
         .as_array()
         .unwrap()

@@ -6,72 +6,15 @@
 //! Over 500 lines: one test per hostile input, each small; they share the helpers at
 //! the top (a work tree, runs with a deadline).
 
-use crate::common::{Run, infragen, repo, tree, workdir};
+use crate::common::{BP, SHIPPED, Test, repo, tree};
 use std::os::unix::fs::{PermissionsExt, symlink};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BP: &str = "blueprint.yaml";
-
-fn run_gen(dir: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["gen", "--blueprint", BP, "--out", "out"];
-    args.extend_from_slice(extra);
-    infragen(dir, &args)
-}
-
-fn check(dir: &Path, format: &str) -> Run {
-    infragen(
-        dir,
-        &[
-            "check",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--format",
-            format,
-        ],
-    )
-}
-
-/// Runs infragen with a deadline: a hang is a failure, not a stuck test run.
-fn infragen_within(dir: &Path, args: &[&str], envs: &[(&str, &str)], limit: Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_infragen"))
-        .args(args)
-        .current_dir(dir)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run infragen");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("infragen {args:?} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 /// A work dir with the shipped blueprint generated into `out/`.
-fn generated() -> tempfile::TempDir {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    let run = run_gen(dir.path(), &[]);
-    assert_eq!(run.code, 0, "{run:?}");
-    dir
+fn generated() -> Test {
+    Test::with(SHIPPED).generated()
 }
 
 const TARGET: &str = "out/terraform/modules/compute/redis.tf";
@@ -87,7 +30,7 @@ fn a_link_at_a_generated_path_is_never_read_or_followed() {
     symlink(&secret, &target).unwrap();
 
     for format in ["human", "json", "github"] {
-        let run = check(dir.path(), format);
+        let run = dir.check_as(format);
         assert_eq!(run.code, 1, "{format}: {run:?}");
         assert!(
             !run.stdout.contains("CANARY") && !run.stderr.contains("CANARY"),
@@ -95,12 +38,12 @@ fn a_link_at_a_generated_path_is_never_read_or_followed() {
         );
         assert!(run.stdout.contains("redis.tf"), "{format}: {run:?}");
     }
-    let refused = run_gen(dir.path(), &[]);
+    let refused = dir.generate();
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("is a symbolic link"), "{refused:?}");
     assert!(!refused.stderr.contains("CANARY"), "{refused:?}");
 
-    let forced = run_gen(dir.path(), &["--force"]);
+    let forced = dir.generate_with(&["--force"]);
     assert_eq!(forced.code, 0, "{forced:?}");
     assert_eq!(
         std::fs::read_to_string(&secret).unwrap(),
@@ -111,7 +54,7 @@ fn a_link_at_a_generated_path_is_never_read_or_followed() {
         std::fs::symlink_metadata(&target).unwrap().is_file(),
         "the link is replaced by a regular file"
     );
-    assert_eq!(check(dir.path(), "human").code, 0);
+    assert_eq!(dir.check_as("human").code, 0);
 }
 
 #[test]
@@ -120,22 +63,13 @@ fn the_environment_of_the_ci_job_never_reaches_its_log() {
     let target = dir.path().join(TARGET);
     std::fs::remove_file(&target).unwrap();
     symlink("/proc/self/environ", &target).unwrap();
-    let canary = [("INFRAGEN_CANARY_TOKEN", "ghp_CANARYxTOKENx0123456789")];
+    let canary = ("INFRAGEN_CANARY_TOKEN", "ghp_CANARYxTOKENx0123456789");
     for format in ["human", "json", "github"] {
-        let run = infragen_within(
-            dir.path(),
-            &[
-                "check",
-                "--blueprint",
-                BP,
-                "--out",
-                "out",
-                "--format",
-                format,
-            ],
-            &canary,
-            Duration::from_secs(20),
-        );
+        let run = dir
+            .check_cmd(format)
+            .env(canary.0, canary.1)
+            .within(Duration::from_secs(20))
+            .run();
         assert_eq!(run.code, 1, "{run:?}");
         assert!(
             !run.stdout.contains("CANARY") && !run.stderr.contains("CANARY"),
@@ -154,12 +88,10 @@ fn special_files_neither_hang_nor_grow_memory() {
     std::fs::remove_file(&manifest).unwrap();
     let status = Command::new("mkfifo").arg(&manifest).status().unwrap();
     assert!(status.success());
-    let run = infragen_within(
-        dir.path(),
-        &["check", "--blueprint", BP, "--out", "out"],
-        &[],
-        Duration::from_secs(20),
-    );
+    let run = dir
+        .cmd(&["check", "--blueprint", BP, "--out", "out"])
+        .within(Duration::from_secs(20))
+        .run();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout
@@ -167,21 +99,17 @@ fn special_files_neither_hang_nor_grow_memory() {
         "{}",
         run.stdout
     );
-    let run = infragen_within(
-        dir.path(),
-        &["gen", "--blueprint", BP, "--out", "out"],
-        &[],
-        Duration::from_secs(20),
-    );
+    let run = dir
+        .cmd(&["gen", "--blueprint", BP, "--out", "out"])
+        .within(Duration::from_secs(20))
+        .run();
     assert_eq!(run.code, 1, "{run:?}");
 
     for blueprint in ["/dev/zero", "/dev/stdin"] {
-        let run = infragen_within(
-            dir.path(),
-            &["validate", "--blueprint", blueprint],
-            &[],
-            Duration::from_secs(20),
-        );
+        let run = dir
+            .cmd(&["validate", "--blueprint", blueprint])
+            .within(Duration::from_secs(20))
+            .run();
         assert_eq!(run.code, 2, "{run:?}");
         assert!(run.stderr.contains("cannot read blueprint"), "{run:?}");
     }
@@ -193,7 +121,7 @@ fn a_linked_blueprint_or_directory_is_refused() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("x.yaml"), "name: CANARY\n").unwrap();
     symlink(outside.path().join("x.yaml"), dir.path().join("link.yaml")).unwrap();
-    let run = infragen(dir.path(), &["validate", "--blueprint", "link.yaml"]);
+    let run = dir.run(&["validate", "--blueprint", "link.yaml"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("symbolic link"), "{run:?}");
     assert!(!run.stderr.contains("CANARY"), "{run:?}");
@@ -203,7 +131,7 @@ fn a_linked_blueprint_or_directory_is_refused() {
     std::fs::remove_dir_all(&modules).unwrap();
     symlink(outside.path(), &modules).unwrap();
     let before = tree(outside.path());
-    let run = run_gen(dir.path(), &["--force"]);
+    let run = dir.generate_with(&["--force"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
@@ -215,7 +143,7 @@ fn a_linked_blueprint_or_directory_is_refused() {
         before,
         "gen wrote through a linked directory"
     );
-    assert_eq!(check(dir.path(), "human").code, 1);
+    assert_eq!(dir.check_as("human").code, 1);
 }
 
 #[test]
@@ -240,14 +168,8 @@ fn temporary_files_are_random_exclusive_and_cleaned_up() {
         std::fs::read(moddir.join("redis_iam.tf")).unwrap(),
     )
     .unwrap();
-    std::fs::write(
-        dir.path().join(BP),
-        std::fs::read_to_string(dir.path().join(BP))
-            .unwrap()
-            .replace("port: 6379", "port: 6380"),
-    )
-    .unwrap();
-    let run = run_gen(dir.path(), &[]);
+    dir.edit("port: 6379", "port: 6380");
+    let run = dir.generate();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.contains("cleaned  1 temporary file"),
@@ -257,14 +179,13 @@ fn temporary_files_are_random_exclusive_and_cleaned_up() {
     assert!(!leftover.exists());
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
     assert!(std::fs::read_to_string(moddir.join("redis.tf")).is_ok());
-    assert_eq!(check(dir.path(), "human").code, 0);
+    assert_eq!(dir.check_as("human").code, 0);
 }
 
 /// The shipped blueprint with `n` environments: a tree large enough that a kill lands
 /// in the middle of writing it.
 fn wide_blueprint(n: usize, port: u16) -> String {
-    let shipped =
-        std::fs::read_to_string(repo().join("blueprints/redis-on-asterisk.yaml")).unwrap();
+    let shipped = std::fs::read_to_string(repo().join(SHIPPED)).unwrap();
     let base = shipped.split("\nenvironments:").next().unwrap();
     let mut s = base.replace("  port: 6379", &format!("  port: {port}"));
     s.push_str("\nenvironments:\n");
@@ -279,20 +200,20 @@ fn wide_blueprint(n: usize, port: u16) -> String {
 
 #[test]
 fn an_interrupted_gen_resumes_without_force() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Test::new();
     let a = wide_blueprint(60, 6379);
     let b = wide_blueprint(60, 6390);
     std::fs::write(dir.path().join(BP), &a).unwrap();
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    assert_eq!(dir.generate().code, 0);
     let clean_a = tree(&dir.path().join("out"));
     // How long a whole A -> B run takes here, so that the kills spread over it (most of
     // it is writing: one fsync per file).
     std::fs::write(dir.path().join(BP), &b).unwrap();
     let started = Instant::now();
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    assert_eq!(dir.generate().code, 0);
     let full = started.elapsed();
     std::fs::write(dir.path().join(BP), &a).unwrap();
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    assert_eq!(dir.generate().code, 0);
     // Kills at spread-out points of a run; under load a run's length varies, so go on
     // (up to 80 rounds) until some kills have landed mid-write.
     let rounds = 16u32;
@@ -339,12 +260,12 @@ fn an_interrupted_gen_resumes_without_force() {
             (&b, "resume")
         };
         std::fs::write(dir.path().join(BP), next).unwrap();
-        let run = run_gen(dir.path(), &[]);
+        let run = dir.generate();
         assert_eq!(
             run.code, 0,
             "round {round} ({label}) after a kill needs no --force: {run:?}"
         );
-        assert_eq!(check(dir.path(), "human").code, 0, "round {round}");
+        assert_eq!(dir.check_as("human").code, 0, "round {round}");
         let leftovers: Vec<String> = tree(&dir.path().join("out"))
             .into_keys()
             .filter(|p| p.contains(".infragen-") && p.ends_with(".tmp"))
@@ -358,7 +279,7 @@ fn an_interrupted_gen_resumes_without_force() {
         } else {
             // Back to A for the next round.
             std::fs::write(dir.path().join(BP), &a).unwrap();
-            assert_eq!(run_gen(dir.path(), &[]).code, 0);
+            assert_eq!(dir.generate().code, 0);
         }
     }
     assert!(
@@ -372,16 +293,10 @@ fn without_a_manifest_infragen_says_it_cannot_tell() {
     let dir = generated();
     std::fs::remove_file(dir.path().join("out/.infragen-manifest")).unwrap();
     // Unchanged files are fine without the manifest.
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    assert_eq!(dir.generate().code, 0);
     std::fs::remove_file(dir.path().join("out/.infragen-manifest")).unwrap();
-    std::fs::write(
-        dir.path().join(BP),
-        std::fs::read_to_string(dir.path().join(BP))
-            .unwrap()
-            .replace("port: 6379", "port: 6380"),
-    )
-    .unwrap();
-    let run = run_gen(dir.path(), &[]);
+    dir.edit("port: 6379", "port: 6380");
+    let run = dir.generate();
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains("without .infragen-manifest infragen cannot tell its own earlier output from a hand edit"),
@@ -393,8 +308,8 @@ fn without_a_manifest_infragen_says_it_cannot_tell() {
         "{}",
         run.stderr
     );
-    assert_eq!(run_gen(dir.path(), &["--force"]).code, 0);
-    assert_eq!(check(dir.path(), "human").code, 0);
+    assert_eq!(dir.generate_with(&["--force"]).code, 0);
+    assert_eq!(dir.check_as("human").code, 0);
 }
 
 #[test]
@@ -403,7 +318,7 @@ fn a_second_gen_on_a_locked_tree_fails_fast() {
     let held = std::fs::File::open(dir.path().join("out")).unwrap();
     held.lock().unwrap();
     let started = Instant::now();
-    let run = run_gen(dir.path(), &[]);
+    let run = dir.generate();
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
@@ -411,29 +326,28 @@ fn a_second_gen_on_a_locked_tree_fails_fast() {
         "{run:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
-    let run = check(dir.path(), "human");
+    let run = dir.check_as("human");
     assert_eq!(run.code, 2, "{run:?}");
     held.unlock().unwrap();
-    assert_eq!(check(dir.path(), "human").code, 0);
+    assert_eq!(dir.check_as("human").code, 0);
 }
 
 #[test]
 fn stale_files_under_any_directory_name_are_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let shipped =
-        std::fs::read_to_string(repo().join("blueprints/redis-on-asterisk.yaml")).unwrap();
+    let dir = Test::new();
+    let shipped = std::fs::read_to_string(repo().join(SHIPPED)).unwrap();
     let with_target = shipped.replace("\n  prod:\n", "\n  target:\n    aws:\n      vpc_cidr: 10.30.0.0/16\n  node_modules:\n    aws:\n      vpc_cidr: 10.31.0.0/16\n  prod:\n");
     assert_ne!(with_target, shipped);
     let with_target = with_target.replace("  node_modules:", "  node-modules:");
     std::fs::write(dir.path().join(BP), &with_target).unwrap();
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    assert_eq!(dir.generate().code, 0);
     assert!(
         dir.path()
             .join("out/terraform/environments/target/redis.tfvars")
             .is_file()
     );
     std::fs::write(dir.path().join(BP), &shipped).unwrap();
-    let run = check(dir.path(), "human");
+    let run = dir.check_as("human");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout
@@ -441,13 +355,13 @@ fn stale_files_under_any_directory_name_are_removed() {
         "{}",
         run.stdout
     );
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    assert_eq!(dir.generate().code, 0);
     assert!(
         !dir.path()
             .join("out/terraform/environments/target")
             .exists()
     );
-    assert_eq!(check(dir.path(), "human").code, 0);
+    assert_eq!(dir.check_as("human").code, 0);
 }
 
 #[test]
@@ -466,10 +380,10 @@ fn files_infragen_never_listed_are_not_its_own() {
         "Notes\n# Code generated by infragen from x. DO NOT EDIT.\n",
     )
     .unwrap();
-    let run = run_gen(dir.path(), &[]);
+    let run = dir.generate();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(other.is_file() && notes.is_file());
-    assert_eq!(check(dir.path(), "human").code, 0);
+    assert_eq!(dir.check_as("human").code, 0);
 }
 
 #[test]
@@ -480,14 +394,8 @@ fn a_file_keeps_its_permissions_when_updated() {
         .path()
         .join("out/terraform/environments/dev/redis.tfvars");
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::write(
-        dir.path().join(BP),
-        std::fs::read_to_string(dir.path().join(BP))
-            .unwrap()
-            .replace("port: 6379", "port: 6380"),
-    )
-    .unwrap();
-    assert_eq!(run_gen(dir.path(), &[]).code, 0);
+    dir.edit("port: 6379", "port: 6380");
+    assert_eq!(dir.generate().code, 0);
     assert!(
         std::fs::read_to_string(&target)
             .unwrap()
@@ -512,7 +420,7 @@ fn a_manifest_listing_paths_outside_the_tree_is_ignored() {
     m.push_str(&format!("{hash}  {}\n", victim.display()));
     m.push_str(&format!("{hash}  ../../{}\n", victim.display()));
     std::fs::write(&manifest, m).unwrap();
-    let run = run_gen(dir.path(), &[]);
+    let run = dir.generate();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(victim.is_file(), "gen removed a file outside --out");
     assert!(
@@ -524,8 +432,8 @@ fn a_manifest_listing_paths_outside_the_tree_is_ignored() {
 
 #[test]
 fn crafted_blueprints_give_located_errors_not_panics() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    let shipped = std::fs::read_to_string(dir.path().join(BP)).unwrap();
+    let dir = Test::with(SHIPPED);
+    let shipped = dir.read(BP);
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "overflow",
@@ -566,10 +474,7 @@ fn crafted_blueprints_give_located_errors_not_panics() {
     for (label, text, expect) in cases {
         std::fs::write(dir.path().join(BP), &text).unwrap();
         for format in ["human", "github", "json"] {
-            let run = infragen(
-                dir.path(),
-                &["validate", "--blueprint", BP, "--format", format],
-            );
+            let run = dir.run(&["validate", "--blueprint", BP, "--format", format]);
             assert_eq!(run.code, 2, "{label}/{format}: {run:?}");
             let all = format!("{}{}", run.stdout, run.stderr);
             assert!(
@@ -599,7 +504,7 @@ fn crafted_blueprints_give_located_errors_not_panics() {
     let at = shipped.find("voice-campaign").unwrap();
     bytes[at] = 0xff;
     std::fs::write(dir.path().join(BP), bytes).unwrap();
-    let run = infragen(dir.path(), &["validate", "--blueprint", BP]);
+    let run = dir.run(&["validate", "--blueprint", BP]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("--> blueprint.yaml:11:7"),
@@ -610,19 +515,19 @@ fn crafted_blueprints_give_located_errors_not_panics() {
 
 #[test]
 fn blueprint_paths_are_escaped_or_refused_in_markers() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let quoted = dir.path().join("my \"blue\" print.yaml");
     std::fs::copy(dir.path().join(BP), &quoted).unwrap();
     let name = "my \"blue\" print.yaml";
-    let run = infragen(dir.path(), &["gen", "--blueprint", name, "--out", "out"]);
+    let run = dir.run(&["gen", "--blueprint", name, "--out", "out"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let schema =
-        std::fs::read_to_string(dir.path().join("out/schema/blueprint.schema.json")).unwrap();
+    let schema = dir.read("out/schema/blueprint.schema.json");
     let parsed: serde_json::Value =
         serde_json::from_str(&schema).expect("the schema is valid JSON");
     assert!(parsed["$comment"].as_str().unwrap().contains(name));
     assert_eq!(
-        infragen(dir.path(), &["check", "--blueprint", name, "--out", "out"]).code,
+        dir.run(&["check", "--blueprint", name, "--out", "out"])
+            .code,
         0
     );
 
@@ -633,7 +538,7 @@ fn blueprint_paths_are_escaped_or_refused_in_markers() {
     ] {
         let p: PathBuf = dir.path().join(bad);
         std::fs::copy(dir.path().join(BP), &p).unwrap();
-        let run = infragen(dir.path(), &["gen", "--blueprint", bad, "--out", "out2"]);
+        let run = dir.run(&["gen", "--blueprint", bad, "--out", "out2"]);
         assert_eq!(run.code, 2, "{bad:?}: {run:?}");
         assert!(
             run.stderr

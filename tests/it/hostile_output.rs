@@ -4,23 +4,18 @@
 //! line may become a workflow command of the runner or a terminal sequence: one corpus
 //! of hostile strings goes through every command and every format.
 
-use crate::common::{Run, infragen, tree, workdir};
+use crate::common::{BP, Run, SHIPPED, Test, tree};
 use infragen::report::safe::is_unsafe;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-const BP: &str = "blueprint.yaml";
-
-fn generated() -> tempfile::TempDir {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    let run = infragen(dir.path(), &["gen", "--blueprint", BP, "--out", "out"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    dir
+fn generated() -> Test {
+    Test::with(SHIPPED).generated()
 }
 
 #[test]
 fn a_link_in_the_out_path_is_refused_by_every_command() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let d = dir.path();
     std::fs::create_dir_all(d.join("victim")).unwrap();
     std::fs::write(d.join("victim/keep.txt"), "mine\n").unwrap();
@@ -65,7 +60,7 @@ fn a_link_in_the_out_path_is_refused_by_every_command() {
             ],
             vec!["explain", "--blueprint", BP, "--out", out],
         ] {
-            let run = infragen(d, &args);
+            let run = dir.run(&args);
             assert_eq!(run.code, 2, "{args:?}: {run:?}");
             let said = format!("{}{}", run.stdout, run.stderr);
             if out.starts_with("missing/") {
@@ -87,7 +82,7 @@ fn a_link_in_the_out_path_is_refused_by_every_command() {
             "generated",
             "--follow-out-links",
         ];
-        let run = infragen(d, &args);
+        let run = dir.run(&args);
         assert_eq!(run.code, 0, "{command}: {run:?}");
     }
     assert!(d.join("victim/.infragen-manifest").is_file());
@@ -168,7 +163,7 @@ fn hostile_strings_from_the_tree_reach_no_output_raw() {
         m.push_str(&format!("{}  {stale}\n", "0".repeat(64)));
         std::fs::write(&manifest, m).unwrap();
         for format in ["human", "json", "github"] {
-            let run = check_run(d, format, &[]);
+            let run = dir.check_as(format);
             assert_eq!(run.code, 1, "{hostile:?} check {format}: {run:?}");
             assert_inert(&run, &format!("{hostile:?}: check --format {format}"));
             if format == "json" {
@@ -176,14 +171,11 @@ fn hostile_strings_from_the_tree_reach_no_output_raw() {
                     .unwrap_or_else(|e| panic!("{hostile:?}: not JSON ({e}): {}", run.stdout));
             }
         }
-        let run = infragen(
-            d,
-            &["explain", "--blueprint", BP, "--env", "dev", "--out", "out"],
-        );
+        let run = dir.run(&["explain", "--blueprint", BP, "--env", "dev", "--out", "out"]);
         assert_inert(&run, &format!("{hostile:?}: explain --out"));
-        let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out"]);
+        let run = dir.generate();
         assert_inert(&run, &format!("{hostile:?}: gen"));
-        let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out", "--force"]);
+        let run = dir.generate_with(&["--force"]);
         assert_inert(&run, &format!("{hostile:?}: gen --force"));
     }
 }
@@ -191,29 +183,14 @@ fn hostile_strings_from_the_tree_reach_no_output_raw() {
 #[test]
 fn hostile_strings_from_the_command_line_reach_no_output_raw() {
     let dir = generated();
-    let d = dir.path();
     for hostile in CORPUS {
         let out = format!("out{hostile}");
+        let check =
+            |extra: &[&'static str]| [&["check", "--blueprint", BP, "--out", &out], extra].concat();
         for args in [
-            vec!["check", "--blueprint", BP, "--out", &out],
-            vec![
-                "check",
-                "--blueprint",
-                BP,
-                "--out",
-                &out,
-                "--format",
-                "github",
-            ],
-            vec![
-                "check",
-                "--blueprint",
-                BP,
-                "--out",
-                &out,
-                "--format",
-                "json",
-            ],
+            check(&[]),
+            check(&["--format", "github"]),
+            check(&["--format", "json"]),
             vec!["explain", "--blueprint", BP, "--env", hostile],
             vec!["validate", "--blueprint", hostile],
             vec!["validate", "--blueprint", hostile, "--format", "github"],
@@ -222,7 +199,7 @@ fn hostile_strings_from_the_command_line_reach_no_output_raw() {
             vec!["check", "--format", hostile],
             vec!["validate", hostile],
         ] {
-            let run = infragen(d, &args);
+            let run = dir.run(&args);
             assert_ne!(run.code, 0, "{args:?}: {run:?}");
             assert_inert(&run, &format!("{args:?}"));
         }
@@ -233,7 +210,7 @@ fn hostile_strings_from_the_command_line_reach_no_output_raw() {
 fn hostile_strings_in_a_blueprint_reach_no_output_raw() {
     let dir = generated();
     let d = dir.path();
-    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let shipped = dir.read(BP);
     for hostile in CORPUS {
         let quoted = serde_json::to_string(hostile).unwrap();
         for bad in [
@@ -247,14 +224,11 @@ fn hostile_strings_in_a_blueprint_reach_no_output_raw() {
         ] {
             std::fs::write(d.join("bad.yaml"), &bad).unwrap();
             for format in ["human", "json", "github"] {
-                let run = infragen(
-                    d,
-                    &["validate", "--blueprint", "bad.yaml", "--format", format],
-                );
+                let run = dir.run(&["validate", "--blueprint", "bad.yaml", "--format", format]);
                 assert_eq!(run.code, 2, "{hostile:?}: {run:?}");
                 assert_inert(&run, &format!("{hostile:?}: validate --format {format}"));
             }
-            let run = infragen(d, &["gen", "--blueprint", "bad.yaml", "--out", "out"]);
+            let run = dir.run(&["gen", "--blueprint", "bad.yaml", "--out", "out"]);
             assert_inert(&run, &format!("{hostile:?}: gen"));
         }
     }
@@ -266,9 +240,9 @@ fn hostile_strings_in_a_blueprint_reach_no_output_raw() {
 /// directory it names is no obstacle.
 #[test]
 fn force_never_deletes_on_the_manifests_word_alone() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let d = dir.path();
-    let run = infragen(d, &["gen", "--blueprint", BP, "--out", "."]);
+    let run = dir.run(&["gen", "--blueprint", BP, "--out", "."]);
     assert_eq!(run.code, 0, "{run:?}");
     // A hand-written file of the repo, a git file, a marked file edited by hand, and a
     // directory, each listed with some hash.
@@ -298,7 +272,7 @@ fn force_never_deletes_on_the_manifests_word_alone() {
     for force in [&[][..], &["--force"][..]] {
         let mut args = vec!["gen", "--blueprint", BP, "--out", "."];
         args.extend_from_slice(force);
-        let run = infragen(d, &args);
+        let run = dir.run(&args);
         assert_eq!(run.code, 0, "{force:?}: {run:?}");
         assert!(
             !run.stdout.contains("removed  "),
@@ -313,30 +287,8 @@ fn force_never_deletes_on_the_manifests_word_alone() {
     assert!(d.join(".git/config").is_file());
     assert!(d.join("terraform/old.tf").is_file());
     assert!(d.join("docs/adr").is_dir());
-    let run = infragen(d, &["check", "--blueprint", BP, "--out", "."]);
+    let run = dir.run(&["check", "--blueprint", BP, "--out", "."]);
     assert_eq!(run.code, 0, "the kept files are no longer listed: {run:?}");
-}
-
-fn check_run(d: &Path, format: &str, envs: &[(&str, &Path)]) -> Run {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infragen"))
-        .args([
-            "check",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--format",
-            format,
-        ])
-        .envs(envs.iter().map(|(k, v)| (*k, *v)))
-        .current_dir(d)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// A forged values file never lowers what the report says: a value of the wrong kind
@@ -349,7 +301,7 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
     let bp = d.join(BP);
     let shipped = std::fs::read_to_string(&bp).unwrap();
     std::fs::write(&bp, shipped.replace("    aof: true\n", "    aof: false\n")).unwrap();
-    let honest = check_run(d, "human", &[]);
+    let honest = dir.check_as("human");
     assert!(honest.stdout.contains("data-at-risk"), "{}", honest.stdout);
 
     // 1. "true" as a string: the old reading made the change a mere restart.
@@ -363,7 +315,7 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
         ),
     )
     .unwrap();
-    let run = check_run(d, "human", &[]);
+    let run = dir.check_as("human");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains("impact: not known")
@@ -377,13 +329,12 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
 
     // 2. The values file replaced by the new values: it agrees with the blueprint, yet
     // the group_vars change.
-    let other = tempfile::tempdir().unwrap();
-    std::fs::write(other.path().join(BP), std::fs::read_to_string(&bp).unwrap()).unwrap();
-    let run = infragen(other.path(), &["gen", "--blueprint", BP, "--out", "out"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    std::fs::copy(other.path().join("out/infragen-values.json"), &values).unwrap();
+    let other = Test::new()
+        .blueprint_text(&std::fs::read_to_string(&bp).unwrap())
+        .generated();
+    std::fs::copy(other.join("out/infragen-values.json"), &values).unwrap();
     for format in ["human", "github", "json"] {
-        let run = check_run(d, format, &[]);
+        let run = dir.check_as(format);
         assert_eq!(run.code, 1, "{run:?}");
         assert!(
             !run.stdout.contains("impact: none"),
@@ -421,7 +372,7 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
     for (i, forged) in forgeries.iter().enumerate() {
         assert_ne!(forged, &original, "forgery {i} changed nothing");
         std::fs::write(&values, forged).unwrap();
-        let run = check_run(d, "human", &[]);
+        let run = dir.check_as("human");
         assert!(
             run.stdout.contains("dev: cannot tell") && run.stdout.contains("redis.persistence.aof"),
             "forgery {i}: {}",
@@ -432,7 +383,7 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
     let mut emptied = v.clone();
     emptied["environments"] = serde_json::json!({});
     std::fs::write(&values, serde_json::to_string_pretty(&emptied).unwrap()).unwrap();
-    let run = check_run(d, "human", &[]);
+    let run = dir.check_as("human");
     assert!(
         run.stdout.contains("dev: cannot tell") && !run.stdout.contains("dev: new"),
         "{}",
@@ -449,7 +400,10 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
     )
     .unwrap();
     let summary = d.join("summary.md");
-    let run = check_run(d, "github", &[("GITHUB_STEP_SUMMARY", &summary)]);
+    let run = dir
+        .check_cmd("github")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .run();
     assert_eq!(run.code, 1, "{run:?}");
     let md = std::fs::read_to_string(&summary).unwrap();
     // A recorded cost is an amount, nothing else.
@@ -462,7 +416,7 @@ fn a_forged_values_file_cannot_make_the_report_lie() {
         ),
     )
     .unwrap();
-    let run = check_run(d, "human", &[]);
+    let run = dir.check_as("human");
     assert!(
         run.stdout.contains("not an amount of dollars and cents"),
         "{}",
@@ -489,9 +443,9 @@ fn with_empty_envs(blueprint: &str, n: usize) -> String {
 /// located error before anything is written: the writer and the reader agree.
 #[test]
 fn a_blueprint_whose_files_outgrow_the_read_cap_is_refused() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let d = dir.path();
-    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let shipped = dir.read(BP);
     let wide = with_empty_envs(&shipped, 2500);
     std::fs::write(d.join("wide.yaml"), &wide).unwrap();
     let line = wide.lines().position(|l| l == "  e0: {}").unwrap() + 1;
@@ -499,7 +453,7 @@ fn a_blueprint_whose_files_outgrow_the_read_cap_is_refused() {
         vec!["gen", "--blueprint", "wide.yaml", "--out", "out"],
         vec!["check", "--blueprint", "wide.yaml", "--out", "out"],
     ] {
-        let run = infragen(d, &args);
+        let run = dir.run(&args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert!(
             run.stderr.contains("error[IG108]")
@@ -516,9 +470,9 @@ fn a_blueprint_whose_files_outgrow_the_read_cap_is_refused() {
 /// IPv4 or one /32 of public IPv6, not only an exact cover of everything.
 #[test]
 fn sources_covering_a_large_share_of_the_internet_are_refused() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let d = dir.path();
-    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let shipped = dir.read(BP);
     // Every IPv4 address but 255.255.255.255: /1 + /2 + ... + /32.
     let all_but_one: Vec<String> = (1..=32u32)
         .map(|p| {
@@ -542,7 +496,7 @@ fn sources_covering_a_large_share_of_the_internet_are_refused() {
         );
         assert_ne!(bp, shipped);
         std::fs::write(d.join("open.yaml"), &bp).unwrap();
-        let run = infragen(d, &["validate", "--blueprint", "open.yaml"]);
+        let run = dir.run(&["validate", "--blueprint", "open.yaml"]);
         assert_eq!(run.code, 2, "{sources}: {run:?}");
         assert!(
             run.stderr.contains("error[IG305]") && run.stderr.contains("public"),
@@ -561,7 +515,7 @@ fn sources_covering_a_large_share_of_the_internet_are_refused() {
             &format!("allowed_sources: {sources}"),
         );
         std::fs::write(d.join("ok.yaml"), &bp).unwrap();
-        let run = infragen(d, &["validate", "--blueprint", "ok.yaml"]);
+        let run = dir.run(&["validate", "--blueprint", "ok.yaml"]);
         assert_eq!(run.code, 0, "{sources}: {run:?}");
     }
 }
@@ -595,7 +549,7 @@ fn huge_diffs_and_deep_manifests_cost_a_bounded_report() {
     std::fs::write(&manifest, m).unwrap();
     for format in ["human", "json"] {
         let started = std::time::Instant::now();
-        let run = check_run(d, format, &[]);
+        let run = dir.check_as(format);
         assert_eq!(run.code, 1, "{format}: {}", run.stderr);
         assert!(
             run.stdout.len() < 256 << 10,
@@ -627,9 +581,9 @@ fn huge_diffs_and_deep_manifests_cost_a_bounded_report() {
 /// directory on a case-insensitive file system.
 #[test]
 fn ambiguous_blueprints_are_refused_where_they_are_ambiguous() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let d = dir.path();
-    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let shipped = dir.read(BP);
     let cases: &[(&str, &str, &str, &str)] = &[
         (
             "  port: 6379",
@@ -679,7 +633,7 @@ fn ambiguous_blueprints_are_refused_where_they_are_ambiguous() {
         assert!(shipped.contains(from), "{from}");
         let bad = shipped.replacen(from, to, 1);
         std::fs::write(d.join("bad.yaml"), &bad).unwrap();
-        let run = infragen(d, &["validate", "--blueprint", "bad.yaml"]);
+        let run = dir.run(&["validate", "--blueprint", "bad.yaml"]);
         assert_eq!(run.code, 2, "{to}: {run:?}");
         assert!(
             run.stderr.contains(&format!("error[{code}]"))
@@ -694,7 +648,7 @@ fn ambiguous_blueprints_are_refused_where_they_are_ambiguous() {
     std::fs::create_dir_all(d.join("elsewhere")).unwrap();
     std::fs::copy(d.join(BP), d.join("elsewhere/bp.yaml")).unwrap();
     symlink("elsewhere", d.join("blueprints")).unwrap();
-    let run = infragen(d, &["validate", "--blueprint", "blueprints/bp.yaml"]);
+    let run = dir.run(&["validate", "--blueprint", "blueprints/bp.yaml"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("is a symbolic link"), "{}", run.stderr);
 }
@@ -729,7 +683,7 @@ fn temp_file_cleanup_stays_in_the_directories_infragen_writes() {
         infragen::render::sha256_hex(&lossy)
     ));
     std::fs::write(&manifest, m).unwrap();
-    let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out", "--force"]);
+    let run = dir.generate_with(&["--force"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         theirs.exists(),
@@ -750,12 +704,12 @@ fn temp_file_cleanup_stays_in_the_directories_infragen_writes() {
 /// JSON report of hundreds of drifted files.
 #[test]
 fn long_inputs_give_short_reports() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     let d = dir.path();
-    let shipped = std::fs::read_to_string(d.join(BP)).unwrap();
+    let shipped = dir.read(BP);
     let wide = with_empty_envs(&shipped, 300);
     std::fs::write(d.join(BP), &wide).unwrap();
-    let run = infragen(d, &["gen", "--blueprint", BP, "--out", "out"]);
+    let run = dir.generate();
     assert_eq!(run.code, 0, "{}", run.stderr);
     // Every environment's value files edited: far more diff than a report holds.
     for i in 0..300 {
@@ -775,7 +729,7 @@ fn long_inputs_give_short_reports() {
     let mut m = std::fs::read_to_string(&manifest).unwrap();
     m.push_str(&"x  .\n".repeat(100_000));
     std::fs::write(&manifest, m).unwrap();
-    let run = check_run(d, "json", &[]);
+    let run = dir.check_as("json");
     assert_eq!(run.code, 1, "{}", run.stderr);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let diff_lines: usize = doc["drifted"]
@@ -814,7 +768,7 @@ fn long_inputs_give_short_reports() {
     );
     std::fs::write(d.join("dup.yaml"), dup).unwrap();
     let started = std::time::Instant::now();
-    let run = infragen(d, &["validate", "--blueprint", "dup.yaml"]);
+    let run = dir.run(&["validate", "--blueprint", "dup.yaml"]);
     assert_eq!(run.code, 2);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
@@ -884,7 +838,10 @@ fn the_value_files_vouch_for_every_field_they_state() {
         std::fs::write(&values, &forged).unwrap();
         let summary = d.join("summary.md");
         let _ = std::fs::remove_file(&summary);
-        let run = check_run(d, "github", &[("GITHUB_STEP_SUMMARY", &summary)]);
+        let run = dir
+            .check_cmd("github")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .run();
         assert!(
             run.stdout.contains("dev: cannot tell") && run.stdout.contains(field),
             "{field}: {}",
@@ -919,7 +876,7 @@ fn the_value_files_vouch_for_every_field_they_state() {
     std::fs::write(d.join("copy.yml"), &gv_text).unwrap();
     std::fs::remove_file(&gv).unwrap();
     symlink(d.join("copy.yml"), &gv).unwrap();
-    let run = check_run(d, "human", &[]);
+    let run = dir.check_as("human");
     assert!(
         run.stdout.contains("dev: cannot tell") && run.stdout.contains("not read"),
         "{}",
@@ -939,6 +896,6 @@ fn the_value_files_vouch_for_every_field_they_state() {
         ),
     )
     .unwrap();
-    let run = check_run(d, "human", &[]);
+    let run = dir.check_as("human");
     assert!(run.stdout.len() < 1 << 20, "{} bytes", run.stdout.len());
 }

@@ -4,10 +4,9 @@
 //! report as `check`, `gen`, `--format json`, the GitHub job summary and `explain
 //! --out` show it.
 
-use crate::common::{Run, infragen, repo, workdir};
+use crate::common::{SHIPPED, Test, compile, model, repo};
 use infragen::impact::{self, Impact, Level, Status};
 use std::collections::BTreeSet;
-use std::path::Path;
 
 /// One transition: a fixture, and text replacements that make the changed blueprint
 /// (each must match, so a fixture edit cannot silently empty a transition).
@@ -41,7 +40,7 @@ const TRANSITIONS: &[Transition] = &[
     },
     Transition {
         name: "password_length",
-        fixture: "blueprints/redis-on-asterisk.yaml",
+        fixture: SHIPPED,
         edits: &[("password_length: 32", "password_length: 48")],
     },
     Transition {
@@ -113,20 +112,15 @@ const TRANSITIONS: &[Transition] = &[
     },
     Transition {
         name: "environment_added_and_removed",
-        fixture: "blueprints/redis-on-asterisk.yaml",
+        fixture: SHIPPED,
         edits: &[("\n  dev:\n", "\n  qa:\n")],
     },
     Transition {
         name: "backups_off",
-        fixture: "blueprints/redis-on-asterisk.yaml",
+        fixture: SHIPPED,
         edits: &[("backup:\n", "backup:\n  enabled: false\n")],
     },
 ];
-
-fn compile(name: &str, text: &str) -> infragen::model::Model {
-    infragen::pipeline::compile_str(name, text)
-        .unwrap_or_else(|e| panic!("{name} does not compile:\n{}", e.render()))
-}
 
 fn edited(t: &Transition) -> (String, String) {
     let before = std::fs::read_to_string(repo().join(t.fixture)).unwrap();
@@ -213,10 +207,7 @@ fn transitions_reach_every_level() {
 #[test]
 fn the_same_values_have_no_impact() {
     for fixture in crate::common::GOOD_BLUEPRINTS {
-        let model = compile(
-            fixture,
-            &std::fs::read_to_string(repo().join(fixture)).unwrap(),
-        );
+        let model = model(fixture);
         let recorded =
             infragen::render::values::parse(&infragen::render::values::render(&model)).unwrap();
         for e in impact::compare(&recorded, &model) {
@@ -226,34 +217,19 @@ fn the_same_values_have_no_impact() {
     }
 }
 
-/// `infragen gen` or `check` (with `extra` arguments) on the work directory's blueprint
-/// and `out/` tree.
-fn on_tree(dir: &Path, command: &str, extra: &[&str]) -> Run {
-    let mut args = vec![command, "--blueprint", "blueprint.yaml", "--out", "out"];
-    args.extend_from_slice(extra);
-    infragen(dir, &args)
-}
-
-fn gen_then_edit(dir: &Path, edits: &[(&str, &str)]) {
-    let run = on_tree(dir, "gen", &[]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let path = dir.join("blueprint.yaml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
+/// Generates the work directory's blueprint, then edits it.
+fn gen_then_edit(dir: &Test, edits: &[(&str, &str)]) {
+    dir.generate().expect_code(0);
     for (from, to) in edits {
-        assert!(text.contains(from), "{from:?}");
-        text = text.replacen(from, to, 1);
+        dir.edit(from, to);
     }
-    std::fs::write(path, text).unwrap();
 }
 
 #[test]
 fn check_and_gen_report_the_impact_below_the_file_list() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    gen_then_edit(
-        dir.path(),
-        &[("password_length: 32", "password_length: 48")],
-    );
-    let check = on_tree(dir.path(), "check", &[]);
+    let dir = Test::with(SHIPPED);
+    gen_then_edit(&dir, &[("password_length: 32", "password_length: 48")]);
+    let check = dir.check();
     assert_eq!(check.code, 1, "{check:?}");
     let status_end = check
         .stdout
@@ -272,7 +248,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
     assert!(check.stdout.contains(
         "  prod: credentials: the password rotates: consumers that cached it fail until they read the secret again\n    credentials   redis.auth.password_length: 32 -> 48\n"
     ), "{}", check.stdout);
-    let regen = on_tree(dir.path(), "gen", &[]);
+    let regen = dir.generate();
     assert_eq!(regen.code, 0, "{regen:?}");
     let counts = regen
         .stdout
@@ -289,18 +265,18 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
             .contains("redis.auth.password_length: 32 -> 48")
     );
     // Once written, the values are the blueprint's: nothing more to report.
-    let again = on_tree(dir.path(), "gen", &[]);
+    let again = dir.generate();
     assert!(!again.stdout.contains("impact"), "{}", again.stdout);
-    let clean = on_tree(dir.path(), "check", &[]);
+    let clean = dir.check();
     assert_eq!(clean.code, 0);
     assert!(!clean.stdout.contains("impact"), "{}", clean.stdout);
 }
 
 #[test]
 fn json_carries_the_impact_as_data() {
-    let dir = workdir("tests/fixtures/elasticache.yaml");
-    gen_then_edit(dir.path(), &[("      nodes: 2\n", "      nodes: 3\n")]);
-    let run = on_tree(dir.path(), "check", &["--format", "json"]);
+    let dir = Test::with("tests/fixtures/elasticache.yaml");
+    gen_then_edit(&dir, &[("      nodes: 2\n", "      nodes: 3\n")]);
+    let run = dir.check_as("json");
     assert_eq!(run.code, 1, "{run:?}");
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let impact = &doc["impact"];
@@ -332,25 +308,15 @@ fn json_carries_the_impact_as_data() {
 
 #[test]
 fn github_format_writes_the_job_summary() {
-    let dir = workdir("tests/fixtures/three-envs.yaml");
-    gen_then_edit(dir.path(), &[("    aof: true\n", "    aof: false\n")]);
+    let dir = Test::with("tests/fixtures/three-envs.yaml");
+    gen_then_edit(&dir, &[("    aof: true\n", "    aof: false\n")]);
     let summary = dir.path().join("summary.md");
     std::fs::write(&summary, "earlier step\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infragen"))
-        .args([
-            "check",
-            "--blueprint",
-            "blueprint.yaml",
-            "--out",
-            "out",
-            "--format",
-            "github",
-        ])
+    let run = dir
+        .check_cmd("github")
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .run();
+    assert_eq!(run.code, 1, "{run:?}");
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(
         text.starts_with("earlier step\n### infragen: what this change does\n"),
@@ -365,20 +331,17 @@ fn github_format_writes_the_job_summary() {
         );
     }
     // Without the variable, nothing else is written.
-    let run = on_tree(dir.path(), "check", &["--format", "github"]);
+    let run = dir.check_as("github");
     assert_eq!(run.code, 1);
 }
 
 #[test]
 fn unreadable_or_missing_records_say_so() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    gen_then_edit(
-        dir.path(),
-        &[("password_length: 32", "password_length: 40")],
-    );
+    let dir = Test::with(SHIPPED);
+    gen_then_edit(&dir, &[("password_length: 32", "password_length: 40")]);
     let values = dir.path().join("out/infragen-values.json");
     std::fs::write(&values, "{ not json").unwrap();
-    let run = on_tree(dir.path(), "check", &[]);
+    let run = dir.check();
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -387,7 +350,7 @@ fn unreadable_or_missing_records_say_so() {
         run.stdout
     );
     std::fs::remove_file(&values).unwrap();
-    let run = on_tree(dir.path(), "check", &[]);
+    let run = dir.check();
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -399,23 +362,17 @@ fn unreadable_or_missing_records_say_so() {
 
 #[test]
 fn explain_shows_recorded_values_beside_current_ones() {
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
-    gen_then_edit(
-        dir.path(),
-        &[("password_length: 32", "password_length: 48")],
-    );
-    let run = infragen(
-        dir.path(),
-        &[
-            "explain",
-            "--blueprint",
-            "blueprint.yaml",
-            "--env",
-            "prod",
-            "--out",
-            "out",
-        ],
-    );
+    let dir = Test::with(SHIPPED);
+    gen_then_edit(&dir, &[("password_length: 32", "password_length: 48")]);
+    let run = dir.run(&[
+        "explain",
+        "--blueprint",
+        "blueprint.yaml",
+        "--env",
+        "prod",
+        "--out",
+        "out",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     let line = run
         .stdout
@@ -441,16 +398,16 @@ fn readme_example_is_what_the_tool_prints() {
     let start = "<!-- impact-example: produced by tests/it/impact.rs -->\n```text\n";
     let from = readme.find(start).expect("the README's impact example") + start.len();
     let shown = &readme[from..from + readme[from..].find("```").unwrap()];
-    let dir = workdir("blueprints/redis-on-asterisk.yaml");
+    let dir = Test::with(SHIPPED);
     gen_then_edit(
-        dir.path(),
+        &dir,
         &[
             ("password_length: 32", "password_length: 48"),
             ("  port: 6379", "  port: 6380"),
             ("    aof: true", "    aof: false"),
         ],
     );
-    let run = on_tree(dir.path(), "check", &[]);
+    let run = dir.check();
     let at = run.stdout.find("impact of").expect(&run.stdout);
     let end = at + run.stdout[at..].find("\n\n").unwrap() + 1;
     assert_eq!(shown, &run.stdout[at..end], "update the README's example");
@@ -499,10 +456,7 @@ fn every_field_has_a_consequence_in_both_modes() {
         );
     }
     for fixture in crate::common::GOOD_BLUEPRINTS {
-        let model = compile(
-            fixture,
-            &std::fs::read_to_string(repo().join(fixture)).unwrap(),
-        );
+        let model = model(fixture);
         for e in &model.envs {
             for (field, _) in infragen::render::values::of_env(&model, e) {
                 assert!(

@@ -14,401 +14,17 @@
 //! (`--include-ignored`), where a missing CLI or provider fails them.
 //!
 //! The infra-repo harness (copy, rename, wire, stand-in, plan JSON accessors) is
-//! `infra_repo.rs`, shared with the apply tests (`apply.rs`).
+//! `support/infra_repo.rs`, shared with the apply and host tests; what a plan must
+//! contain (per mode, and the dashboard's metrics) is `support/plan_checks.rs`.
 
-use crate::common::{GOOD_BLUEPRINTS, repo};
-use crate::infra_repo::{
-    InfraRepo, Plan, STAND_IN_PASSWORD, Terraform, edit, gen_into, infra_repo, model, plan_args,
-    stand_in_random, terraform, undo, wire, with_mode,
+use crate::common::{GOOD_BLUEPRINTS, edit_with, model, repo};
+use crate::support::infra_repo::{
+    InfraRepo, Plan, gen_into, infra_repo, plan_args, stand_in_random, terraform, undo, wire,
+    wired_repo, with_mode,
 };
-use infragen::model::{Mode, Model};
+use crate::support::plan_checks::{assert_plan_matches_mode, plan_every_environment};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
-
-/// What the plan of `env` must contain, given its mode.
-fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infragen::model::Env) {
-    let host = format!("module.{}", model.host.terraform_module);
-    let addresses = plan.addresses();
-    let consumer_groups: BTreeSet<&str> = model
-        .consumers
-        .iter()
-        .map(|c| c.security_group.as_str())
-        .collect();
-    let rules_from_consumers = |prefix: &str| {
-        addresses
-            .iter()
-            .filter(|a| a.starts_with(&format!("aws_vpc_security_group_ingress_rule.{prefix}_")))
-            .count()
-    };
-    let alarms = plan.of_kind("aws_cloudwatch_metric_alarm");
-    match env.mode.value {
-        Mode::SelfHosted => {
-            for cidr in &env.redis.allowed_ipv4 {
-                let a =
-                    format!("{host}.aws_vpc_security_group_ingress_rule.redis_ipv4[\"{cidr}\"]");
-                let rule = plan.one(&a);
-                assert_eq!(rule.values["cidr_ipv4"], cidr.as_str());
-                assert_eq!(rule.values["from_port"], env.redis.port.value);
-            }
-            for cidr in &env.redis.allowed_ipv6 {
-                plan.one(&format!(
-                    "{host}.aws_vpc_security_group_ingress_rule.redis_ipv6[\"{cidr}\"]"
-                ));
-            }
-            let host_rules = plan
-                .of_kind("aws_vpc_security_group_ingress_rule")
-                .iter()
-                .filter(|r| {
-                    r.address.starts_with(&format!(
-                        "{host}.aws_vpc_security_group_ingress_rule.redis_ip"
-                    ))
-                })
-                .count();
-            assert_eq!(
-                host_rules,
-                env.redis.allowed_ipv4.len() + env.redis.allowed_ipv6.len()
-            );
-            assert_eq!(
-                rules_from_consumers("redis_from"),
-                consumer_groups.len(),
-                "{addresses:#?}"
-            );
-            assert_eq!(rules_from_consumers("redis_cache_from"), 0);
-            assert!(plan.of_kind("aws_elasticache_replication_group").is_empty());
-            // Read the password, put metrics, and (with backups) write them.
-            assert_eq!(
-                plan.of_kind("aws_iam_role_policy")
-                    .iter()
-                    .filter(|r| r.address.starts_with(&host))
-                    .count(),
-                2 + usize::from(env.backup.is_some())
-            );
-            // Memory, rejected connections, not reporting, persistence failed, latency,
-            // connections; hit rate unless turned off; backup age with backups.
-            let m = &env.monitoring;
-            let expected = 6
-                + usize::from(m.hit_rate_alert_percent.value > 0)
-                + usize::from(env.backup.is_some());
-            assert_eq!(
-                alarms.len(),
-                expected,
-                "{:#?}",
-                alarms.iter().map(|a| &a.address).collect::<Vec<_>>()
-            );
-            for a in &alarms {
-                assert_eq!(
-                    a.values["dimensions"],
-                    serde_json::json!({"Name": model.name, "Environment": env.name}),
-                    "{}: the metric of another deployment could answer",
-                    a.address
-                );
-            }
-            // Off-host backups: into the bucket created here, unless the blueprint names one.
-            let created_bucket = env.backup.as_ref().is_some_and(|b| b.bucket.is_none());
-            for kind in [
-                "aws_s3_bucket",
-                "aws_s3_bucket_versioning",
-                "aws_s3_bucket_server_side_encryption_configuration",
-                "aws_s3_bucket_public_access_block",
-                "aws_s3_bucket_lifecycle_configuration",
-                "aws_s3_bucket_policy",
-                "aws_s3_bucket_ownership_controls",
-            ] {
-                assert_eq!(
-                    addresses.contains(&format!("{host}.{kind}.redis_backup[0]")),
-                    created_bucket,
-                    "{kind}"
-                );
-            }
-            if created_bucket {
-                let pab = plan.one(&format!(
-                    "{host}.aws_s3_bucket_public_access_block.redis_backup[0]"
-                ));
-                for flag in [
-                    "block_public_acls",
-                    "block_public_policy",
-                    "ignore_public_acls",
-                    "restrict_public_buckets",
-                ] {
-                    assert_eq!(pab.values[flag], true, "{flag}");
-                }
-                let life = plan.one(&format!(
-                    "{host}.aws_s3_bucket_lifecycle_configuration.redis_backup[0]"
-                ));
-                assert_eq!(
-                    life.values["rule"][0]["expiration"][0]["days"],
-                    env.backup.as_ref().unwrap().retention_days.value
-                );
-                // The version an expiry leaves goes a day later, not a retention later.
-                assert_eq!(
-                    life.values["rule"][0]["noncurrent_version_expiration"][0]["noncurrent_days"],
-                    1
-                );
-                let ownership = plan.one(&format!(
-                    "{host}.aws_s3_bucket_ownership_controls.redis_backup[0]"
-                ));
-                assert_eq!(
-                    ownership.values["rule"][0]["object_ownership"],
-                    "BucketOwnerEnforced"
-                );
-            }
-        }
-        Mode::ElastiCache => {
-            let ec = model.elasticache.as_ref().unwrap();
-            let data = format!("module.{}", ec.terraform_module);
-            let group = plan.one(&format!(
-                "{data}.aws_elasticache_replication_group.redis[0]"
-            ));
-            assert_eq!(group.values["num_cache_clusters"], env.sizing.nodes.value);
-            assert_eq!(
-                group.values["node_type"],
-                env.sizing.node_type.value.as_str()
-            );
-            assert_eq!(group.values["port"], env.redis.port.value);
-            assert_eq!(group.values["transit_encryption_enabled"], true);
-            assert_eq!(group.values["auth_token_update_strategy"], "ROTATE");
-            let settings = env.elasticache.as_ref().unwrap();
-            assert_eq!(
-                group.values["apply_immediately"],
-                settings.apply_immediately.value
-            );
-            assert_eq!(
-                group.values["maintenance_window"],
-                settings.maintenance_window.value.as_str()
-            );
-            assert_eq!(
-                group.values["snapshot_window"],
-                settings.snapshot_window.value.as_str()
-            );
-            plan.one(&format!("{data}.aws_elasticache_subnet_group.redis[0]"));
-            plan.one(&format!("{data}.aws_elasticache_parameter_group.redis[0]"));
-            assert!(
-                !addresses.iter().any(|a| a.starts_with(&format!(
-                    "{host}.aws_vpc_security_group_ingress_rule.redis_ip"
-                ))),
-                "host rules in ElastiCache mode: {addresses:#?}"
-            );
-            assert_eq!(rules_from_consumers("redis_from"), 0);
-            assert_eq!(
-                rules_from_consumers("redis_cache_from"),
-                consumer_groups.len()
-            );
-            // Per node: memory, CPU, connections, latency, and hit rate unless off.
-            let kinds = 4 + usize::from(env.monitoring.hit_rate_alert_percent.value > 0);
-            assert_eq!(alarms.len(), kinds * env.sizing.nodes.value as usize);
-            // The bucket of the self-hosted side's backups follows backup.enabled, not the
-            // mode: a rollback keeps it (and the backups in it).
-            assert_eq!(
-                addresses
-                    .iter()
-                    .any(|a| a.contains("aws_s3_bucket.redis_backup")),
-                env.backup.as_ref().is_some_and(|b| b.bucket.is_none()),
-                "the backup bucket in ElastiCache mode: {addresses:#?}"
-            );
-        }
-    }
-    // Consumers sharing a role share one policy: one per distinct role.
-    let roles: BTreeSet<&str> = model
-        .consumers
-        .iter()
-        .map(|c| c.iam_role.as_str())
-        .collect();
-    let consumer_policies = plan
-        .of_kind("aws_iam_role_policy")
-        .iter()
-        .filter(|r| {
-            r.address
-                .starts_with("aws_iam_role_policy.redis_password_read_")
-        })
-        .count();
-    assert_eq!(consumer_policies, roles.len());
-    // Alarms reach a person: the topic (created with a key CloudWatch may use, and a
-    // policy that lets CloudWatch publish) or the blueprint's, and a subscription for
-    // everyone in monitoring.notify.
-    let m = &env.monitoring;
-    let own_topic = m.sns_topic_arn.is_none();
-    assert_eq!(
-        addresses.contains("aws_sns_topic.redis_alarms[0]"),
-        own_topic
-    );
-    assert_eq!(
-        addresses.contains("aws_sns_topic_policy.redis_alarms[0]"),
-        own_topic
-    );
-    assert_eq!(
-        addresses.contains("aws_kms_key.redis_alarms[0]"),
-        own_topic && m.sns_kms_key_arn.is_none()
-    );
-    if own_topic && m.sns_kms_key_arn.is_none() {
-        let key = plan.one("aws_kms_key.redis_alarms[0]");
-        assert_eq!(key.values["enable_key_rotation"], true);
-        let refs = plan.references("", "aws_sns_topic.redis_alarms", "kms_master_key_id");
-        assert!(
-            refs.iter().any(|r| r == "aws_kms_key.redis_alarms"),
-            "{refs:?}"
-        );
-    }
-    let subscriptions = plan.of_kind("aws_sns_topic_subscription");
-    assert_eq!(subscriptions.len(), m.notify.value.len());
-    for s in &m.notify.value {
-        let sub = plan.one(&format!(
-            "aws_sns_topic_subscription.redis_alarms[\"{}\"]",
-            s.endpoint
-        ));
-        assert_eq!(sub.values["protocol"], s.protocol);
-    }
-    // One dashboard per environment.
-    let dashboard = plan.one("aws_cloudwatch_dashboard.redis");
-    assert_eq!(
-        dashboard.values["dashboard_name"],
-        format!("{}-{}-redis", model.name, env.name)
-    );
-    // Alarms notify, and clear (the topic's ARN is known only after apply).
-    for a in &alarms {
-        for actions in ["alarm_actions", "ok_actions"] {
-            let (known, unknown) = plan.after(&a.address, actions);
-            let set = known.as_array().is_some_and(|v| !v.is_empty())
-                || unknown.as_array().is_some_and(|v| !v.is_empty())
-                || unknown == &Value::Bool(true);
-            assert!(set, "{}: no {actions}", a.address);
-        }
-    }
-    // No secret in any output or non-sensitive attribute.
-    for s in plan.visible_strings() {
-        assert!(
-            !s.contains(STAND_IN_PASSWORD),
-            "the password is visible in the plan: {s}"
-        );
-    }
-    assert!(
-        !plan.0["planned_values"]["outputs"]["redis_endpoint"].is_null(),
-        "the root output redis_endpoint is missing"
-    );
-}
-
-/// Generates, wires, inits, validates and plans every environment of `blueprint`.
-fn plan_every_environment(t: &Terraform, blueprint: &str) {
-    let path = repo().join(blueprint);
-    let model = model(&path);
-    let r = infra_repo(&model);
-    gen_into(&r, &path);
-    wire(&r, &model);
-    stand_in_random(&r, &model);
-    t.init(&r.tf());
-    t.validate(&r.tf());
-    for env in &model.envs {
-        let plan = t.plan(&r.tf(), &env.name);
-        assert_plan_matches_mode(&plan, &model, env);
-        assert_dashboard_shows_emitted_metrics(t, &r, &model, env);
-    }
-}
-
-/// Every graph of the environment's dashboard names a metric, with dimensions, that
-/// the host's publisher sends (as it declares with `--describe`; the real-tool and host
-/// tests hold it to that) or that ElastiCache emits. Terraform itself evaluates the
-/// widgets (`terraform console`).
-fn assert_dashboard_shows_emitted_metrics(
-    t: &Terraform,
-    r: &InfraRepo,
-    model: &Model,
-    env: &infragen::model::Env,
-) {
-    let out = Command::new("terraform")
-        .args([
-            "console",
-            &format!("-var-file=environments/{}/env.tfvars", env.name),
-            &format!("-var-file=environments/{}/redis.tfvars", env.name),
-        ])
-        .current_dir(r.tf())
-        .env("TF_CLI_CONFIG_FILE", &t.config)
-        .env("CHECKPOINT_DISABLE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(b"jsonencode(local.redis_dashboard_metric_widgets)\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "terraform console: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The console prints the JSON as an HCL string literal.
-    let literal = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let json: String =
-        serde_json::from_str(&literal).expect("an HCL string literal is a JSON string");
-    let widgets: Vec<Value> = serde_json::from_str(&json).unwrap();
-    assert!(widgets.len() >= 6, "{widgets:#?}");
-    let script = r.root().join("ansible/roles/redis/files/redis_metrics.py");
-    let described = Command::new("python3")
-        .arg(&script)
-        .arg("--describe")
-        .output()
-        .unwrap();
-    let described: Value = serde_json::from_slice(&described.stdout).expect("--describe");
-    let published: Vec<&str> = described["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    for w in &widgets {
-        let metrics = w["properties"]["metrics"]
-            .as_array()
-            .expect("a metric widget");
-        assert!(!metrics.is_empty(), "{w}");
-        for m in metrics {
-            let m: Vec<&str> = m
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap())
-                .collect();
-            match env.mode.value {
-                Mode::SelfHosted => {
-                    assert_eq!(m[0], env.monitoring.namespace.value, "{m:?}");
-                    assert!(
-                        published.contains(&m[1]),
-                        "{}: the publisher sends no {}",
-                        w["properties"]["title"],
-                        m[1]
-                    );
-                    assert_eq!(
-                        m[2..],
-                        [
-                            "Name",
-                            model.name.as_str(),
-                            "Environment",
-                            env.name.as_str()
-                        ],
-                        "{m:?}"
-                    );
-                }
-                Mode::ElastiCache => {
-                    assert_eq!(m[0], "AWS/ElastiCache", "{m:?}");
-                    assert!(
-                        infragen::aws::ELASTICACHE_METRICS.contains(&m[1]),
-                        "ElastiCache emits no {}",
-                        m[1]
-                    );
-                    assert_eq!(m[2], "CacheClusterId");
-                    let node: u32 = m[3].rsplit('-').next().unwrap().parse().unwrap();
-                    assert_eq!(m[3], format!("{}-{}-{node:03}", model.name, env.name));
-                    assert!((1..=env.sizing.nodes.value).contains(&node), "{m:?}");
-                }
-            }
-        }
-    }
-}
 
 #[test]
 #[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
@@ -431,7 +47,7 @@ fn plan_fixtures() {
 fn round_trip_keeps_the_wiring_valid_at_every_step() {
     let t = terraform();
     let shipped = std::fs::read_to_string(repo().join(GOOD_BLUEPRINTS[0])).unwrap();
-    let start = model(&repo().join(GOOD_BLUEPRINTS[0]));
+    let start = model(repo().join(GOOD_BLUEPRINTS[0]));
     let r = infra_repo(&start);
     let bp = r.root().join("blueprint.yaml");
     let mut wired = false;
@@ -484,13 +100,8 @@ fn round_trip_keeps_the_wiring_valid_at_every_step() {
 #[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
 fn a_region_other_than_the_providers_stops_the_plan() {
     let t = terraform();
-    let path = repo().join(GOOD_BLUEPRINTS[0]);
-    let model = model(&path);
-    let r = infra_repo(&model);
-    gen_into(&r, &path);
-    wire(&r, &model);
-    stand_in_random(&r, &model);
-    edit(&r.tf().join("environments/dev/env.tfvars"), |s| {
+    let (_, r, _) = wired_repo(&repo().join(GOOD_BLUEPRINTS[0]));
+    edit_with(&r.tf().join("environments/dev/env.tfvars"), |s| {
         s.replace("\"us-east-1\"", "\"eu-west-1\"")
     });
     t.init(&r.tf());
@@ -511,12 +122,7 @@ fn a_region_other_than_the_providers_stops_the_plan() {
 #[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
 fn configuration_follows_the_reviewed_rules() {
     let t = terraform();
-    let path = repo().join("tests/fixtures/elasticache.yaml");
-    let model = model(&path);
-    let r = infra_repo(&model);
-    gen_into(&r, &path);
-    wire(&r, &model);
-    stand_in_random(&r, &model);
+    let (model, r, _) = wired_repo(&repo().join("tests/fixtures/elasticache.yaml"));
     t.init(&r.tf());
     let plan = t.plan(&r.tf(), "prod");
     // The generated files add no aws constraint anywhere: the modules' aws constraints are the infra repo's own (`terraform
@@ -682,11 +288,7 @@ fn two_deployments_with_one_environment_name_never_share_a_metric() {
         let dir = tempfile::tempdir().unwrap();
         let bp = dir.path().join("blueprint.yaml");
         std::fs::write(&bp, text).unwrap();
-        let m = model(&bp);
-        let r = infra_repo(&m);
-        gen_into(&r, &bp);
-        wire(&r, &m);
-        stand_in_random(&r, &m);
+        let (_, r, _) = wired_repo(&bp);
         t.init(&r.tf());
         let plan = t.plan(&r.tf(), "dev");
         let mut names = BTreeSet::new();
@@ -731,14 +333,14 @@ fn two_deployments_with_one_environment_name_never_share_a_metric() {
 #[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
 fn version_constraints_of_the_infra_repo_are_never_weakened() {
     let t = terraform();
-    let m = model(&repo().join(GOOD_BLUEPRINTS[0]));
+    let m = model(repo().join(GOOD_BLUEPRINTS[0]));
     let module = m.host.terraform_module.clone();
     type Constrain = Box<dyn Fn(&InfraRepo)>;
     let cases: [(&str, Constrain, &str); 2] = [
         (
             "the root's required_version",
             Box::new(|r: &InfraRepo| {
-                edit(&r.tf().join("main.tf"), |s| {
+                edit_with(&r.tf().join("main.tf"), |s| {
                     s.replacen(
                         "required_version = \">= 1.3\"",
                         "required_version = \"< 1.0\"",
@@ -788,7 +390,7 @@ fn version_constraints_of_the_infra_repo_are_never_weakened() {
 fn migration_targets_bring_up_the_new_sides_alarms_and_dashboard() {
     let t = terraform();
     let shipped = std::fs::read_to_string(repo().join(GOOD_BLUEPRINTS[0])).unwrap();
-    let start = model(&repo().join(GOOD_BLUEPRINTS[0]));
+    let start = model(repo().join(GOOD_BLUEPRINTS[0]));
     let r = infra_repo(&start);
     let bp = r.root().join("blueprint.yaml");
     // (mode, which apply block of MIGRATION.md, the alarms of that side)

@@ -1,14 +1,18 @@
-//! Snapshots of what reviewers read, one snapshot per generated file, so that a change
-//! touches exactly the snapshots of the outputs it changes:
+//! Snapshots of what reviewers read that no other check holds, so that a change touches
+//! exactly the snapshots of the outputs it changes. Every expected output is kept once:
 //!
-//! - `file__<path>`: the files written as they are (the Ansible role) and the schema,
-//!   which are the same whatever the blueprint: asserted once, from the shipped one (a
-//!   test proves they are the same for every fixture, but for the marker's path);
-//! - `<fixture>__<path>`: every other file of every blueprint (the manifest, which is
-//!   only hashes of the others, is left out);
-//! - the error report of every bad blueprint, and the mode flip as a diff.
+//! - the shipped blueprint's files: the committed `generated/` tree, compared byte for
+//!   byte by `uptodate.rs` (no snapshots of them here);
+//! - the files written as they are (the Ansible role): their sources in
+//!   `templates/files/`, and the schema: `generated/schema/blueprint.schema.json`; a
+//!   test here proves every blueprint writes exactly those bytes, but for the marker;
+//! - `<fixture>__<path>` snapshots: every other file of each fixture (the templates
+//!   rendered for blueprints not committed elsewhere; the manifest, which is only hashes
+//!   of the others, is left out);
+//! - `errors_<fixture>` snapshots: the error report of every bad blueprint; and the mode
+//!   flip as a diff (`migration_elasticache_to_self_hosted`).
 
-use crate::common::{GOOD_BLUEPRINTS, infragen, render, repo};
+use crate::common::{GOOD_BLUEPRINTS, SHIPPED, compile, infragen, render, repo};
 use infragen::render::plan::{OUTPUTS, Source};
 
 fn name_of(path: &str) -> String {
@@ -24,55 +28,71 @@ fn snapshot_name(path: &str) -> String {
     path.replace('/', "__")
 }
 
-/// Whether a generated path is the same whatever the blueprint (a file written as it is,
-/// or the schema).
-fn blueprint_independent(path: &str) -> bool {
+/// Where the one expected copy of a blueprint-independent output lives: the source of a
+/// file written as it is, or the committed schema; `None` for every other output.
+fn kept_in(path: &str) -> Option<std::path::PathBuf> {
     OUTPUTS
         .iter()
-        .any(|o| o.path == path && matches!(o.source, Source::File | Source::Schema))
+        .find(|o| o.path == path)
+        .and_then(|o| match o.source {
+            Source::File => Some(repo().join("templates/files").join(path)),
+            Source::Schema => Some(repo().join("generated").join(path)),
+            _ => None,
+        })
 }
 
-/// The contents without the marker line (which names the blueprint).
-fn without_marker(contents: &str) -> String {
-    contents
-        .lines()
-        .filter(|l| !l.contains(infragen::render::MARKER_PREFIX))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[test]
-fn blueprint_independent_files_once() {
-    let shipped = render(GOOD_BLUEPRINTS[0]);
-    let independent: Vec<_> = shipped
-        .iter()
-        .filter(|f| blueprint_independent(&f.path))
+/// The contents without the marker line (which names the blueprint), byte for byte
+/// otherwise; there must be exactly one marker line.
+fn without_marker(path: &str, contents: &str) -> String {
+    let mut markers = 0;
+    let rest: String = contents
+        .split_inclusive('\n')
+        .filter(|l| {
+            let marker = l.contains(infragen::render::MARKER_PREFIX);
+            markers += usize::from(marker);
+            !marker
+        })
         .collect();
-    assert!(independent.len() >= 10, "{}", independent.len());
-    for f in &independent {
-        insta::assert_snapshot!(format!("file__{}", snapshot_name(&f.path)), f.contents);
-    }
-    // The same for every fixture (but the marker's path): one snapshot is enough.
-    for bp in &GOOD_BLUEPRINTS[1..] {
-        for f in render(bp).iter().filter(|f| blueprint_independent(&f.path)) {
-            let mine = shipped.iter().find(|s| s.path == f.path).unwrap();
-            assert_eq!(
-                without_marker(&f.contents),
-                without_marker(&mine.contents),
-                "{}: {} depends on the blueprint",
-                bp,
-                f.path
+    assert_eq!(markers, 1, "{path}: {markers} marker lines");
+    rest
+}
+
+/// Files written as they are, and the schema, are the same for every blueprint but the
+/// marker: byte for byte their one copy in `templates/files/` (or `generated/`).
+#[test]
+fn blueprint_independent_files_are_their_source_byte_for_byte() {
+    for bp in GOOD_BLUEPRINTS {
+        let mut compared = 0;
+        for f in render(bp) {
+            let Some(source) = kept_in(&f.path) else {
+                continue;
+            };
+            let want = std::fs::read_to_string(&source)
+                .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+            let want = if source.starts_with(repo().join("generated")) {
+                without_marker(&f.path, &want)
+            } else {
+                want
+            };
+            assert!(
+                without_marker(&f.path, &f.contents) == want,
+                "{bp}: {} is not {} but for the marker",
+                f.path,
+                source.display()
             );
+            compared += 1;
         }
+        assert!(compared >= 10, "{bp}: only {compared} files compared");
     }
 }
 
+/// Every file of every fixture but those kept elsewhere (see the module's comment).
 #[test]
 fn blueprint_dependent_files_per_fixture() {
-    for bp in GOOD_BLUEPRINTS {
+    for bp in GOOD_BLUEPRINTS.iter().filter(|bp| **bp != SHIPPED) {
         let fixture = name_of(bp);
         for f in render(bp) {
-            if blueprint_independent(&f.path) || f.path == infragen::render::MANIFEST {
+            if kept_in(&f.path).is_some() || f.path == infragen::render::MANIFEST {
                 continue;
             }
             insta::assert_snapshot!(format!("{fixture}__{}", snapshot_name(&f.path)), f.contents);
@@ -111,11 +131,7 @@ fn migration_from_elasticache_to_self_hosted() {
     let src = std::fs::read_to_string(repo().join(bp)).unwrap();
     let flipped = src.replace("mode: elasticache", "mode: self_hosted");
     assert_ne!(src, flipped);
-    let render = |text: &str| {
-        let model =
-            infragen::pipeline::compile_str(bp, text).unwrap_or_else(|e| panic!("{}", e.render()));
-        infragen::render::render(&model).unwrap()
-    };
+    let render = |text: &str| infragen::render::render(&compile(bp, text)).unwrap();
     let (before, after) = (render(&src), render(&flipped));
     let find = |files: &[infragen::render::OutputFile], path: &str| {
         files

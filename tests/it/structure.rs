@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 /// Every leaf field of the blueprint's JSON Schema, as a data path (`redis.memory.max`);
 /// lists (of consumers, of snapshot rules) are leaves; `environments` holds overrides
 /// of the same fields and is not one.
-pub fn schema_leaves() -> BTreeSet<String> {
+fn schema_leaves() -> BTreeSet<String> {
     fn resolve<'a>(
         defs: &'a serde_json::Value,
         mut n: &'a serde_json::Value,

@@ -1,17 +1,12 @@
 //! The committed generated/ tree is exactly what the shipped blueprint produces.
 
-use crate::common::repo;
+use crate::common::{SHIPPED, model, repo};
 
 #[test]
 fn committed_generated_tree_is_current() {
     let root = repo();
-    let model = infragen::pipeline::compile(&root.join("blueprints/redis-on-asterisk.yaml"))
-        .unwrap_or_else(|e| panic!("{}", e.render()));
     // Markers name the blueprint relative to the repo, as `infragen gen` run there does.
-    let model = infragen::model::Model {
-        source: "blueprints/redis-on-asterisk.yaml".into(),
-        ..model
-    };
+    let model = model(SHIPPED);
     let files = infragen::render::render(&model).expect("render");
     let plan = infragen::sync::plan(&root.join("generated"), &files).expect("read generated/");
     let mut report = Vec::new();
@@ -20,7 +15,7 @@ fn committed_generated_tree_is_current() {
         &plan,
         Some(&impact),
         "generated",
-        "blueprints/redis-on-asterisk.yaml",
+        SHIPPED,
         "cargo run -- gen",
         &mut report,
     )

@@ -5,9 +5,8 @@ use super::*;
 #[test]
 #[ignore = "needs the real tools (terraform, checkov, ansible, redis-server): run by scripts/test.sh"]
 fn ansible_syntax_check_ansible_lint_and_yamllint_are_clean() {
-    let t = tools();
-    for bp in GOOD_BLUEPRINTS {
-        let out = generate(bp);
+    for_each_blueprint(|t, bp| {
+        let out = render_into(bp);
         let ansible = out.path().join("ansible");
         let home = tempfile::tempdir().unwrap();
         for env in model(bp)
@@ -47,7 +46,7 @@ fn ansible_syntax_check_ansible_lint_and_yamllint_are_clean() {
             "yamllint --strict fails on the Ansible generated from {bp}:\n{}",
             text(&o)
         );
-    }
+    });
 }
 
 /// Runs the generated playbook against localhost in render-only mode; returns the

@@ -23,16 +23,15 @@ fn checkov(t: &Tools, dir: &Path, ports: &str) -> Output {
 #[test]
 #[ignore = "needs the real tools (terraform, checkov, ansible, redis-server): run by scripts/test.sh"]
 fn checkov_finds_no_failed_check_and_every_skip_has_a_reason() {
-    let t = tools();
-    for bp in GOOD_BLUEPRINTS {
+    for_each_blueprint(|t, bp| {
         let m = model(bp);
         let ports: Vec<String> = m
             .envs
             .iter()
             .map(|e| e.redis.port.value.to_string())
             .collect();
-        let out = generate(bp);
-        let o = checkov(&t, &out.path().join("terraform"), &ports.join(","));
+        let out = render_into(bp);
+        let o = checkov(t, &out.path().join("terraform"), &ports.join(","));
         let report = text(&o);
         assert!(
             o.status.success() && report.contains("Failed checks: 0"),
@@ -49,7 +48,7 @@ fn checkov_finds_no_failed_check_and_every_skip_has_a_reason() {
                 );
             }
         }
-    }
+    });
 }
 
 #[test]

@@ -13,8 +13,8 @@ mod redis;
 mod schema;
 mod terraform;
 
-use crate::common::{GOOD_BLUEPRINTS, redis_cli, render, repo, text};
-use infragen::model::{Mode, Model};
+use crate::common::{GOOD_BLUEPRINTS, model, redis_cli, render, render_into, repo, text};
+use infragen::model::Mode;
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -97,16 +97,10 @@ fn run(mut c: Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"))
 }
 
-fn model(blueprint: &str) -> Model {
-    let src = std::fs::read_to_string(repo().join(blueprint)).unwrap();
-    infragen::pipeline::compile_str(blueprint, &src).unwrap_or_else(|e| panic!("{}", e.render()))
-}
-
-/// Renders `blueprint` into a fresh temporary directory, as `gen` would.
-fn generate(blueprint: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for f in render(blueprint) {
-        infragen::sync::write_atomic(&dir.path().join(&f.path), &f.contents).unwrap();
+/// The tools (a missing one fails the test), then `f` for every good blueprint.
+fn for_each_blueprint(mut f: impl FnMut(&Tools, &str)) {
+    let t = tools();
+    for bp in GOOD_BLUEPRINTS {
+        f(&t, bp);
     }
-    dir
 }

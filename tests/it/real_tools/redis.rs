@@ -141,14 +141,13 @@ fn fill(s: &Server, count: usize, size: usize, ttl: bool) -> String {
 #[test]
 #[ignore = "needs the real tools (terraform, checkov, ansible, redis-server): run by scripts/test.sh"]
 fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
-    let t = tools();
-    for bp in GOOD_BLUEPRINTS {
+    for_each_blueprint(|t, bp| {
         let m = model(bp);
-        let out = generate(bp);
+        let out = render_into(bp);
         for env in m.envs.iter().filter(|e| e.mode.value == Mode::SelfHosted) {
             let work = tempfile::tempdir().unwrap();
             let (conf, recaps) = ansible_render(
-                &t,
+                t,
                 out.path(),
                 &m.host.ansible_group,
                 &env.name,
@@ -177,7 +176,7 @@ fn ansible_renders_the_config_idempotently_and_live_redis_obeys_it() {
             );
             live_redis(bp, env, &conf, work.path());
         }
-    }
+    });
 }
 
 fn live_redis(bp: &str, env: &infragen::model::Env, conf: &Path, work: &Path) {
@@ -383,7 +382,7 @@ fn switching_aof_on_through_the_role_keeps_an_rdb_dataset() {
         .iter()
         .find(|e| e.redis.aof.value)
         .expect("an environment with AOF on");
-    let out = generate(bp);
+    let out = render_into(bp);
     let work = tempfile::tempdir().unwrap();
     // The Redis already running on the host: RDB only, with a dataset on disk.
     let old_conf = work.path().join("rdb-only.conf");
@@ -527,7 +526,7 @@ fn metrics_publisher_reports_the_live_redis_as_the_monitor_user() {
     let t = tools();
     let bp = "blueprints/redis-on-asterisk.yaml";
     let m = model(bp);
-    let out = generate(bp);
+    let out = render_into(bp);
     let work = tempfile::tempdir().unwrap();
     let (conf, _) = ansible_render(
         &t,

@@ -5,9 +5,8 @@ use super::*;
 #[test]
 #[ignore = "needs the real tools (terraform, checkov, ansible, redis-server): run by scripts/test.sh"]
 fn terraform_fmt_accepts_every_generated_file() {
-    let t = tools();
-    for bp in GOOD_BLUEPRINTS {
-        let out = generate(bp);
+    for_each_blueprint(|t, bp| {
+        let out = render_into(bp);
         let o = t.terraform(
             &[
                 "fmt",
@@ -24,7 +23,7 @@ fn terraform_fmt_accepts_every_generated_file() {
             "terraform fmt rejects the Terraform generated from {bp}:\n{}",
             text(&o)
         );
-    }
+    });
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! or `INFRAGEN_TF_MIRROR`), and accessors for `terraform show -json` of a plan.
 //! A missing CLI or mirror fails the test that asked for it, never skips it.
 
-use crate::common::{infragen, repo};
+use crate::common::{edit_with, infragen, model, repo};
 use infragen::model::Model;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -144,12 +144,6 @@ pub(crate) fn plan_args(env: &str) -> Vec<String> {
     .to_vec()
 }
 
-pub(crate) fn model(blueprint: &Path) -> Model {
-    let src = std::fs::read_to_string(blueprint).unwrap();
-    infragen::pipeline::compile_str(&blueprint.display().to_string(), &src)
-        .unwrap_or_else(|e| panic!("{}", e.render()))
-}
-
 /// A temporary copy of the example infra repo, shaped for `model`'s names, with the
 /// README's wiring added. Returns the directory (the repo root).
 pub(crate) struct InfraRepo {
@@ -179,11 +173,6 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-pub(crate) fn edit(path: &Path, f: impl FnOnce(String) -> String) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    std::fs::write(path, f(text)).unwrap();
-}
-
 /// The label of a resource address `aws_x.label`.
 pub(crate) fn label(address: &str) -> &str {
     address.split('.').nth(1).unwrap()
@@ -206,11 +195,11 @@ pub(crate) fn infra_repo(model: &Model) -> InfraRepo {
         )
         .unwrap();
         let m = &h.terraform_module;
-        edit(&tf.join("main.tf"), |s| {
+        edit_with(&tf.join("main.tf"), |s| {
             s.replace("module \"compute\"", &format!("module \"{m}\""))
                 .replace("./modules/compute", &format!("./modules/{m}"))
         });
-        edit(&tf.join("outputs.tf"), |s| {
+        edit_with(&tf.join("outputs.tf"), |s| {
             s.replace("module.compute.", &format!("module.{m}."))
         });
     }
@@ -221,7 +210,7 @@ pub(crate) fn infra_repo(model: &Model) -> InfraRepo {
         ("aws_iam_role", &h.iam_role),
     ] {
         let new = label(address);
-        edit(&module_main, |s| {
+        edit_with(&module_main, |s| {
             s.replace(
                 &format!("\"{kind}\" \"asterisk\""),
                 &format!("\"{kind}\" \"{new}\""),
@@ -229,7 +218,7 @@ pub(crate) fn infra_repo(model: &Model) -> InfraRepo {
             .replace(&format!("{kind}.asterisk."), &format!("{kind}.{new}."))
         });
     }
-    edit(
+    edit_with(
         &tf.join("modules")
             .join(&h.terraform_module)
             .join("outputs.tf"),
@@ -241,7 +230,7 @@ pub(crate) fn infra_repo(model: &Model) -> InfraRepo {
         },
     );
     for inv in ["dev", "prod"] {
-        edit(
+        edit_with(
             &dir.path()
                 .join(format!("ansible/inventory/{inv}/hosts.yml")),
             |s| s.replace("    asterisk:\n", &format!("    {}:\n", h.ansible_group)),
@@ -309,7 +298,7 @@ pub(crate) fn infra_repo(model: &Model) -> InfraRepo {
 pub(crate) fn wire(repo_dir: &InfraRepo, model: &Model) {
     let main = repo_dir.tf().join("main.tf");
     let host = &model.host.terraform_module;
-    edit(&main, |s| {
+    edit_with(&main, |s| {
         let mut s = s.replace(
             &format!("  source = \"./modules/{host}\"\n"),
             &format!("  source = \"./modules/{host}\"\n  redis  = var.redis\n"),
@@ -334,7 +323,7 @@ pub(crate) fn wire(repo_dir: &InfraRepo, model: &Model) {
         "wiring not applied:\n{wired}"
     );
     // The Ansible side: the Asterisk playbook imports the generated one.
-    edit(&repo_dir.root().join("ansible/asterisk-setup.yml"), |s| {
+    edit_with(&repo_dir.root().join("ansible/asterisk-setup.yml"), |s| {
         s + "\n- name: Redis\n  ansible.builtin.import_playbook: redis.yml\n"
     });
 }
@@ -363,7 +352,7 @@ pub(crate) fn stand_in_random(repo_dir: &InfraRepo, model: &Model) -> Vec<(PathB
     })
     .collect();
     let secret = module.join("redis_secret.tf");
-    edit(&secret, |s| {
+    edit_with(&secret, |s| {
         let start = s
             .find("resource \"random_password\" \"redis\" {")
             .expect("random_password in redis_secret.tf");
@@ -375,14 +364,14 @@ pub(crate) fn stand_in_random(repo_dir: &InfraRepo, model: &Model) -> Vec<(PathB
         )
     });
     for file in ["redis_secret.tf", "redis_outputs.tf"] {
-        edit(&module.join(file), |s| {
+        edit_with(&module.join(file), |s| {
             s.replace(
                 "random_password.redis.result",
                 "terraform_data.redis_password_stand_in.output",
             )
         });
     }
-    edit(&module.join("redis_versions_override.tf"), |s| {
+    edit_with(&module.join("redis_versions_override.tf"), |s| {
         let start = s
             .find("    random = {")
             .expect("random in required_providers");
@@ -416,6 +405,17 @@ pub(crate) fn gen_into(repo_dir: &InfraRepo, blueprint: &Path) {
         "infragen gen failed:\n{}{}",
         run.stdout, run.stderr
     );
+}
+
+/// `blueprint` compiled, and an infra repo for it: generated with the real binary,
+/// wired, with stand-ins for the random password (whose originals are returned).
+pub(crate) fn wired_repo(blueprint: &Path) -> (Model, InfraRepo, Vec<(PathBuf, String)>) {
+    let m = model(blueprint);
+    let r = infra_repo(&m);
+    gen_into(&r, blueprint);
+    wire(&r, &m);
+    let stand_in = stand_in_random(&r, &m);
+    (m, r, stand_in)
 }
 
 /// `terraform show -json` of one plan.

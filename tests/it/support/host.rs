@@ -1,0 +1,210 @@
+//! A booted Debian host for the host tests (`scripts/host/boot.sh`), one at a time,
+//! stopped by its recorded PIDs when dropped (also when a test panics) with the moto of
+//! its run; and converges of the generated playbook on it.
+
+use crate::common::text;
+use crate::support::moto::{Aws, script, start_in};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, Once};
+
+/// One host at a time.
+static HOSTS: Mutex<()> = Mutex::new(());
+static CLEANUP: Once = Once::new();
+
+/// Where host work directories live, so a later run can find and stop leftovers.
+fn runs_dir() -> PathBuf {
+    std::env::temp_dir().join("infragen-host-runs")
+}
+
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
+    let guard = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
+    CLEANUP.call_once(|| {
+        // A killed test process never ran its Drop: stop what it left, by its PIDs.
+        if let Ok(entries) = std::fs::read_dir(runs_dir()) {
+            for e in entries.flatten() {
+                let _ = Command::new(script("stop.sh")).arg(e.path()).status();
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    });
+    guard
+}
+
+/// Role variables that point the publisher and the backups at the local AWS endpoint;
+/// fake credentials stand in for the instance profile.
+pub(crate) fn aws_extra_vars(endpoint: &str) -> String {
+    let creds = serde_json::json!({
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    });
+    serde_json::json!({
+        "redis_metrics_endpoint_url": endpoint,
+        "redis_metrics_environment": creds,
+        "redis_backup_endpoint_url": endpoint,
+        "redis_backup_environment": creds,
+    })
+    .to_string()
+}
+
+/// A booted Debian host; stopped (by PID) when dropped.
+pub(crate) struct Host {
+    work: tempfile::TempDir,
+    suite: &'static str,
+}
+
+/// What one converge did.
+#[derive(Debug)]
+pub(crate) struct Converge {
+    pub(crate) code: i32,
+    pub(crate) changed: u32,
+    pub(crate) failed: u32,
+    pub(crate) log: String,
+}
+
+impl Host {
+    pub(crate) fn boot(suite: &'static str) -> Host {
+        std::fs::create_dir_all(runs_dir()).unwrap();
+        let work = tempfile::Builder::new()
+            .prefix(&format!("{suite}-"))
+            .tempdir_in(runs_dir())
+            .unwrap();
+        let host = Host { work, suite };
+        let out = Command::new(script("boot.sh"))
+            .arg(suite)
+            .arg(host.work.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "boot.sh {suite} failed:\n{}",
+            text(&out)
+        );
+        host
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// Runs a shell command on the host as root.
+    pub(crate) fn ssh(&self, command: &str) -> Output {
+        Command::new(self.dir().join("ssh"))
+            .arg(command)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command on the host and returns its stdout, failing the test if it fails.
+    pub(crate) fn on_host(&self, command: &str) -> String {
+        let out = self.ssh(command);
+        assert!(
+            out.status.success(),
+            "{}: `{command}` failed:\n{}",
+            self.suite,
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The local AWS (moto) of this host's run, started with `envs` if it is not
+    /// running yet; the host's `stop.sh` stops it with the host.
+    pub(crate) fn moto(&self, envs: &[(&str, &str)]) -> Aws {
+        start_in(self.dir(), envs)
+    }
+
+    /// Runs the generated playbook of `env` from `ansible_dir` against the host, as users
+    /// do, with `extra` passed to ansible-playbook.
+    pub(crate) fn converge(&self, ansible_dir: &Path, env: &str, extra: &[&str]) -> Converge {
+        self.converge_with(ansible_dir, env, extra, &[])
+    }
+
+    /// [`Host::converge`] with environment variables for `converge.sh`.
+    pub(crate) fn converge_with(
+        &self,
+        ansible_dir: &Path,
+        env: &str,
+        extra: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Converge {
+        let mut c = Command::new(script("converge.sh"));
+        c.arg(self.dir())
+            .arg(env)
+            .arg("--")
+            .args(extra)
+            .env("INFRAGEN_ANSIBLE_DIR", ansible_dir)
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null());
+        let out = c.output().unwrap();
+        let logs: Vec<PathBuf> = {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name().is_some_and(|n| {
+                        n.to_string_lossy().starts_with(&format!("converge-{env}-"))
+                    })
+                })
+                .collect();
+            v.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+            v
+        };
+        let log = logs
+            .last()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .unwrap_or_else(|| text(&out));
+        let recap = log
+            .lines()
+            .skip_while(|l| !l.starts_with("PLAY RECAP"))
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        let count = |key: &str| -> u32 {
+            recap
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{key}=")))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(u32::MAX)
+        };
+        Converge {
+            code: out.status.code().unwrap_or(-1),
+            changed: count("changed"),
+            failed: count("failed"),
+            log,
+        }
+    }
+
+    /// The host's name in the inventory (what Ansible's messages call it).
+    pub(crate) fn inventory_name(&self) -> String {
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(self.dir().join("host.json")).unwrap())
+                .unwrap();
+        json["HOST_NAME"].as_str().unwrap().to_string()
+    }
+
+    /// The password the role read from the local Secrets Manager for `env`.
+    pub(crate) fn password(&self, env: &str) -> String {
+        std::fs::read_to_string(self.dir().join(format!("redis-password-{env}")))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let out = Command::new(script("stop.sh"))
+            .arg(self.dir())
+            .stdin(Stdio::null())
+            .output();
+        if let Ok(o) = out
+            && !o.status.success()
+        {
+            eprintln!("stop.sh {}:\n{}", self.dir().display(), text(&o));
+        }
+    }
+}

@@ -1,15 +1,17 @@
 //! Render: pure functions from the [`Model`] to the full set of output files, in memory.
 //!
 //! No I/O happens here: templates are compiled into the binary, and the result is a list
-//! of [`OutputFile`]s in a stable order (the table in [`plan`], then the manifest). Every
+//! of [`OutputFile`]s in a stable order (the table in [`outputs`], then the manifest). Every
 //! file starts with the generated-code marker ([`marker`]). Each `.tf`/`.tfvars` file is
 //! aligned like `terraform fmt` ([`hclfmt`]). (The tests parse every rendered file back
 //! with hcl-rs and serde-saphyr, for every fixture and for generated blueprints; the
 //! real-tool suite runs Terraform, Ansible and Redis on them.)
 
+mod checkov;
+mod filters;
 pub mod hclfmt;
 pub mod marker;
-pub mod plan;
+pub mod outputs;
 pub mod values;
 mod views;
 
@@ -19,7 +21,7 @@ pub use marker::{
 
 use crate::model::Model;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
-use plan::{Context, OUTPUTS, Output, Source, When};
+use outputs::{Body, Condition, Context, OUTPUTS, Output};
 use std::fmt::Write as _;
 
 /// One generated file: a path relative to the output directory (with `/` separators)
@@ -39,7 +41,7 @@ pub enum RenderError {
         path: String,
         error: minijinja::Error,
     },
-    /// The render plan names a file that is not compiled in.
+    /// The output table names a file that is not compiled in.
     MissingFile { path: String },
     /// A JSON output is not an object (its marker goes into its first key).
     NotJsonObject { path: String },
@@ -96,11 +98,11 @@ fn environment() -> Result<Environment<'static>, RenderError> {
             .build()
             .map_err(template_error("(template syntax)"))?,
     );
-    env.add_filter("hcl", views::hcl_literal);
-    env.add_filter("yaml", views::yaml_scalar);
-    env.add_filter("join", views::join);
-    env.add_filter("replace", views::replace);
-    for (name, source) in plan::TEMPLATES {
+    env.add_filter("hcl", filters::hcl_literal);
+    env.add_filter("yaml", filters::yaml_scalar);
+    env.add_filter("join", filters::join);
+    env.add_filter("replace", filters::replace);
+    for (name, source) in outputs::TEMPLATES {
         env.add_template(name, source)
             .map_err(template_error(name))?;
     }
@@ -120,9 +122,9 @@ pub fn render(model: &Model) -> Result<Vec<OutputFile>, RenderError> {
 /// Whether an output exists for this model.
 fn exists(model: &Model, o: &Output) -> bool {
     match o.when {
-        When::Always => true,
-        When::ElastiCachePlaced => model.elasticache.is_some(),
-        When::HasConsumers => !model.consumers.is_empty(),
+        Condition::Always => true,
+        Condition::ElastiCachePlaced => model.elasticache.is_some(),
+        Condition::HasConsumers => !model.consumers.is_empty(),
     }
 }
 
@@ -149,22 +151,22 @@ pub fn render_each<E: From<RenderError>>(
     let env = environment().map_err(E::from)?;
     let base = views::base_view(model);
     let mut manifest = marker::manifest_header(&model.source);
-    let mut emit = |path: String, source: Source, ctx: &Value| -> Result<(), E> {
+    let mut emit = |path: String, source: Body, ctx: &Value| -> Result<(), E> {
         let body = match source {
-            Source::Schema => crate::blueprint::json_schema(),
-            Source::Values => values::render(model),
-            Source::File => plan::FILES
+            Body::Schema => crate::blueprint::json_schema(),
+            Body::Values => values::render(model),
+            Body::File => outputs::FILES
                 .iter()
                 .find(|(n, _)| *n == path)
                 .map(|(_, text)| (*text).to_string())
                 .ok_or_else(|| RenderError::MissingFile { path: path.clone() })?,
-            Source::MiniJinja(template) => env
+            Body::MiniJinja(template) => env
                 .get_template(template)
                 .and_then(|t| t.render(ctx))
                 .map_err(|error| RenderError::Template {
-                path: path.clone(),
-                error,
-            })?,
+                    path: path.clone(),
+                    error,
+                })?,
         };
         let contents = finish(&path, &model.source, &body)?;
         if contents.len() as u64 > MAX_FILE_BYTES {

@@ -1,11 +1,10 @@
-//! What the templates see: plain serialisable views of the model, and the two filters
-//! that turn values into HCL and YAML literals (templates never quote by hand).
+//! What the templates see: plain serialisable views of the model. The filters that turn
+//! values into literals are in `filters.rs`, checkov's skip reasons in `checkov.rs`.
 
+use super::checkov::{elasticache_skips, kms_skip};
 use crate::aws::human_bytes;
-use crate::field::Field;
 use crate::model::{Env, Mode, Model};
-use minijinja::value::{Serde, Value, ValueKind};
-use minijinja::{Error, ErrorKind};
+use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -115,47 +114,6 @@ fn host(model: &Model) -> HostView<'_> {
         iam_role: &h.iam_role,
         ansible_group: &h.ansible_group,
     }
-}
-
-/// Why checkov's customer-KMS-key check (CKV_AWS_149) is skipped, when it is: the
-/// blueprint names no key for some environment, so the AWS-managed key is used there.
-fn kms_skip(model: &Model) -> Option<String> {
-    let without: Vec<&str> = model
-        .envs
-        .iter()
-        .filter(|e| e.redis.kms_key_arn.is_none())
-        .map(|e| e.name.as_str())
-        .collect();
-    (!without.is_empty()).then(|| {
-        format!(
-            "The blueprint names no customer KMS key for {} so the AWS-managed key aws/secretsmanager encrypts the secret (set {} to use one)",
-            without.join(", "),
-            Field::AuthKmsKeyArn
-        )
-    })
-}
-
-/// checkov checks on the replication group that depend on per-environment choices, each
-/// with the reason (`ID:reason`). They name the blueprint's fields, not the environments
-/// now in ElastiCache mode, so that the module code stays the same through a cut-over.
-fn elasticache_skips(model: &Model) -> Vec<String> {
-    let mut skips = Vec::new();
-    let without_kms: Vec<&str> = model
-        .envs
-        .iter()
-        .filter(|e| e.redis.kms_key_arn.is_none())
-        .map(|e| e.name.as_str())
-        .collect();
-    if !without_kms.is_empty() {
-        skips.push(format!(
-            "CKV_AWS_191:The blueprint names no customer KMS key ({}) for {} so ElastiCache encrypts at rest with its AWS-managed key there",
-            Field::AuthKmsKeyArn,
-            without_kms.join(", ")
-        ));
-    }
-    skips.push(format!("CKV2_AWS_50:Multi-AZ follows each environment's {} (impossible with one node); a cache miss falls back to PostgreSQL", Field::EcMultiAz));
-    skips.push(format!("CKV_AWS_134:Snapshots follow each environment's {} (0 turns them off); the cache repopulates from PostgreSQL", Field::EcSnapshotRetentionDays));
-    skips
 }
 
 /// Consumers that share one Terraform reference (a security group or an IAM role): one
@@ -395,103 +353,5 @@ pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
     minijinja::context! {
         env => Value::from(Serde(view)),
         ..base.clone()
-    }
-}
-
-/// Writes `s` as a double-quoted string with backslash escapes, the syntax HCL and YAML
-/// share; `hcl` also doubles `${` and `%{`, which Terraform would interpolate.
-fn quoted(s: &str, hcl: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if hcl && chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `{{ list | join(sep) }}` (minijinja's builtins are not compiled in).
-pub fn join(v: &Value, sep: &str) -> Result<String, Error> {
-    let items: Vec<String> = v.try_iter()?.map(|i| i.to_string()).collect();
-    Ok(items.join(sep))
-}
-
-/// `{{ s | replace(from, to) }}`.
-pub fn replace(v: &str, from: &str, to: &str) -> String {
-    v.replace(from, to)
-}
-
-/// `{{ v | hcl }}`: a string, number, bool or list as an HCL literal.
-pub fn hcl_literal(v: &Value) -> Result<String, Error> {
-    match v.kind() {
-        ValueKind::String => Ok(quoted(v.as_str().unwrap_or_default(), true)),
-        ValueKind::Bool => Ok(v.is_true().to_string()),
-        ValueKind::Number => Ok(v.to_string()),
-        ValueKind::Seq => {
-            let items: Result<Vec<String>, Error> =
-                v.try_iter()?.map(|i| hcl_literal(&i)).collect();
-            Ok(format!("[{}]", items?.join(", ")))
-        }
-        _ => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot write {} as HCL", v.kind()),
-        )),
-    }
-}
-
-/// `{{ v | yaml }}`: a string (always double-quoted, JSON-style escapes), number or bool
-/// as a YAML scalar. Quoting every string keeps values such as `yes`, `0.0.0.0` or `1e3`
-/// strings whatever the YAML version of the reader.
-pub fn yaml_scalar(v: &Value) -> Result<String, Error> {
-    match v.kind() {
-        ValueKind::String => Ok(quoted(v.as_str().unwrap_or_default(), false)),
-        ValueKind::Bool => Ok(v.is_true().to_string()),
-        ValueKind::Number => Ok(v.to_string()),
-        _ => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot write {} as a YAML scalar", v.kind()),
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hcl_strings_are_escaped() {
-        assert_eq!(
-            hcl_literal(&Value::from("a\"b\\${x}%{y}")).unwrap(),
-            r#""a\"b\\$${x}%%{y}""#
-        );
-        assert_eq!(
-            hcl_literal(&Value::from(vec!["a", "b"])).unwrap(),
-            r#"["a", "b"]"#
-        );
-        assert_eq!(
-            hcl_literal(&Value::from(Vec::<String>::new())).unwrap(),
-            "[]"
-        );
-        assert_eq!(hcl_literal(&Value::from(true)).unwrap(), "true");
-    }
-
-    #[test]
-    fn yaml_strings_are_quoted() {
-        assert_eq!(yaml_scalar(&Value::from("yes")).unwrap(), "\"yes\"");
-        assert_eq!(yaml_scalar(&Value::from("a\"b")).unwrap(), "\"a\\\"b\"");
-        assert_eq!(yaml_scalar(&Value::from(false)).unwrap(), "false");
     }
 }

@@ -13,7 +13,7 @@
 //!   flip as a diff (`migration_elasticache_to_self_hosted`).
 
 use crate::common::{GOOD_BLUEPRINTS, SHIPPED, compile, infragen, render, repo};
-use infragen::render::plan::{OUTPUTS, Source};
+use infragen::render::outputs::{Body, OUTPUTS};
 
 fn name_of(path: &str) -> String {
     std::path::Path::new(path)
@@ -35,8 +35,8 @@ fn kept_in(path: &str) -> Option<std::path::PathBuf> {
         .iter()
         .find(|o| o.path == path)
         .and_then(|o| match o.source {
-            Source::File => Some(repo().join("templates/files").join(path)),
-            Source::Schema => Some(repo().join("generated").join(path)),
+            Body::File => Some(repo().join("templates/files").join(path)),
+            Body::Schema => Some(repo().join("generated").join(path)),
             _ => None,
         })
 }

@@ -253,3 +253,52 @@ fn modules_import_only_the_layers_below_them() {
         wrong.join("\n")
     );
 }
+
+/// Only the modules at the edges touch the world: `load` and `paths` read the blueprint
+/// and walk paths, `sync` reads and writes the tree, `commands` and `cli` run it all,
+/// `report` writes to the streams it is given. Everything between (validation, the
+/// model, render, impact, cost) is pure: no file, process, environment or socket.
+#[test]
+fn only_the_edges_do_io() {
+    const EDGES: &[&str] = &["cli", "commands", "load", "paths", "sync", "main", "lib"];
+    const IO: &[&str] = &[
+        "std::fs",
+        "std::env",
+        "std::process",
+        "File::",
+        "OpenOptions",
+        "TcpStream",
+        "UdpSocket",
+        "std::io::stdin",
+        "std::io::stdout",
+        "std::io::stderr",
+    ];
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let module = rel.iter().next().unwrap().to_string_lossy();
+        if EDGES.contains(&module.trim_end_matches(".rs")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for io in IO {
+                if line.contains(io) {
+                    found.push(format!("src/{}:{}: {}", rel.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(files.len() > 30);
+    assert!(
+        found.is_empty(),
+        "I/O outside the edges:\n{}",
+        found.join("\n")
+    );
+}

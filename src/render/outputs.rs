@@ -1,4 +1,4 @@
-//! The render plan as data: every output, in output order, with where its bytes come
+//! The output table as data: every output, in output order, with where its bytes come
 //! from, which context it sees, and when it exists. `render_each` walks this table.
 //!
 //! Which files exist depends on the placements the blueprint declares (the host always;
@@ -8,7 +8,7 @@
 
 /// Where an output's bytes come from.
 #[derive(Debug, Clone, Copy)]
-pub enum Source {
+pub enum Body {
     /// A minijinja template under `templates/minijinja/`, rendered with the context.
     MiniJinja(&'static str),
     /// A file written as it is (plus the marker), from `templates/files/<output path>`:
@@ -35,7 +35,7 @@ pub enum Context {
 
 /// When an output exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
+pub enum Condition {
     Always,
     /// The blueprint places ElastiCache.
     ElastiCachePlaced,
@@ -48,9 +48,9 @@ pub enum When {
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     pub path: &'static str,
-    pub source: Source,
+    pub source: Body,
     pub context: Context,
-    pub when: When,
+    pub when: Condition,
 }
 
 /// A provider the generated Terraform uses, with the version constraint it needs and why.
@@ -76,7 +76,7 @@ const RANDOM: Provider = Provider {
     why: "random_password with override_special and min_* counts",
 };
 
-const fn out(path: &'static str, source: Source, context: Context, when: When) -> Output {
+const fn out(path: &'static str, source: Body, context: Context, when: Condition) -> Output {
     Output {
         path,
         source,
@@ -85,15 +85,15 @@ const fn out(path: &'static str, source: Source, context: Context, when: When) -
     }
 }
 
-const fn tf(path: &'static str, template: &'static str, when: When) -> Output {
-    out(path, Source::MiniJinja(template), Context::Shared, when)
+const fn tf(path: &'static str, template: &'static str, when: Condition) -> Output {
+    out(path, Body::MiniJinja(template), Context::Shared, when)
 }
 
 const fn file(path: &'static str) -> Output {
-    out(path, Source::File, Context::Shared, When::Always)
+    out(path, Body::File, Context::Shared, Condition::Always)
 }
 
-use When::{Always, ElastiCachePlaced, HasConsumers};
+use Condition::{Always, ElastiCachePlaced, HasConsumers};
 
 /// Every output, in the order files are written and listed in the manifest (which comes
 /// last, outside this table).
@@ -101,13 +101,13 @@ pub const OUTPUTS: &[Output] = &[
     // The host's module.
     out(
         "terraform/modules/{host}/redis_versions.tf",
-        Source::MiniJinja("terraform/versions.tf.mj"),
+        Body::MiniJinja("terraform/versions.tf.mj"),
         Context::Versions(&[AWS, RANDOM]),
         Always,
     ),
     out(
         "terraform/modules/{host}/redis_versions_override.tf",
-        Source::MiniJinja("terraform/versions_override.tf.mj"),
+        Body::MiniJinja("terraform/versions_override.tf.mj"),
         Context::Versions(&[RANDOM]),
         Always,
     ),
@@ -144,7 +144,7 @@ pub const OUTPUTS: &[Output] = &[
     // The ElastiCache module.
     out(
         "terraform/modules/{cache}/redis_versions.tf",
-        Source::MiniJinja("terraform/versions.tf.mj"),
+        Body::MiniJinja("terraform/versions.tf.mj"),
         Context::Versions(&[AWS]),
         ElastiCachePlaced,
     ),
@@ -166,7 +166,7 @@ pub const OUTPUTS: &[Output] = &[
     // The root module.
     out(
         "terraform/redis_versions.tf",
-        Source::MiniJinja("terraform/versions.tf.mj"),
+        Body::MiniJinja("terraform/versions.tf.mj"),
         Context::Versions(&[]),
         Always,
     ),
@@ -192,7 +192,7 @@ pub const OUTPUTS: &[Output] = &[
     ),
     out(
         "terraform/environments/{env}/redis.tfvars",
-        Source::MiniJinja("terraform/env.tfvars.mj"),
+        Body::MiniJinja("terraform/env.tfvars.mj"),
         Context::PerEnv("values"),
         Always,
     ),
@@ -222,33 +222,33 @@ pub const OUTPUTS: &[Output] = &[
     file("ansible/roles/redis/files/redis_restore.py"),
     out(
         "ansible/inventory/{env}/group_vars/{group}/redis.yml",
-        Source::MiniJinja("ansible/group_vars.yml.mj"),
+        Body::MiniJinja("ansible/group_vars.yml.mj"),
         Context::PerEnv("inventory"),
         Always,
     ),
     // Docs.
     out(
         "docs/{env}/MIGRATION.md",
-        Source::MiniJinja("docs/migration.md.mj"),
+        Body::MiniJinja("docs/migration.md.mj"),
         Context::PerEnv("docs"),
         Always,
     ),
     out(
         "docs/{env}/REDIS_RUNBOOK.md",
-        Source::MiniJinja("docs/runbook.md.mj"),
+        Body::MiniJinja("docs/runbook.md.mj"),
         Context::PerEnv("docs"),
         Always,
     ),
     tf("docs/REDIS_COST.md", "docs/cost.md.mj", Always),
     out(
         "schema/blueprint.schema.json",
-        Source::Schema,
+        Body::Schema,
         Context::Shared,
         Always,
     ),
     // What each environment resolved to: `check` and `gen` compare the blueprint with it
     // to report a change's impact (crate::impact).
-    out(super::values::FILE, Source::Values, Context::Shared, Always),
+    out(super::values::FILE, Body::Values, Context::Shared, Always),
 ];
 
 /// Embeds files under their names: templates are part of the binary, so rendering
@@ -320,13 +320,13 @@ mod tests {
     fn every_file_output_is_embedded_and_every_embedded_file_is_written() {
         let written: Vec<&str> = OUTPUTS
             .iter()
-            .filter(|o| matches!(o.source, Source::File))
+            .filter(|o| matches!(o.source, Body::File))
             .map(|o| o.path)
             .collect();
         let embedded: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
         assert_eq!(written, embedded);
         for o in OUTPUTS {
-            if let Source::MiniJinja(t) = o.source {
+            if let Body::MiniJinja(t) = o.source {
                 assert!(
                     TEMPLATES.iter().any(|(n, _)| *n == t),
                     "{t} is not embedded"

@@ -7,6 +7,7 @@
 use crate::diag::Pos;
 use crate::field::Field;
 pub use crate::rules::{AppendFsync, EvictionPolicy, Mode};
+use serde_json::{Value as Json, json};
 
 /// Where a resolved value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,119 +289,205 @@ impl Model {
     }
 }
 
-/// One resolved value for `explain`: its data path, its value as text, and its origin.
-pub struct Explained {
-    pub field: String,
-    pub value: String,
-    pub origin: Origin,
-}
-
-fn ex<T>(v: &Val<T>, show: impl FnOnce(&T) -> String) -> Explained {
-    Explained {
-        field: v.field.to_string(),
-        value: show(&v.value),
-        origin: v.origin.clone(),
-    }
+/// One resolved value, as infragen records it and as `explain` shows it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub field: Field,
+    /// Where it came from; `None` for what is not one environment's own value (the
+    /// name, the host, the consumers, the ElastiCache placement, whether backups are
+    /// on), which `explain` does not list as the environment's.
+    pub origin: Option<Origin>,
+    /// As the recorded values (`infragen-values.json`) hold it.
+    pub value: Json,
+    /// As `explain` shows it (sizes with their bytes, sources with what they resolve to).
+    pub shown: String,
 }
 
 fn list(v: &[String]) -> String {
     format!("[{}]", v.join(", "))
 }
 
-impl Env {
-    /// Every resolved value of the environment, in blueprint order.
-    pub fn explain(&self) -> Vec<Explained> {
-        let r = &self.redis;
-        let mut out = vec![
-            ex(&self.region, String::clone),
-            ex(&self.vpc_cidr, String::clone),
-            ex(&self.mode, |m| m.as_str().to_string()),
-            ex(&r.version, String::clone),
-            ex(&r.port, u16::to_string),
-            ex(&r.bind, |b| list(b)),
-            ex(&r.allowed_sources, |s| {
+fn size(m: &MemSize) -> String {
+    format!("{} ({} bytes)", m.text, m.bytes)
+}
+
+/// The list [`Model::resolved`] builds, one value at a time.
+struct Values(Vec<Resolved>);
+
+impl Values {
+    /// An environment's own value: `record` as recorded, `show` as shown.
+    fn val<T>(
+        &mut self,
+        v: &Val<T>,
+        record: impl FnOnce(&T) -> Json,
+        show: impl FnOnce(&T) -> String,
+    ) {
+        self.0.push(Resolved {
+            field: v.field,
+            origin: Some(v.origin.clone()),
+            value: record(&v.value),
+            shown: show(&v.value),
+        });
+    }
+
+    /// A string value, recorded and shown as it is.
+    fn text(&mut self, v: &Val<String>) {
+        self.val(v, |s| json!(s), String::clone);
+    }
+
+    /// A value shared by every environment, or derived: no origin of its own.
+    fn shared(&mut self, field: Field, value: Json) {
+        let shown = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
+        self.0.push(Resolved {
+            field,
+            origin: None,
+            value,
+            shown,
+        });
+    }
+}
+
+impl Model {
+    /// Every resolved value of `e`, in blueprint order: the one list the recorded values
+    /// and `explain` are both made from. A field that does not apply to the
+    /// environment's mode (ElastiCache's windows on a self-hosted one), or an optional
+    /// field left unset, is absent.
+    pub fn resolved(&self, e: &Env) -> Vec<Resolved> {
+        let mut out = Values(Vec::new());
+        out.shared(Field::Name, json!(self.name));
+        out.text(&e.region);
+        out.text(&e.vpc_cidr);
+        let h = &self.host;
+        for (field, value) in [
+            (Field::HostTerraformModule, &h.terraform_module),
+            (Field::HostInstance, &h.instance),
+            (Field::HostSecurityGroup, &h.security_group),
+            (Field::HostIamRole, &h.iam_role),
+            (Field::HostAnsibleGroup, &h.ansible_group),
+        ] {
+            out.shared(field, json!(value));
+        }
+        if let Some(g) = &e.guard {
+            out.text(&g.instance_type);
+            out.val(&g.asterisk_reserve, |m| json!(m.text), size);
+            out.val(&g.overcommit_memory, |b| json!(b), bool::to_string);
+            out.val(&g.disable_thp, |b| json!(b), bool::to_string);
+        }
+        // `<name> sg=<security group> role=<role>`: one short string per consumer.
+        let consumers: Vec<Json> = self
+            .consumers
+            .iter()
+            .map(|c| {
+                json!(format!(
+                    "{} sg={} role={}",
+                    c.name, c.security_group, c.iam_role
+                ))
+            })
+            .collect();
+        out.shared(Field::Consumers, Json::Array(consumers));
+        let r = &e.redis;
+        out.val(&e.mode, |m| json!(m.as_str()), |m| m.as_str().to_string());
+        out.text(&r.version);
+        out.val(&r.port, |p| json!(p), u16::to_string);
+        out.val(&r.bind, |b| json!(b), |b| list(b));
+        out.val(
+            &r.allowed_sources,
+            |s| json!(s),
+            |s| {
                 let mut all = r.allowed_ipv4.clone();
                 all.extend(r.allowed_ipv6.iter().cloned());
                 format!("{} -> {}", list(s), list(&all))
-            }),
-            ex(&r.blocked_commands, |b| list(b)),
-            ex(&r.password_length, u32::to_string),
-            ex(&r.password_specials, bool::to_string),
-            ex(&r.secret_name, String::clone),
-            ex(&r.secret_recovery_days, u32::to_string),
-        ];
+            },
+        );
+        out.val(&r.blocked_commands, |b| json!(b), |b| list(b));
+        out.val(&r.password_length, |n| json!(n), u32::to_string);
+        out.val(&r.password_specials, |b| json!(b), bool::to_string);
+        out.text(&r.secret_name);
+        out.val(&r.secret_recovery_days, |n| json!(n), u32::to_string);
         if let Some(k) = &r.kms_key_arn {
-            out.push(ex(k, String::clone));
+            out.text(k);
         }
-        out.extend([
-            ex(&r.maxmemory, |m| format!("{} ({} bytes)", m.text, m.bytes)),
-            ex(&r.maxmemory_policy, |p| p.as_str().to_string()),
-            ex(&r.snapshots, |s| {
-                let rules: Vec<String> = s
-                    .iter()
-                    .map(|s| format!("{} {}", s.after_seconds, s.min_changes))
-                    .collect();
-                if rules.is_empty() {
+        out.val(&r.maxmemory, |m| json!(m.text), size);
+        out.val(
+            &r.maxmemory_policy,
+            |p| json!(p.as_str()),
+            |p| p.as_str().to_string(),
+        );
+        let rules = |s: &[Snapshot]| -> Vec<String> {
+            s.iter()
+                .map(|s| format!("{} {}", s.after_seconds, s.min_changes))
+                .collect()
+        };
+        out.val(
+            &r.snapshots,
+            |s| json!(rules(s)),
+            |s| {
+                if s.is_empty() {
                     "off".to_string()
                 } else {
-                    list(&rules)
+                    list(&rules(s))
                 }
-            }),
-            ex(&r.aof, bool::to_string),
-            ex(&r.appendfsync, |f| f.as_str().to_string()),
-            ex(&self.sizing.node_type, String::clone),
-            ex(&self.sizing.nodes, u32::to_string),
-            ex(&self.sizing.hourly_price_usd, |p| format!("{p}")),
-        ]);
-        if let Some(e) = &self.elasticache {
-            out.push(ex(&e.multi_az, bool::to_string));
-            out.push(ex(&e.snapshot_retention_days, u32::to_string));
-            out.push(ex(&e.maintenance_window, String::clone));
-            out.push(ex(&e.snapshot_window, String::clone));
-            out.push(ex(&e.auto_minor_version_upgrade, bool::to_string));
-            out.push(ex(&e.apply_immediately, bool::to_string));
-            out.push(ex(&e.final_snapshot, bool::to_string));
+            },
+        );
+        out.val(&r.aof, |b| json!(b), bool::to_string);
+        out.val(
+            &r.appendfsync,
+            |f| json!(f.as_str()),
+            |f| f.as_str().to_string(),
+        );
+        if let Some(ec) = &self.elasticache {
+            out.shared(Field::EcTerraformModule, json!(ec.terraform_module));
+            out.shared(Field::EcVpcId, json!(ec.vpc_id));
+            out.shared(Field::EcSubnetIds, json!(ec.subnet_ids));
         }
-        if let Some(g) = &self.guard {
-            out.push(ex(&g.instance_type, String::clone));
-            out.push(ex(&g.asterisk_reserve, |m| {
-                format!("{} ({} bytes)", m.text, m.bytes)
-            }));
-            out.push(ex(&g.overcommit_memory, bool::to_string));
-            out.push(ex(&g.disable_thp, bool::to_string));
+        out.text(&e.sizing.node_type);
+        out.val(&e.sizing.nodes, |n| json!(n), u32::to_string);
+        out.val(&e.sizing.hourly_price_usd, |p| json!(p), |p| format!("{p}"));
+        if let Some(ec) = &e.elasticache {
+            out.val(&ec.multi_az, |b| json!(b), bool::to_string);
+            out.val(&ec.snapshot_retention_days, |n| json!(n), u32::to_string);
+            out.text(&ec.maintenance_window);
+            out.text(&ec.snapshot_window);
+            out.val(
+                &ec.auto_minor_version_upgrade,
+                |b| json!(b),
+                bool::to_string,
+            );
+            out.val(&ec.apply_immediately, |b| json!(b), bool::to_string);
+            out.val(&ec.final_snapshot, |b| json!(b), bool::to_string);
         }
-        let m = &self.monitoring;
-        out.extend([
-            ex(&m.namespace, String::clone),
-            ex(&m.memory_alert_percent, u32::to_string),
-            ex(&m.interval_seconds, u32::to_string),
-        ]);
+        let m = &e.monitoring;
+        out.text(&m.namespace);
+        out.val(&m.memory_alert_percent, |n| json!(n), u32::to_string);
+        out.val(&m.interval_seconds, |n| json!(n), u32::to_string);
         if let Some(t) = &m.sns_topic_arn {
-            out.push(ex(t, String::clone));
+            out.text(t);
         }
-        out.push(ex(&m.notify, |n| {
-            list(&n.iter().map(|s| s.endpoint.clone()).collect::<Vec<_>>())
-        }));
+        let endpoints =
+            |n: &[Subscription]| -> Vec<String> { n.iter().map(|s| s.endpoint.clone()).collect() };
+        out.val(&m.notify, |n| json!(endpoints(n)), |n| list(&endpoints(n)));
         if let Some(k) = &m.sns_kms_key_arn {
-            out.push(ex(k, String::clone));
+            out.text(k);
         }
-        out.extend([
-            ex(&m.latency_alert_usec, u32::to_string),
-            ex(&m.hit_rate_alert_percent, u32::to_string),
-            ex(&m.cpu_alert_percent, u32::to_string),
-            ex(&m.connections_alert, u32::to_string),
-        ]);
-        if let Some(b) = &self.backup {
-            if let Some(bucket) = &b.bucket {
-                out.push(ex(bucket, String::clone));
+        out.val(&m.latency_alert_usec, |n| json!(n), u32::to_string);
+        out.val(&m.hit_rate_alert_percent, |n| json!(n), u32::to_string);
+        out.val(&m.cpu_alert_percent, |n| json!(n), u32::to_string);
+        out.val(&m.connections_alert, |n| json!(n), u32::to_string);
+        // Backups exist only on the host: in ElastiCache mode its own snapshots serve.
+        if e.mode.value == Mode::SelfHosted {
+            out.shared(Field::BackupEnabled, json!(e.backup.is_some()));
+            if let Some(b) = &e.backup {
+                if let Some(bucket) = &b.bucket {
+                    out.text(bucket);
+                }
+                out.val(&b.interval_hours, |n| json!(n), u32::to_string);
+                out.val(&b.retention_days, |n| json!(n), u32::to_string);
+                out.val(&b.max_age_hours, |n| json!(n), u32::to_string);
             }
-            out.extend([
-                ex(&b.interval_hours, u32::to_string),
-                ex(&b.retention_days, u32::to_string),
-                ex(&b.max_age_hours, u32::to_string),
-            ]);
         }
-        out
+        out.0
     }
 }
 

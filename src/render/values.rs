@@ -4,7 +4,7 @@
 //! so the file's own diff reads as the list of what changed.
 
 use crate::field::Field;
-use crate::model::{Env, Mode, Model, Val};
+use crate::model::{Env, Model};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 
@@ -20,128 +20,13 @@ pub const COST: &str = "cost.added_monthly_usd";
 /// optional field left unset, is absent.
 pub type Values = Vec<(String, Json)>;
 
-fn put<T>(out: &mut Values, v: &Val<T>, show: impl FnOnce(&T) -> Json) {
-    out.push((v.field.path().to_string(), show(&v.value)));
-}
-
-#[allow(clippy::ptr_arg)] // passed as `String::clone`-shaped callbacks of `Val<String>`
-fn text(s: &String) -> Json {
-    Json::String(s.to_owned())
-}
-
-fn strings(v: &[String]) -> Json {
-    Json::Array(v.iter().cloned().map(Json::String).collect())
-}
-
-/// Every resolved value of `e`.
+/// Every resolved value of `e` ([`Model::resolved`]), and what it adds per month.
 pub fn of_env(model: &Model, e: &Env) -> Values {
-    let mut out: Values = vec![(Field::Name.path().into(), json!(model.name))];
-    put(&mut out, &e.region, text);
-    put(&mut out, &e.vpc_cidr, text);
-    let h = &model.host;
-    for (field, value) in [
-        (Field::HostTerraformModule, &h.terraform_module),
-        (Field::HostInstance, &h.instance),
-        (Field::HostSecurityGroup, &h.security_group),
-        (Field::HostIamRole, &h.iam_role),
-        (Field::HostAnsibleGroup, &h.ansible_group),
-    ] {
-        out.push((field.path().into(), json!(value)));
-    }
-    if let Some(g) = &e.guard {
-        put(&mut out, &g.instance_type, text);
-        put(&mut out, &g.asterisk_reserve, |m| json!(m.text));
-        put(&mut out, &g.overcommit_memory, |b| json!(b));
-        put(&mut out, &g.disable_thp, |b| json!(b));
-    }
-    // `<name> sg=<security group> role=<role>`: one short string per consumer.
-    let consumers: Vec<Json> = model
-        .consumers
-        .iter()
-        .map(|c| {
-            json!(format!(
-                "{} sg={} role={}",
-                c.name, c.security_group, c.iam_role
-            ))
-        })
+    let mut out: Values = model
+        .resolved(e)
+        .into_iter()
+        .map(|r| (r.field.path().to_string(), r.value))
         .collect();
-    out.push((Field::Consumers.path().into(), Json::Array(consumers)));
-    let r = &e.redis;
-    put(&mut out, &e.mode, |m| json!(m.as_str()));
-    put(&mut out, &r.version, text);
-    put(&mut out, &r.port, |p| json!(p));
-    put(&mut out, &r.bind, |b| strings(b));
-    put(&mut out, &r.allowed_sources, |s| strings(s));
-    put(&mut out, &r.blocked_commands, |b| strings(b));
-    put(&mut out, &r.password_length, |n| json!(n));
-    put(&mut out, &r.password_specials, |b| json!(b));
-    put(&mut out, &r.secret_name, text);
-    put(&mut out, &r.secret_recovery_days, |n| json!(n));
-    if let Some(k) = &r.kms_key_arn {
-        put(&mut out, k, text);
-    }
-    put(&mut out, &r.maxmemory, |m| json!(m.text));
-    put(&mut out, &r.maxmemory_policy, |p| json!(p.as_str()));
-    put(&mut out, &r.snapshots, |s| {
-        Json::Array(
-            s.iter()
-                .map(|s| json!(format!("{} {}", s.after_seconds, s.min_changes)))
-                .collect(),
-        )
-    });
-    put(&mut out, &r.aof, |b| json!(b));
-    put(&mut out, &r.appendfsync, |f| json!(f.as_str()));
-    if let Some(ec) = &model.elasticache {
-        out.push((
-            Field::EcTerraformModule.path().into(),
-            json!(ec.terraform_module),
-        ));
-        out.push((Field::EcVpcId.path().into(), json!(ec.vpc_id)));
-        out.push((Field::EcSubnetIds.path().into(), json!(ec.subnet_ids)));
-    }
-    put(&mut out, &e.sizing.node_type, text);
-    put(&mut out, &e.sizing.nodes, |n| json!(n));
-    put(&mut out, &e.sizing.hourly_price_usd, |p| json!(p));
-    if let Some(ec) = &e.elasticache {
-        put(&mut out, &ec.multi_az, |b| json!(b));
-        put(&mut out, &ec.snapshot_retention_days, |n| json!(n));
-        put(&mut out, &ec.maintenance_window, text);
-        put(&mut out, &ec.snapshot_window, text);
-        put(&mut out, &ec.auto_minor_version_upgrade, |b| json!(b));
-        put(&mut out, &ec.apply_immediately, |b| json!(b));
-        put(&mut out, &ec.final_snapshot, |b| json!(b));
-    }
-    let m = &e.monitoring;
-    put(&mut out, &m.namespace, text);
-    put(&mut out, &m.memory_alert_percent, |n| json!(n));
-    put(&mut out, &m.interval_seconds, |n| json!(n));
-    if let Some(t) = &m.sns_topic_arn {
-        put(&mut out, t, text);
-    }
-    put(&mut out, &m.notify, |n| {
-        Json::Array(n.iter().map(|s| json!(s.endpoint)).collect())
-    });
-    if let Some(k) = &m.sns_kms_key_arn {
-        put(&mut out, k, text);
-    }
-    put(&mut out, &m.latency_alert_usec, |n| json!(n));
-    put(&mut out, &m.hit_rate_alert_percent, |n| json!(n));
-    put(&mut out, &m.cpu_alert_percent, |n| json!(n));
-    put(&mut out, &m.connections_alert, |n| json!(n));
-    if e.mode.value == Mode::SelfHosted {
-        out.push((
-            Field::BackupEnabled.path().into(),
-            json!(e.backup.is_some()),
-        ));
-        if let Some(b) = &e.backup {
-            if let Some(bucket) = &b.bucket {
-                put(&mut out, bucket, text);
-            }
-            put(&mut out, &b.interval_hours, |n| json!(n));
-            put(&mut out, &b.retention_days, |n| json!(n));
-            put(&mut out, &b.max_age_hours, |n| json!(n));
-        }
-    }
     let cents = crate::cost::row(e).added_monthly_cents;
     out.push((
         COST.into(),

@@ -291,7 +291,12 @@ pub fn explain(
     recorded: Option<&(String, Option<crate::render::values::Values>)>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let rows = env.explain();
+    // The environment's own values: what is shared is shown once, below.
+    let rows: Vec<_> = model
+        .resolved(env)
+        .into_iter()
+        .filter_map(|r| Some((r.field.path(), r.shown, r.origin?)))
+        .collect();
     let now = crate::render::values::of_env(model, env);
     let get = |values: &[(String, serde_json::Value)], field: &str| {
         values
@@ -299,10 +304,10 @@ pub fn explain(
             .find(|(f, _)| f == field)
             .map(|(_, v)| v.clone())
     };
-    let width = rows.iter().map(|r| r.field.len()).max().unwrap_or(0);
+    let width = rows.iter().map(|(f, _, _)| f.len()).max().unwrap_or(0);
     let vwidth = rows
         .iter()
-        .map(|r| r.value.len())
+        .map(|(_, v, _)| v.len())
         .max()
         .unwrap_or(0)
         .min(48);
@@ -313,8 +318,8 @@ pub fn explain(
         model.source,
         env.mode.value.as_str()
     )?;
-    for r in rows {
-        let origin = match r.origin {
+    for (field, value, origin) in rows {
+        let origin = match origin {
             Origin::Default => "default".to_string(),
             Origin::Base(p) => format!("{}:{}", model.source, p.line),
             Origin::Env(p) => format!(
@@ -324,17 +329,13 @@ pub fn explain(
         };
         // Beside the value, what the tree recorded when it differs.
         let was = match recorded {
-            Some((_, Some(old))) if get(old, &r.field) != get(&now, &r.field) => format!(
+            Some((_, Some(old))) if get(old, field) != get(&now, field) => format!(
                 "  recorded: {}",
-                super::impact::show(get(old, &r.field).as_ref())
+                super::impact::show(get(old, field).as_ref())
             ),
             _ => String::new(),
         };
-        writeln!(
-            out,
-            "  {:width$}  {:vwidth$}  {origin}{was}",
-            r.field, r.value
-        )?;
+        writeln!(out, "  {field:width$}  {value:vwidth$}  {origin}{was}")?;
     }
     match recorded {
         Some((path, None)) => writeln!(

@@ -1,7 +1,9 @@
 //! Stable diagnostic codes: one per rule, shown in human output (`error[IG301]`) and
 //! present in JSON and GitHub annotations, so scripts and people can refer to a rule
 //! whatever its wording. The table in `docs/DIAGNOSTICS.md` lists every code with the
-//! same summary (a test keeps the two equal). Codes are never reused for another rule.
+//! same summary (a test keeps the two equal). Codes are never reused for another rule:
+//! when a rule goes, its code is retired and listed here (none so far). Every code has a
+//! blueprint that produces it, `tests/fixtures/diagnostics/<code>.yaml` (a test checks).
 
 macro_rules! codes {
     ($($variant:ident = $code:literal, $summary:literal;)+) => {

@@ -4,6 +4,7 @@ mod apply;
 mod cli;
 mod common;
 mod determinism;
+mod diagnostics;
 mod host;
 mod hostile;
 mod hostile_output;

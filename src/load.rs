@@ -281,7 +281,16 @@ fn parser_error(source: &str, e: serde_saphyr::Error) -> Diagnostic {
                 crate::suggest::did_you_mean(field, candidates)
             );
         }
-        let code = if message.starts_with("unknown field") {
+        // The YAML scanner's own errors (bad indentation, an unclosed bracket or quote,
+        // the text ending inside a value) are syntax, whatever their words.
+        let scanner = matches!(
+            e.without_snippet(),
+            serde_saphyr::Error::ExternalMessage { source, .. }
+                if matches!(**source, serde_saphyr::ExternalMessageSource::Parser(_))
+        ) || matches!(e.without_snippet(), serde_saphyr::Error::Eof { .. });
+        let code = if scanner {
+            Code::Syntax
+        } else if message.starts_with("unknown field") {
             Code::UnknownField
         } else if message.starts_with("the key `") {
             Code::DuplicateKey
@@ -374,4 +383,32 @@ fn strip_trailing_location(msg: &str) -> &str {
 pub fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Code;
+
+    fn codes(text: &str) -> Vec<Code> {
+        match super::parse(text) {
+            Ok(_) => Vec::new(),
+            Err(d) => vec![d.code],
+        }
+    }
+
+    /// A scanner error is syntax even when its words say "expected" (they once made a
+    /// bad indentation a "wrong type").
+    #[test]
+    fn scanner_errors_are_syntax_whatever_their_words() {
+        for text in [
+            "name: tiny\nenvironments:\n  dev:\n    redis:\n      port: 1\n     mode: x\n",
+            "name: tiny\nenvironments:\n  dev: {}\n  - x\n",
+            "name: tiny\nenvironments: {dev: {}\n",
+            "name: \"x\\q\"\n",
+        ] {
+            assert_eq!(codes(text), vec![Code::Syntax], "{text}");
+        }
+        // A value of the wrong shape is still a wrong type.
+        assert_eq!(codes("name: [a]\n"), vec![Code::WrongType]);
+    }
 }

@@ -280,7 +280,13 @@ impl Resolver<'_> {
         };
         let backup = backup.ok()?;
         let (consumers, consumers_key) = consumers?;
+        // `vpc` among the sources with no usable VPC CIDR (reported where it is set, or
+        // missing) leaves the sources unresolved: nothing is concluded from them.
+        let vpc_unresolved = vpc_cidr
+            .as_ref()
+            .is_none_or(|v| syntax::parse_cidr(&v.value).is_err());
         if let Some(r) = &redis
+            && !(vpc_unresolved && r.allowed_sources.value.iter().any(|s| s == "vpc"))
             && r.allowed_ipv4.is_empty()
             && r.allowed_ipv6.is_empty()
             && consumers.is_empty()

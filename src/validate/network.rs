@@ -151,15 +151,10 @@ impl Resolver<'_> {
         for s in &sources.value {
             let pos = item_pos(s, &sources);
             let cidr = if s.value == "vpc" {
-                // An invalid or missing VPC CIDR is reported once, where it is set (or
-                // missing); the sources cannot be resolved without it, so nothing is
-                // concluded from them (no "no client could reach Redis").
+                // An invalid VPC CIDR is reported once, at aws.vpc_cidr.
                 match vpc_cidr {
                     Some(v) if parse_cidr(&v.value).is_ok() => v.value.clone(),
-                    _ => {
-                        ok = false;
-                        continue;
-                    }
+                    _ => continue,
                 }
             } else {
                 s.value.clone()

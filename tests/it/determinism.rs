@@ -108,3 +108,43 @@ fn today_is_computed_like_date_does() {
         .expect("date");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), today());
 }
+
+/// Output order follows the blueprint: the output table's order, and within each
+/// per-environment output, the environments in the order the blueprint writes them (not
+/// sorted: `zeta` before `alpha` when written so).
+#[test]
+fn output_order_follows_the_blueprint() {
+    let text =
+        std::fs::read_to_string(crate::common::repo().join("tests/fixtures/cache-only.yaml"))
+            .unwrap();
+    let at = text
+        .find("\nenvironments:")
+        .expect("an environments mapping")
+        + 1;
+    let text = format!(
+        "{}environments:\n  zeta: {{}}\n  alpha: {{}}\n  mid: {{}}\n",
+        &text[..at]
+    );
+    let model = crate::common::compile("order.yaml", &text);
+    let files = infragen::render::render(&model).unwrap();
+    let env_of = |path: &str| {
+        path.split('/')
+            .find(|c| ["zeta", "alpha", "mid"].contains(c))
+            .map(str::to_string)
+    };
+    // For each per-environment output (its path with the environment left out), the
+    // environments come in blueprint order.
+    let mut by_output: Vec<(String, Vec<String>)> = Vec::new();
+    for f in &files {
+        let Some(env) = env_of(&f.path) else { continue };
+        let pattern = f.path.replacen(&env, "<env>", 1);
+        match by_output.iter_mut().find(|(p, _)| *p == pattern) {
+            Some((_, envs)) => envs.push(env),
+            None => by_output.push((pattern, vec![env])),
+        }
+    }
+    assert!(by_output.len() >= 4, "{by_output:?}");
+    for (pattern, envs) in &by_output {
+        assert_eq!(envs, &["zeta", "alpha", "mid"], "{pattern}");
+    }
+}

@@ -2,9 +2,12 @@
 //! place this knowledge lives (`docs/IMPACT.md` is generated from it by a test, and a
 //! test checks that every field of the blueprint's schema has a row for both modes).
 //!
-//! The facts behind the rows: the generated role restarts Redis when `redis.conf` or the
-//! systemd drop-in changes; `random_password` is replaced when its length or character
-//! set changes; on `aws_elasticache_replication_group`, `port`, `kms_key_id`,
+//! The facts behind the rows: the generated role changes the running Redis live where
+//! Redis allows (CONFIG SET, ACL SETUSER; MODIFIABLE_CONFIG in Redis 7.0-8.x's config.c)
+//! and systemd allows (set-property for MemoryMax and the weights), and restarts only
+//! for `disable-thp` (IMMUTABLE_CONFIG), the unit's OOM score and CPU placement, or a
+//! new binary (a booted-host test checks each live row keeps the Redis process);
+//! `random_password` only makes the first password (later ones come from a rotation); on `aws_elasticache_replication_group`, `port`, `kms_key_id`,
 //! `subnet_group_name` and `replication_group_id` force a new group (provider 5.x
 //! schema), while node type, node count, Multi-AZ, windows and the parameter group's
 //! values are modified in place.
@@ -26,9 +29,6 @@ pub enum Level {
     Restart,
     /// Consumers must change: a new port, endpoint or access; redeploy them.
     Consumers,
-    /// The password rotates: every consumer that cached it fails until it reads the
-    /// secret again.
-    Credentials,
     /// A resource is destroyed and created: a new name, ARN or id.
     Replaced,
     /// Cached data, backups or durability can be lost.
@@ -36,12 +36,11 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 7] = [
+    pub const ALL: [Level; 6] = [
         Level::Nothing,
         Level::Reload,
         Level::Restart,
         Level::Consumers,
-        Level::Credentials,
         Level::Replaced,
         Level::DataAtRisk,
     ];
@@ -52,7 +51,6 @@ impl Level {
             Level::Reload => "reload",
             Level::Restart => "restart",
             Level::Consumers => "consumers",
-            Level::Credentials => "credentials",
             Level::Replaced => "replaced",
             Level::DataAtRisk => "data-at-risk",
         }
@@ -67,9 +65,6 @@ impl Level {
             Level::Restart => "Redis restarts: connections drop for seconds, clients reconnect",
             Level::Consumers => {
                 "consumers must change (port, endpoint or access) and be redeployed"
-            }
-            Level::Credentials => {
-                "the password rotates: consumers that cached it fail until they read the secret again"
             }
             Level::Replaced => "a resource is destroyed and created (new name, ARN or id)",
             Level::DataAtRisk => "cached data, backups or durability can be lost",
@@ -136,7 +131,7 @@ const fn row(
     }
 }
 
-use Level::{Consumers, Credentials, DataAtRisk, Nothing, Reload, Replaced, Restart};
+use Level::{Consumers, DataAtRisk, Nothing, Reload, Replaced, Restart};
 use Modes::{Both, ElastiCache, SelfHosted};
 use When::{Added, Any, Down, Off, On, Removed, To};
 
@@ -148,11 +143,11 @@ const fn unused(field: Field, modes: Modes) -> Row {
     row(field, modes, Any, Nothing, UNUSED, "")
 }
 
-const RESTART_CONF: &str = "redis.conf changes; the role restarts Redis on the next playbook run";
+const LIVE_CONF: &str = "the playbook changes the running Redis (CONFIG SET), then redis.conf; nothing restarts, connections stay open";
 
-/// A redis.conf setting on the host: any change restarts Redis, nothing more.
-const fn restarts(field: Field) -> Row {
-    row(field, SelfHosted, Any, Restart, RESTART_CONF, "")
+/// A redis.conf setting Redis changes live on the host: nothing more.
+const fn live(field: Field) -> Row {
+    row(field, SelfHosted, Any, Reload, LIVE_CONF, "")
 }
 
 /// Every consequence, in blueprint order.
@@ -265,7 +260,14 @@ pub const ROWS: &[Row] = &[
         "watch the persistence-failed alarm",
     ),
     unused(Field::HostOvercommitMemory, ElastiCache),
-    restarts(Field::HostDisableThp),
+    row(
+        Field::HostDisableThp,
+        SelfHosted,
+        Any,
+        Restart,
+        "Redis reads disable-thp only when it starts: the playbook restarts it (held while redis_hold_restart is true, and reported on every run until a maintenance window); measured: no failed request, one reconnect, a gap of about a second",
+        "",
+    ),
     unused(Field::HostDisableThp, ElastiCache),
     row(
         Field::Consumers,
@@ -336,7 +338,7 @@ pub const ROWS: &[Row] = &[
         SelfHosted,
         Any,
         Consumers,
-        "Redis restarts on the new port; the ingress rules are replaced; the old port stops answering",
+        "Redis moves to the new port live (CONFIG SET port; open connections stay); the ingress rules are replaced; the old port stops accepting connections",
         "redeploy every consumer with the new REDIS_PORT",
     ),
     row(
@@ -347,13 +349,13 @@ pub const ROWS: &[Row] = &[
         "the replication group's port cannot change in place: the group is replaced and starts empty",
         "redeploy every consumer with the new port and endpoint",
     ),
-    restarts(Field::RedisBind),
+    live(Field::RedisBind),
     row(
         Field::RedisBind,
         SelfHosted,
         Removed,
         Consumers,
-        "Redis restarts and stops listening on a removed address",
+        "Redis stops listening on a removed address at once (CONFIG SET bind)",
         "clients that used that address must move",
     ),
     unused(Field::RedisBind, ElastiCache),
@@ -377,15 +379,15 @@ pub const ROWS: &[Row] = &[
         Field::RedisBlockedCommands,
         SelfHosted,
         Any,
-        Restart,
-        "the ACL in redis.conf changes; the role restarts Redis",
+        Reload,
+        "the application user's ACL changes live (ACL SETUSER); nothing restarts",
         "",
     ),
     row(
         Field::RedisBlockedCommands,
         SelfHosted,
         Removed,
-        Restart,
+        Reload,
         "a command is allowed again (FLUSHALL, FLUSHDB and CONFIG can wipe or reconfigure the cache)",
         "",
     ),
@@ -394,7 +396,7 @@ pub const ROWS: &[Row] = &[
         SelfHosted,
         Added,
         Consumers,
-        "Redis restarts and refuses a newly blocked command to every client",
+        "Redis refuses a newly blocked command to every client at once",
         "check no consumer uses it",
     ),
     row(
@@ -409,17 +411,17 @@ pub const ROWS: &[Row] = &[
         Field::AuthPasswordLength,
         Both,
         Any,
-        Credentials,
-        "random_password is replaced: a new password is stored in the secret, Redis is restarted with it by the playbook (ElastiCache rotates its AUTH token)",
-        "redeploy every consumer that caches the password (Lambda cold starts keep the old one)",
+        Nothing,
+        "only the passwords of later rotations change length (the runbook's `redis_password.py add --length`); the current password stays",
+        "",
     ),
     row(
         Field::AuthPasswordSpecials,
         Both,
         Any,
-        Credentials,
-        "random_password is replaced: a new password is stored in the secret, Redis is restarted with it by the playbook (ElastiCache rotates its AUTH token)",
-        "redeploy every consumer that caches the password",
+        Nothing,
+        "only the character set of later rotations' passwords changes; the current password stays",
+        "",
     ),
     row(
         Field::AuthSecretName,
@@ -457,8 +459,8 @@ pub const ROWS: &[Row] = &[
         Field::MemoryMax,
         SelfHosted,
         Any,
-        Restart,
-        "maxmemory and the service's MemoryMax change; the role restarts Redis",
+        Reload,
+        "maxmemory, the client-buffer cap and the service's MemoryMax change live (CONFIG SET, systemd set-property); nothing restarts",
         "",
     ),
     row(
@@ -466,7 +468,7 @@ pub const ROWS: &[Row] = &[
         SelfHosted,
         Down,
         DataAtRisk,
-        "Redis restarts with less memory: when the data in use is larger, keys are evicted at once (or, with `noeviction`, writes fail)",
+        "less memory at once: when the data in use is larger, keys are evicted right away (or, with `noeviction`, writes fail)",
         "check used_memory in the dashboard before applying",
     ),
     row(
@@ -477,13 +479,13 @@ pub const ROWS: &[Row] = &[
         "ElastiCache sizes memory by node type: only the fit check changes",
         "",
     ),
-    restarts(Field::MemoryPolicy),
+    live(Field::MemoryPolicy),
     row(
         Field::MemoryPolicy,
         SelfHosted,
         To("noeviction"),
         Consumers,
-        "Redis restarts; when memory is full, writes now fail instead of evicting",
+        "when memory is full, writes fail instead of evicting, from the next playbook run",
         "consumers must handle OOM errors on writes",
     ),
     row(
@@ -494,23 +496,23 @@ pub const ROWS: &[Row] = &[
         "the parameter group's maxmemory-policy is modified in place",
         "",
     ),
-    restarts(Field::RdbSnapshots),
+    live(Field::RdbSnapshots),
     row(
         Field::RdbSnapshots,
         SelfHosted,
         Removed,
         DataAtRisk,
-        "Redis restarts with fewer RDB snapshot rules: more writes are lost on a crash when AOF is off",
+        "fewer RDB snapshot rules: more writes are lost on a crash when AOF is off",
         "",
     ),
     unused(Field::RdbSnapshots, ElastiCache),
-    restarts(Field::Aof),
+    live(Field::Aof),
     row(
         Field::Aof,
         SelfHosted,
         On,
-        Restart,
-        "the role switches AOF on live and waits for the rewrite to hold the whole dataset before restarting, so no key is lost",
+        Reload,
+        "the role switches AOF on live and waits for the rewrite to hold the whole dataset before writing redis.conf: no key is lost, nothing restarts",
         "",
     ),
     row(
@@ -518,11 +520,11 @@ pub const ROWS: &[Row] = &[
         SelfHosted,
         Off,
         DataAtRisk,
-        "durability drops: after the restart, a crash loses every write since the last RDB snapshot",
+        "durability drops at once: a crash loses every write since the last RDB snapshot",
         "accept it, or keep AOF on",
     ),
     unused(Field::Aof, ElastiCache),
-    restarts(Field::Appendfsync),
+    live(Field::Appendfsync),
     row(
         Field::Appendfsync,
         SelfHosted,
@@ -811,8 +813,8 @@ pub const ROWS: &[Row] = &[
         Field::BackupEnabled,
         SelfHosted,
         Any,
-        Restart,
-        "the backup timer, its ACL user in redis.conf and its bucket change; the role restarts Redis",
+        Reload,
+        "the backup timer, its ACL user (ACL SETUSER or DELUSER, live) and its bucket change; nothing restarts",
         "",
     ),
     row(

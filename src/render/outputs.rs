@@ -200,6 +200,7 @@ pub const OUTPUTS: &[Output] = &[
     // `import_playbook: redis.yml` stays valid; on ElastiCache the role stops at once.
     file("ansible/.yamllint"),
     tf("ansible/redis.yml", "ansible/playbook.yml.mj", Always),
+    file("ansible/redis_password.py"),
     file("ansible/collections/requirements.yml"),
     file("ansible/roles/redis/defaults/main.yml"),
     file("ansible/roles/redis/tasks/main.yml"),
@@ -290,6 +291,7 @@ pub const TEMPLATES: &[(&str, &str)] = embed!["minijinja":
 /// the output tree).
 pub const FILES: &[(&str, &str)] = embed!["files":
     "ansible/.yamllint",
+    "ansible/redis_password.py",
     "ansible/collections/requirements.yml",
     "ansible/roles/redis/defaults/main.yml",
     "ansible/roles/redis/tasks/main.yml",

@@ -188,7 +188,7 @@ fn transitions_reach_every_level() {
     for (name, level) in [
         ("mode_flip_prod_back_to_self_hosted", Level::DataAtRisk),
         ("port_change", Level::DataAtRisk),
-        ("password_length", Level::Credentials),
+        ("password_length", Level::Nothing),
         ("secret_rename", Level::Replaced),
         ("memory_down", Level::DataAtRisk),
         ("aof_off", Level::DataAtRisk),
@@ -228,7 +228,7 @@ fn gen_then_edit(dir: &Test, edits: &[(&str, &str)]) {
 #[test]
 fn check_and_gen_report_the_impact_below_the_file_list() {
     let dir = Test::with(SHIPPED);
-    gen_then_edit(&dir, &[("password_length: 32", "password_length: 48")]);
+    gen_then_edit(&dir, &[("port: 6379", "port: 6380")]);
     let check = dir.check();
     assert_eq!(check.code, 1, "{check:?}");
     let status_end = check
@@ -246,13 +246,13 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
         check.stdout
     );
     assert!(check.stdout.contains(
-        "  prod: credentials: the password rotates: consumers that cached it fail until they read the secret again\n    credentials   redis.auth.password_length: 32 -> 48\n"
+        "  prod: consumers: consumers must change (port, endpoint or access) and be redeployed\n    consumers     redis.port: 6379 -> 6380\n"
     ), "{}", check.stdout);
     let regen = dir.generate();
     assert_eq!(regen.code, 0, "{regen:?}");
     let counts = regen
         .stdout
-        .find("out: 0 created, 4 updated")
+        .find("out: 0 created, 10 updated")
         .expect(&regen.stdout);
     let impact_at = regen
         .stdout
@@ -262,7 +262,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
     assert!(
         regen
             .stdout
-            .contains("redis.auth.password_length: 32 -> 48")
+            .contains("redis.port: 6379 -> 6380")
     );
     // Once written, the values are the blueprint's: nothing more to report.
     let again = dir.generate();

@@ -84,6 +84,9 @@ pub(super) fn ansible_render(
         "redis_config_group": primary_group(),
         "redis_secrets_dir": work.join("secrets"),
         "redis_password": TEST_PASSWORD,
+        // The password given directly: no Secrets Manager to read a rotation's from.
+        "redis_password_pending": "",
+        "redis_password_previous": "",
         "ansible_become": false,
         "ansible_python_interpreter": t.venv_bin.join("python"),
     });

@@ -40,7 +40,7 @@ output "redis_password_secret_arn" {
 # Exists whenever the blueprint places ElastiCache, in every mode, so that the root
 # module's `redis_auth_token = module.compute.redis_auth_token` stays valid.
 output "redis_auth_token" {
-  description = "The Redis AUTH password, for ElastiCache's auth_token (pass it to the module \"data\")."
-  value       = random_password.redis.result
+  description = "The Redis AUTH password consumers read now (AWSCURRENT), for ElastiCache's auth_token (pass it to the module \"data\")."
+  value       = data.aws_secretsmanager_secret_version.redis_current.secret_string
   sensitive   = true
 }

@@ -25,7 +25,7 @@ locals {
 # The password lives only here and in Terraform state; Ansible reads it at run time.
 resource "aws_secretsmanager_secret" "redis_password" {
   # checkov:skip=CKV_AWS_149:The blueprint names no customer KMS key for dev, prod so the AWS-managed key aws/secretsmanager encrypts the secret (set redis.auth.kms_key_arn to use one)
-  # checkov:skip=CKV2_AWS_57:A cache password is rotated by replacing random_password.redis and re-running the playbook; Secrets Manager rotation would need a Lambda that restarts Redis.
+  # checkov:skip=CKV2_AWS_57:The password is rotated by the runbook's staged sequence (redis_password.py add, playbook, promote, retire), which Redis and ElastiCache accept without a failed request; a rotation Lambda could not run the playbook.
   name                    = var.redis.secret_name
   description             = "AUTH password of Redis (${var.redis.name}, ${var.redis.environment})"
   recovery_window_in_days = var.redis.secret_recovery_days
@@ -47,7 +47,24 @@ resource "aws_secretsmanager_secret" "redis_password" {
   }
 }
 
+# The first password. Later ones come from a rotation (docs/<env>/REDIS_RUNBOOK.md,
+# "Rotate the password"), which adds versions and moves the AWSCURRENT label outside
+# Terraform; this version keeps its value, so Terraform never puts it back.
 resource "aws_secretsmanager_secret_version" "redis_password" {
   secret_id     = aws_secretsmanager_secret.redis_password.id
   secret_string = random_password.redis.result
+
+  lifecycle {
+    # A new random_password (another length or character set) must not overwrite the
+    # password consumers read: rotations are the runbook's staged sequence.
+    ignore_changes = [secret_string]
+  }
+}
+
+# The password consumers read now (AWSCURRENT, after any rotation): what ElastiCache's
+# token must be, so that a cut-over after a rotation accepts the password consumers hold.
+data "aws_secretsmanager_secret_version" "redis_current" {
+  secret_id     = aws_secretsmanager_secret.redis_password.id
+  version_stage = "AWSCURRENT"
+  depends_on    = [aws_secretsmanager_secret_version.redis_password]
 }

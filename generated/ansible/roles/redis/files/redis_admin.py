@@ -19,12 +19,23 @@
 #       Exits 0 when redis-server accepts FILE (Ansible's `validate` before redis.conf is
 #       replaced): Redis has no config-check flag, so it loads FILE with every listener
 #       and all persistence overridden off, and stops right after the configuration.
+#   redis_admin.py live --current FILE --password-file FILE [--port N] [--dry-run]
+#       Reads the configuration about to be written on stdin and changes the running
+#       server to it where Redis allows that (CONFIG SET, ACL SETUSER/DELUSER), checks
+#       that each change took, and prints JSON: what was applied, what only a restart
+#       can apply. --dry-run changes nothing and says what a real run would do.
+#   redis_admin.py unit --service NAME --set KEY=VALUE ... --exec KEY=VALUE ... [--dry-run]
+#       The same for the systemd unit: --set properties are applied to the running unit
+#       (systemctl set-property --runtime), --exec ones (OOMScoreAdjust, CPUAffinity)
+#       take effect only when the process starts: a difference is reported as a restart.
 # Exit codes: 0 the reply, 1 Redis answered with an error (printed), 2 no connection or
 # no authentication (nothing was run).
 import argparse
 import hashlib
+import json
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -140,6 +151,229 @@ def check_conf(path):
     return 1
 
 
+# What a running Redis 7.0-8.x changes with CONFIG SET (MODIFIABLE_CONFIG in the
+# server's config.c, the same in 7.0.15 and 8.0). Everything else in redis.conf
+# (supervised, daemonize, logfile, disable-thp: IMMUTABLE_CONFIG; dir: PROTECTED_CONFIG,
+# refused while enable-protected-configs is off) takes a restart.
+LIVE = (
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-clients",
+    "save",
+    "appendonly",
+    "appendfsync",
+    "oom-score-adj",
+    "oom-score-adj-values",
+    "latency-monitor-threshold",
+    "protected-mode",
+    # Last: the connection that applies the rest came in on the old port.
+    "bind",
+    "port",
+)
+
+UNITS = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+
+
+def parse_conf(text):
+    """redis.conf as {directive: [args]} (the last line wins; `save` lines add up) and
+    {user: [rules]}."""
+    conf, users = {}, {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        words = shlex.split(line)
+        key, args = words[0].lower(), words[1:]
+        if key == "user" and args:
+            users[args[0]] = args[1:]
+        elif key == "save":
+            conf["save"] = [] if args == [""] else conf.get("save", []) + args
+        else:
+            conf[key] = args
+    return conf, users
+
+
+def memory(value):
+    """A size as Redis reads it (`512mb`, `1gb`, bytes), in bytes; None if not one."""
+    v = value.strip().lower()
+    digits = v.rstrip("kmgb")
+    unit = v[len(digits) :]
+    if not digits.lstrip("-").isdigit() or (unit and unit not in UNITS):
+        return None
+    return int(digits) * UNITS.get(unit, 1)
+
+
+def same(key, wanted, running):
+    """Whether `running` (CONFIG GET's text) is the value `wanted` (redis.conf's args)."""
+    want = " ".join(wanted)
+    if key in ("maxmemory", "maxmemory-clients") and not want.endswith("%"):
+        return memory(want) == memory(running)
+    if key == "dir":
+        return os.path.realpath(want) == os.path.realpath(running)
+    return want.lower().split() == running.lower().split()
+
+
+def fields(reply):
+    """A flat [name, value, ...] reply (ACL GETUSER) as a dict; {} for none."""
+    reply = reply or []
+    return dict(zip(reply[::2], reply[1::2], strict=True))
+
+
+def password_hashes(rules):
+    return sorted({r[1:] for r in rules if r.startswith("#")})
+
+
+def live(current_path, password_file, port, dry_run, next_text):
+    result = {"running": False, "applied": [], "restart": [], "dry_run": dry_run}
+    try:
+        with open(current_path, encoding="utf-8") as f:
+            current, current_users = parse_conf(f.read())
+    except OSError:
+        current, current_users = {}, {}
+    wanted, wanted_users = parse_conf(next_text)
+    # The server listens where the configuration it started from says.
+    port = int((current.get("port") or [port])[0])
+    try:
+        sock, f = connect("127.0.0.1", port, "infragen-admin", read_password(password_file))
+    except (RedisError, OSError) as e:
+        # Not running (the start loads the new file), or running but not the role's
+        # configuration yet (the package's first start): then only a restart applies it.
+        result["running"] = not isinstance(e, ConnectionRefusedError)
+        result["reason"] = f"cannot reach Redis on port {port} as the role: {e}"
+        print(json.dumps(result))
+        return 2
+    result["running"] = True
+    with sock:
+        for user, rules in wanted_users.items():
+            running = command(f, "ACL", "GETUSER", user)
+            have = fields(running)
+            same_rules = current_users.get(user) == rules
+            same_passwords = sorted(have.get("passwords", [])) == password_hashes(rules)
+            if running and same_rules and same_passwords:
+                continue
+            if not running:
+                what = f"user {user}: created"
+            elif same_rules:
+                what = f"user {user}: made what the file says"
+            elif not same_passwords:
+                what = f"user {user}: passwords changed"
+            else:
+                what = f"user {user}: rules changed"
+            if not dry_run:
+                command(f, "ACL", "SETUSER", user, *rules)
+                after = fields(command(f, "ACL", "GETUSER", user))
+                if sorted(after.get("passwords", [])) != password_hashes(rules):
+                    raise RedisError(f"ACL SETUSER {user} did not take")
+            result["applied"].append(what)
+        for user in current_users:
+            if user not in wanted_users and user != "default":
+                if not dry_run:
+                    command(f, "ACL", "DELUSER", user)
+                result["applied"].append(f"user {user}: removed")
+        keys = [k for k in LIVE if k in wanted] + sorted(k for k in wanted if k not in LIVE)
+        for key in keys:
+            got = command(f, "CONFIG", "GET", key)
+            running = got[1] if isinstance(got, list) and len(got) == 2 else None
+            want = wanted[key]
+            if running is not None and same(key, want, running):
+                continue
+            if running is None and current.get(key) == want:
+                continue
+            change = (
+                f"{key}: {running if running is not None else current.get(key)} -> {' '.join(want)}"
+            )
+            if key not in LIVE:
+                result["restart"].append(change)
+                continue
+            if dry_run:
+                result["applied"].append(change)
+                continue
+            try:
+                command(f, "CONFIG", "SET", key, " ".join(want))
+                got = command(f, "CONFIG", "GET", key)
+                if not (isinstance(got, list) and len(got) == 2 and same(key, want, got[1])):
+                    raise RedisError(f"CONFIG GET {key} says {got!r} after CONFIG SET")
+            except RedisError as e:
+                # Refused live: the next start takes the value from the file.
+                result["restart"].append(f"{change} (refused live: {e})")
+                continue
+            result["applied"].append(change)
+    print(json.dumps(result))
+    return 0
+
+
+def _systemctl(*args):
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False)  # noqa: S607
+
+
+def _cpus(spec):
+    """A CPU list (`1 3`, `2-3`, `0,2`) as a set of numbers."""
+    out = set()
+    for part in spec.replace(",", " ").split():
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def unit(service, live_props, exec_props, dry_run):
+    result = {"running": False, "applied": [], "restart": [], "dry_run": dry_run}
+    main_pid = _systemctl("show", "--property=MainPID", "--value", service).stdout.strip()
+    if not main_pid.isdigit() or main_pid == "0":
+        result["reason"] = f"{service} is not running"
+        print(json.dumps(result))
+        return 0
+    result["running"] = True
+    shown = _systemctl("show", service, *[f"--property={k}" for k in live_props]).stdout
+    now = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+    changes = []
+    for key, value in live_props.items():
+        have = now.get(key, "")
+        if key == "MemoryMax":
+            differ = memory(value) != memory(have) if have != "infinity" else True
+        else:
+            differ = have != value
+        if differ:
+            changes.append((key, value, have))
+    if changes and not dry_run:
+        _systemctl("set-property", "--runtime", service, *[f"{k}={v}" for k, v, _ in changes])
+        shown = _systemctl("show", service, *[f"--property={k}" for k, _, _ in changes]).stdout
+        after = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+        for key, value, _ in changes:
+            ok = (
+                memory(after.get(key, "")) == memory(value)
+                if key == "MemoryMax"
+                else after.get(key) == value
+            )
+            if not ok:
+                result["restart"].append(f"{key}: set-property did not take ({after.get(key)!r})")
+    result["applied"] += [f"{k}: {have} -> {v}" for k, v, have in changes]
+    # Properties of the process: what it runs with now, from /proc.
+    for key, value in exec_props.items():
+        if key == "OOMScoreAdjust":
+            with open(f"/proc/{main_pid}/oom_score_adj", encoding="ascii") as f:
+                have = f.read().strip()
+            differ = int(have) != int(value)
+        elif key == "CPUAffinity":
+            with open(f"/proc/{main_pid}/status", encoding="ascii") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            have = status.get("Cpus_allowed_list", "").strip()
+            differ = bool(value.strip()) and _cpus(have) != _cpus(value)
+        else:
+            raise ValueError(f"unknown exec property {key}")
+        if differ:
+            result["restart"].append(f"{key}: {have} -> {value}")
+    print(json.dumps(result))
+    return 0
+
+
+def _props(pairs):
+    out = {}
+    for pair in pairs or []:
+        key, _, value = pair.partition("=")
+        out[key] = value
+    return out
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="redis_admin.py")
     sub = ap.add_subparsers(dest="what", required=True)
@@ -153,6 +387,16 @@ def main(argv):
     a = sub.add_parser("check-app")
     a.add_argument("--port", type=int, required=True)
     sub.add_parser("check-conf").add_argument("file")
+    lv = sub.add_parser("live")
+    lv.add_argument("--current", required=True)
+    lv.add_argument("--password-file", required=True)
+    lv.add_argument("--port", type=int, default=6379)
+    lv.add_argument("--dry-run", action="store_true")
+    un = sub.add_parser("unit")
+    un.add_argument("--service", required=True)
+    un.add_argument("--set", action="append")
+    un.add_argument("--exec", action="append")
+    un.add_argument("--dry-run", action="store_true")
     ns = ap.parse_args(argv[1:])
     if ns.what == "password":
         return make_password(ns.file)
@@ -162,6 +406,14 @@ def main(argv):
         return call(ns.port, ns.password_file, ns.legacy_stdin, ns.args)
     if ns.what == "check-conf":
         return check_conf(ns.file)
+    if ns.what == "live":
+        try:
+            return live(ns.current, ns.password_file, ns.port, ns.dry_run, sys.stdin.read())
+        except RedisError as e:
+            print(f"redis-admin: {e}", file=sys.stderr)
+            return 1
+    if ns.what == "unit":
+        return unit(ns.service, _props(ns.set), _props(ns.exec), ns.dry_run)
     return check_app(ns.port)
 
 

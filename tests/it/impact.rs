@@ -259,11 +259,7 @@ fn check_and_gen_report_the_impact_below_the_file_list() {
         .find("impact of blueprint.yaml")
         .expect(&regen.stdout);
     assert!(counts < impact_at);
-    assert!(
-        regen
-            .stdout
-            .contains("redis.port: 6379 -> 6380")
-    );
+    assert!(regen.stdout.contains("redis.port: 6379 -> 6380"));
     // Once written, the values are the blueprint's: nothing more to report.
     let again = dir.generate();
     assert!(!again.stdout.contains("impact"), "{}", again.stdout);

@@ -9,6 +9,7 @@ mod host;
 mod hostile;
 mod hostile_output;
 mod impact;
+mod live;
 mod parse_back;
 mod plan;
 mod property;

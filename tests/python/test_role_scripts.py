@@ -7,8 +7,10 @@ steer, such as replies cut short and saves that fail or wait behind an AOF rewri
 """
 
 import io
+import json
 import os
 import sys
+import tempfile
 import unittest
 
 ROLE_FILES = os.path.join(
@@ -272,3 +274,155 @@ class BackupAge(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FakeServer:
+    """A running Redis as the live step sees it: CONFIG GET/SET on a dict (keys in
+    `immutable` refuse SET), ACL GETUSER/SETUSER/DELUSER on a dict of users."""
+
+    def __init__(self, config, users, immutable=()):
+        self.config = dict(config)
+        self.users = {name: list(rules) for name, rules in users.items()}
+        self.immutable = set(immutable)
+        self.calls = []
+
+    def __call__(self, f, *args):
+        self.calls.append(args)
+        op = [a.upper() for a in args[:2]]
+        if op == ["CONFIG", "GET"]:
+            key = args[2]
+            return [key, self.config[key]] if key in self.config else []
+        if op == ["CONFIG", "SET"]:
+            if args[2] in self.immutable:
+                raise RedisError(f"ERR CONFIG SET failed (argument '{args[2]}')")
+            self.config[args[2]] = args[3]
+            return "OK"
+        if op == ["ACL", "GETUSER"]:
+            rules = self.users.get(args[2])
+            if rules is None:
+                return None
+            return ["flags", ["on"], "passwords", [r[1:] for r in rules if r.startswith("#")]]
+        if op == ["ACL", "SETUSER"]:
+            self.users[args[2]] = list(args[3:])
+            return "OK"
+        if op == ["ACL", "DELUSER"]:
+            return 1 if self.users.pop(args[2], None) is not None else 0
+        raise AssertionError(f"unexpected command {args}")
+
+
+CURRENT = """port 6379
+disable-thp yes
+user default reset on #aa ~* &* +@all
+user infragen-admin reset on #bb ~* &* +@all
+user infragen-backup reset on #cc -@all +bgsave
+maxmemory 256mb
+maxmemory-policy allkeys-lru
+save 3600 1
+save 300 100
+appendfsync everysec
+"""
+
+
+class LiveChanges(unittest.TestCase):
+    def live(self, server, wanted, current=CURRENT, dry_run=False):
+        import redis_admin
+
+        old = (redis_admin.connect, redis_admin.command, redis_admin.read_password)
+        redis_admin.connect = lambda *a, **k: (io.BytesIO(), None)
+        redis_admin.command = server
+        redis_admin.read_password = lambda path: "pw"
+        out = io.StringIO()
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+                f.write(current)
+            sys_stdout, sys.stdout = sys.stdout, out
+            try:
+                rc = redis_admin.live(f.name, "pw-file", 6379, dry_run, wanted)
+            finally:
+                sys.stdout = sys_stdout
+                os.unlink(f.name)
+        finally:
+            redis_admin.connect, redis_admin.command, redis_admin.read_password = old
+        return rc, json.loads(out.getvalue())
+
+    def running(self):
+        return FakeServer(
+            {
+                "port": "6379",
+                "disable-thp": "yes",
+                "maxmemory": "268435456",
+                "maxmemory-policy": "allkeys-lru",
+                "save": "3600 1 300 100",
+                "appendfsync": "everysec",
+            },
+            {
+                "default": ["reset", "on", "#aa", "~*", "&*", "+@all"],
+                "infragen-admin": ["reset", "on", "#bb", "~*", "&*", "+@all"],
+                "infragen-backup": ["reset", "on", "#cc", "-@all", "+bgsave"],
+            },
+            immutable={"disable-thp"},
+        )
+
+    def test_the_same_configuration_changes_nothing(self):
+        server = self.running()
+        rc, result = self.live(server, CURRENT)
+        self.assertEqual(rc, 0)
+        self.assertEqual((result["applied"], result["restart"]), ([], []))
+        self.assertFalse([c for c in server.calls if c[1].upper() in ("SET", "SETUSER")])
+
+    def test_settings_change_live_and_what_cannot_is_a_restart(self):
+        server = self.running()
+        wanted = (
+            CURRENT.replace("maxmemory 256mb", "maxmemory 300mb")
+            .replace("save 300 100", "save 60 1000")
+            .replace("disable-thp yes", "disable-thp no")
+            .replace("user default reset on #aa", "user default reset on #aa #dd")
+            .replace("user infragen-backup reset on #cc -@all +bgsave\n", "")
+        )
+        rc, result = self.live(server, wanted)
+        self.assertEqual(rc, 0)
+        self.assertEqual(server.config["maxmemory"], "300mb")
+        self.assertEqual(server.config["save"], "3600 1 60 1000")
+        self.assertEqual(server.config["disable-thp"], "yes")
+        self.assertIn("#dd", server.users["default"])
+        self.assertNotIn("infragen-backup", server.users)
+        self.assertEqual(result["restart"], ["disable-thp: yes -> no"])
+        applied = " | ".join(result["applied"])
+        for what in ("maxmemory", "save", "user default", "user infragen-backup: removed"):
+            self.assertIn(what, applied)
+
+    def test_a_dry_run_changes_nothing_and_says_everything(self):
+        server = self.running()
+        wanted = CURRENT.replace("maxmemory-policy allkeys-lru", "maxmemory-policy allkeys-lfu")
+        _rc, result = self.live(server, wanted, dry_run=True)
+        self.assertEqual(server.config["maxmemory-policy"], "allkeys-lru")
+        self.assertEqual(result["applied"], ["maxmemory-policy: allkeys-lru -> allkeys-lfu"])
+        self.assertTrue(result["dry_run"])
+
+    def test_what_the_file_says_is_not_trusted_over_the_running_server(self):
+        # An interrupted run wrote the file but the server still runs the old policy.
+        server = self.running()
+        written = CURRENT.replace("allkeys-lru", "allkeys-lfu")
+        _rc, result = self.live(server, written, current=written)
+        self.assertEqual(server.config["maxmemory-policy"], "allkeys-lfu")
+        self.assertEqual(result["applied"], ["maxmemory-policy: allkeys-lru -> allkeys-lfu"])
+
+    def test_a_refused_live_change_is_a_restart(self):
+        server = self.running()
+        server.immutable.add("appendfsync")
+        wanted = CURRENT.replace("appendfsync everysec", "appendfsync always")
+        _rc, result = self.live(server, wanted)
+        self.assertEqual(result["applied"], [])
+        self.assertEqual(len(result["restart"]), 1)
+        self.assertIn("refused live", result["restart"][0])
+
+    def test_sizes_compare_as_redis_reads_them(self):
+        import redis_admin
+
+        self.assertTrue(redis_admin.same("maxmemory", ["256mb"], "268435456"))
+        self.assertFalse(redis_admin.same("maxmemory", ["256m"], "268435456"))
+        self.assertTrue(redis_admin.same("save", ["3600", "1"], "3600 1"))
+        self.assertTrue(redis_admin.same("maxmemory-policy", ["allkeys-lru"], "ALLKEYS-LRU"))
+        conf, users = redis_admin.parse_conf('save 1 2\nsave ""\nuser a on #x\n# c\nbind 1 2')
+        self.assertEqual(conf, {"save": [], "bind": ["1", "2"]})
+        self.assertEqual(users, {"a": ["on", "#x"]})

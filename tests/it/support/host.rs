@@ -63,6 +63,25 @@ pub(crate) struct Converge {
     pub(crate) log: String,
 }
 
+impl Converge {
+    /// What the task named `name` did on its last run in this converge (`ok`,
+    /// `changed`, `skipping`, `fatal`), from the log's first result line after its
+    /// header; None if it never ran.
+    pub(crate) fn task(&self, name: &str) -> Option<&str> {
+        let header = format!("TASK [redis : {name}]");
+        let at = self.log.rfind(&header)?;
+        self.log[at..]
+            .lines()
+            .skip(1)
+            .find_map(|l| {
+                ["ok:", "changed:", "skipping:", "fatal:"]
+                    .iter()
+                    .find(|s| l.starts_with(*s))
+            })
+            .map(|s| s.trim_end_matches(':'))
+    }
+}
+
 impl Host {
     pub(crate) fn boot(suite: &'static str) -> Host {
         std::fs::create_dir_all(runs_dir()).unwrap();

@@ -7,8 +7,11 @@
 //! - `moto`: a local AWS endpoint (moto_server), stopped by PID, and calls of it (apply
 //!   and host tests);
 //! - `host`: a booted Debian host, stopped by PID, and converges of the generated
-//!   playbook on it (host tests).
+//!   playbook on it (host tests);
+//! - `consumer`: the consumer stand-in, a Lambda-like client that counts what a change
+//!   to the running cache costs it (live-change tests).
 
+pub mod consumer;
 pub mod host;
 pub mod infra_repo;
 pub mod moto;

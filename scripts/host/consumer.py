@@ -76,12 +76,13 @@ class Stand:
         base = SSLConnection if tls else Connection
 
         class Counted(base):
-            def on_connect(self):
+            # What redis-py's connect() calls after each new socket (AUTH, HELLO).
+            def on_connect_check_health(self, *args, **kwargs):
                 stand.connects += 1
                 if stand.connects > 1:
                     for c in (stand.total, stand.window):
                         c.reconnects += 1
-                super().on_connect()
+                super().on_connect_check_health(*args, **kwargs)
 
         pool = redis.ConnectionPool(
             host=self.env["REDIS_HOST"],

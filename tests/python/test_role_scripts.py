@@ -423,6 +423,8 @@ class LiveChanges(unittest.TestCase):
         self.assertFalse(redis_admin.same("maxmemory", ["256m"], "268435456"))
         self.assertTrue(redis_admin.same("save", ["3600", "1"], "3600 1"))
         self.assertTrue(redis_admin.same("maxmemory-policy", ["allkeys-lru"], "ALLKEYS-LRU"))
+        self.assertTrue(redis_admin.same("oom-score-adj", ["relative"], "yes"))
+        self.assertFalse(redis_admin.same("oom-score-adj", ["absolute"], "yes"))
         conf, users = redis_admin.parse_conf('save 1 2\nsave ""\nuser a on #x\n# c\nbind 1 2')
         self.assertEqual(conf, {"save": [], "bind": ["1", "2"]})
         self.assertEqual(users, {"a": ["on", "#x"]})

@@ -210,6 +210,10 @@ def same(key, wanted, running):
         return memory(want) == memory(running)
     if key == "dir":
         return os.path.realpath(want) == os.path.realpath(running)
+    if key == "oom-score-adj":
+        # One enum value, two names: CONFIG GET answers `yes` for `relative`.
+        alias = {"yes": "relative"}
+        return alias.get(want.lower(), want.lower()) == alias.get(running.lower(), running.lower())
     return want.lower().split() == running.lower().split()
 
 

@@ -68,7 +68,11 @@ class Stand:
 
     def password(self):
         arn = self.env["REDIS_PASSWORD_SECRET_ARN"]
-        return self.secrets.get_secret_value(SecretId=arn)["SecretString"]
+        # AWSCURRENT is what an unlabelled read returns on AWS; named because moto 5.2.5
+        # returns the version last written instead, which a rotation does not move.
+        return self.secrets.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")[
+            "SecretString"
+        ]
 
     def connect(self):
         stand = self

@@ -268,7 +268,8 @@ def put_policy(args):
 def get_secret(args):
     """The current value of a secret of the local Secrets Manager."""
     sm = aws_client("secretsmanager", args.endpoint, args.region)
-    print(sm.get_secret_value(SecretId=args.id)["SecretString"])
+    # The label named: moto answers an unlabelled read with the version last written.
+    print(sm.get_secret_value(SecretId=args.id, VersionStage="AWSCURRENT")["SecretString"])
 
 
 def main():

@@ -378,7 +378,7 @@ fn changes_reach_the_running_cache_without_failing_a_request() {
         &consumer,
         &mut rows,
         "host.disable_thp (held, then released)",
-        "now: live",
+        "now: restart when released",
         &["-e", "redis_hold_restart=false"],
     );
     assert!(restarted, "the released restart did not happen\n{}", c.log);

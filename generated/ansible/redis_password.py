@@ -9,12 +9,15 @@
 #       A new random password as a version labelled AWSPENDING: consumers still read
 #       AWSCURRENT. Then run the playbook: Redis accepts both (ACL SETUSER, no restart).
 #   redis_password.py promote --secret-id ID [--region R]
-#       AWSCURRENT moves to the pending version; the old one becomes AWSPREVIOUS, which
-#       Redis still accepts. Consumers pick the new one up on their next cold start or
-#       when they read the secret again; connections already open stay authenticated.
+#       AWSCURRENT moves to the pending version; the old one is labelled
+#       INFRAGEN_RETIRING, which Redis still accepts. Consumers pick the new one up on
+#       their next cold start or read of the secret; open connections stay authenticated.
 #   redis_password.py retire  --secret-id ID [--region R]
-#       Removes the AWSPREVIOUS label. Then run the playbook: Redis drops the old
+#       Removes the INFRAGEN_RETIRING label. Then run the playbook: Redis drops the old
 #       password (connections opened with it stay open; new ones need the new password).
+#
+# AWSPREVIOUS, which Secrets Manager moves by itself on every new version, is never
+# what Redis accepts: it may name a password retired on purpose long ago.
 #
 # On ElastiCache, --replication-group-id ID makes `add` hand the new password to the
 # group as a second token (AuthTokenUpdateStrategy ROTATE) and wait until the group is
@@ -31,6 +34,9 @@ import uuid
 
 import boto3
 import botocore.exceptions
+
+# The label of the password being retired, which Redis accepts until it is removed.
+RETIRING = "INFRAGEN_RETIRING"
 
 # The character set infragen's random_password uses: safe in redis.conf, on redis-cli
 # and as an ElastiCache AUTH token.
@@ -86,15 +92,15 @@ def refuse(message):
 def run(ns, sm):
     now = stages(sm, ns.secret_id)
     if ns.step == "status":
-        for label in ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"):
+        for label in ("AWSCURRENT", "AWSPENDING", RETIRING, "AWSPREVIOUS"):
             print(f"{label}: {now.get(label, '-')}")
         return 0
     if ns.step == "add":
         if "AWSPENDING" in now:
             return refuse("a rotation is under way (a version is labelled AWSPENDING)")
-        if "AWSPREVIOUS" in now:
+        if RETIRING in now:
             return refuse(
-                "the last rotation is not finished: retire AWSPREVIOUS first (and run the"
+                f"the last rotation is not finished: `retire` {RETIRING} first (and run the"
                 " playbook), so that Redis never accepts three passwords"
             )
         version = str(uuid.uuid4())
@@ -106,7 +112,14 @@ def run(ns, sm):
             VersionStages=["AWSPENDING"],
         )
         if ns.replication_group_id:
-            set_token(ns, password, "ROTATE")
+            try:
+                set_token(ns, password, "ROTATE")
+            except Exception:
+                # ElastiCache does not have it: nobody may be handed it. `add` again later.
+                sm.update_secret_version_stage(
+                    SecretId=ns.secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=version
+                )
+                raise
             print(f"added version {version} as AWSPENDING; ElastiCache accepts it beside the old")
         else:
             print(f"added version {version} as AWSPENDING; run the playbook so Redis accepts it")
@@ -124,27 +137,29 @@ def run(ns, sm):
         sm.update_secret_version_stage(
             SecretId=ns.secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=pending
         )
-        # Secrets Manager labels the version that was current AWSPREVIOUS itself.
+        sm.update_secret_version_stage(
+            SecretId=ns.secret_id, VersionStage=RETIRING, MoveToVersionId=current
+        )
         after = stages(sm, ns.secret_id)
-        if after.get("AWSCURRENT") != pending or after.get("AWSPREVIOUS") != current:
+        if after.get("AWSCURRENT") != pending or after.get(RETIRING) != current:
             print(f"redis_password: unexpected labels after the move: {after}", file=sys.stderr)
             return 2
         print(
-            f"AWSCURRENT is {pending}, AWSPREVIOUS {current} (still accepted by Redis);"
+            f"AWSCURRENT is {pending}, {RETIRING} {current} (still accepted by Redis);"
             " consumers move on their next read of the secret"
         )
         return 0
     if ns.step == "retire":
         if "AWSPENDING" in now:
             return refuse("a version is still AWSPENDING: promote it first")
-        if "AWSPREVIOUS" not in now:
-            return refuse("no version is labelled AWSPREVIOUS: nothing to retire")
-        old = now["AWSPREVIOUS"]
+        if RETIRING not in now:
+            return refuse(f"no version is labelled {RETIRING}: nothing to retire")
+        old = now[RETIRING]
         if ns.replication_group_id:
             current = sm.get_secret_value(SecretId=ns.secret_id, VersionStage="AWSCURRENT")
             set_token(ns, current["SecretString"], "SET")
         sm.update_secret_version_stage(
-            SecretId=ns.secret_id, VersionStage="AWSPREVIOUS", RemoveFromVersionId=old
+            SecretId=ns.secret_id, VersionStage=RETIRING, RemoveFromVersionId=old
         )
         print(f"retired {old}; run the playbook so Redis stops accepting it")
         return 0

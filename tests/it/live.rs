@@ -251,21 +251,12 @@ fn changes_reach_the_running_cache_without_failing_a_request() {
         &mut rows,
         "password rotation",
         "before: restart on change",
-        &[
-            "-e",
-            "redis_live_changes=false",
-            "-e",
-            "redis_password_previous=",
-        ],
+        &["-e", "redis_live_changes=false"],
     );
     assert!(restarted && seen.reconnects > 0, "{seen:?}");
     assert!(redis_cli(6379, Some(&old), &["PING"]).contains("WRONGPASS"));
-    // The replaced password is labelled AWSPREVIOUS: retire it before the next rotation.
-    rotate(state.tree.path(), aws.endpoint(), "retire");
-    assert_converged(
-        &state.converge(&[]),
-        "retire the earlier rotation's password",
-    );
+    // The replaced password is labelled AWSPREVIOUS now, which the role never accepts
+    // (it may be one retired on purpose).
 
     // Now: live, no restart, no failed request.
     for (i, ch) in CHANGES.iter().enumerate() {

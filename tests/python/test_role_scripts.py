@@ -301,7 +301,14 @@ class FakeServer:
             rules = self.users.get(args[2])
             if rules is None:
                 return None
-            return ["flags", ["on"], "passwords", [r[1:] for r in rules if r.startswith("#")]]
+            return [
+                "flags",
+                ["on"],
+                "passwords",
+                sorted({r[1:] for r in rules if r.startswith("#")}),
+                "commands",
+                " ".join(r for r in rules if r[:1] in "+-~&"),
+            ]
         if op == ["ACL", "SETUSER"]:
             self.users[args[2]] = list(args[3:])
             return "OK"
@@ -368,7 +375,17 @@ class LiveChanges(unittest.TestCase):
         rc, result = self.live(server, CURRENT)
         self.assertEqual(rc, 0)
         self.assertEqual((result["applied"], result["restart"]), ([], []))
-        self.assertFalse([c for c in server.calls if c[1].upper() in ("SET", "SETUSER")])
+        # Users are set every run (the server says whether that changed them); nothing
+        # else is touched.
+        self.assertFalse([c for c in server.calls if c[:2] == ("CONFIG", "SET")])
+
+    def test_a_user_changed_by_hand_is_put_back_and_said(self):
+        server = self.running()
+        server.users["default"] = ["reset", "on", "#aa", "~*", "&*", "+@all", "+config"]
+        rc, result = self.live(server, CURRENT)
+        self.assertEqual(rc, 0)
+        self.assertEqual(result["applied"], ["user default: rules changed"])
+        self.assertNotIn("+config", server.users["default"])
 
     def test_settings_change_live_and_what_cannot_is_a_restart(self):
         server = self.running()
@@ -424,7 +441,64 @@ class LiveChanges(unittest.TestCase):
         self.assertTrue(redis_admin.same("save", ["3600", "1"], "3600 1"))
         self.assertTrue(redis_admin.same("maxmemory-policy", ["allkeys-lru"], "ALLKEYS-LRU"))
         self.assertTrue(redis_admin.same("oom-score-adj", ["relative"], "yes"))
+        self.assertTrue(redis_admin.same("maxmemory", ["536870912b"], "536870912"))
         self.assertFalse(redis_admin.same("oom-score-adj", ["absolute"], "yes"))
         conf, users = redis_admin.parse_conf('save 1 2\nsave ""\nuser a on #x\n# c\nbind 1 2')
         self.assertEqual(conf, {"save": [], "bind": ["1", "2"]})
         self.assertEqual(users, {"a": ["on", "#x"]})
+
+
+class UnitLimits(unittest.TestCase):
+    def unit(self, shown, live_props):
+        import redis_admin
+
+        calls = []
+
+        class Done:
+            def __init__(self, stdout):
+                self.stdout = stdout
+
+        def systemctl(*args):
+            calls.append(args)
+            if "--property=MainPID" in args:
+                return Done("4242")
+            if args[0] == "show":
+                keys = [a.split("=", 1)[1] for a in args if a.startswith("--property=")]
+                return Done("".join(f"{k}={shown[k]}\n" for k in keys if k in shown))
+            if args[0] == "set-property":
+                for a in args[3:]:
+                    k, v = a.split("=", 1)
+                    shown[k] = v
+            return Done("")
+
+        old = redis_admin._systemctl
+        redis_admin._systemctl = systemctl
+        out = io.StringIO()
+        sys_stdout, sys.stdout = sys.stdout, out
+        try:
+            redis_admin.unit("redis-server", live_props, {}, False)
+        finally:
+            sys.stdout = sys_stdout
+            redis_admin._systemctl = old
+        return json.loads(out.getvalue()), calls
+
+    def test_a_higher_cap_and_new_weights_are_set_live(self):
+        shown = {"MemoryMax": "671088640", "CPUWeight": "50", "MemoryCurrent": "300000000"}
+        result, _calls = self.unit(shown, {"MemoryMax": "805306368", "CPUWeight": "70"})
+        self.assertEqual(result["restart"], [])
+        self.assertEqual(len(result["applied"]), 2)
+        self.assertEqual(shown["MemoryMax"], "805306368")
+
+    def test_a_cap_below_room_for_a_fork_waits_for_a_restart(self):
+        # Redis still holds 300 MB after maxmemory went down: a 400 MB cap would kill
+        # its next fork.
+        shown = {"MemoryMax": "671088640", "MemoryCurrent": "300000000"}
+        result, _calls = self.unit(shown, {"MemoryMax": "400000000"})
+        self.assertEqual(result["applied"], [])
+        self.assertIn("no room for a fork", result["restart"][0])
+        self.assertEqual(shown["MemoryMax"], "671088640")
+        # With little held, the lower cap is set live.
+        shown = {"MemoryMax": "671088640", "MemoryCurrent": "50000000"}
+        result, _calls = self.unit(shown, {"MemoryMax": "400000000"})
+        self.assertEqual(result["restart"], [])
+        self.assertEqual(shown["MemoryMax"], "400000000")

@@ -86,7 +86,7 @@ pub(super) fn ansible_render(
         "redis_password": TEST_PASSWORD,
         // The password given directly: no Secrets Manager to read a rotation's from.
         "redis_password_pending": "",
-        "redis_password_previous": "",
+        "redis_password_retiring": "",
         "ansible_become": false,
         "ansible_python_interpreter": t.venv_bin.join("python"),
     });

@@ -170,7 +170,7 @@ LIVE = (
     "port",
 )
 
-UNITS = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+UNITS = {"b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
 
 
 def parse_conf(text):
@@ -226,6 +226,54 @@ def password_hashes(rules):
     return sorted({r[1:] for r in rules if r.startswith("#")})
 
 
+def _connect_any(ports, password_file):
+    """The role's connection to the first port that answers; the error of the last."""
+    error = None
+    for port in ports:
+        try:
+            return connect("127.0.0.1", port, "infragen-admin", read_password(password_file))
+        except ConnectionRefusedError as e:
+            error = e
+    raise error
+
+
+def _user(f, user):
+    """ACL GETUSER's reply (Redis's own normal form of the user), or None."""
+    return command(f, "ACL", "GETUSER", user)
+
+
+def _users(f, result, current_users, wanted_users, dry_run):
+    for user, rules in wanted_users.items():
+        before = _user(f, user)
+        have = sorted(fields(before).get("passwords", []))
+        if dry_run:
+            # Nothing may change: judged by the file the server started from.
+            if before and current_users.get(user) == rules and have == password_hashes(rules):
+                continue
+            after = None
+        else:
+            # Set every run; the server's own view before and after says what changed,
+            # whatever the file says (a hand edit, a run that died after writing it).
+            command(f, "ACL", "SETUSER", user, *rules)
+            after = _user(f, user)
+            if sorted(fields(after).get("passwords", [])) != password_hashes(rules):
+                raise RedisError(f"ACL SETUSER {user} did not take")
+            if after == before:
+                continue
+        if not before:
+            what = "created"
+        elif have != password_hashes(rules):
+            what = "passwords changed"
+        else:
+            what = "rules changed"
+        result["applied"].append(f"user {user}: {what}")
+    for user in current_users:
+        if user not in wanted_users and user != "default":
+            if not dry_run:
+                command(f, "ACL", "DELUSER", user)
+            result["applied"].append(f"user {user}: removed")
+
+
 def live(current_path, password_file, port, dry_run, next_text):
     result = {"running": False, "applied": [], "restart": [], "dry_run": dry_run}
     try:
@@ -234,45 +282,21 @@ def live(current_path, password_file, port, dry_run, next_text):
     except OSError:
         current, current_users = {}, {}
     wanted, wanted_users = parse_conf(next_text)
-    # The server listens where the configuration it started from says.
-    port = int((current.get("port") or [port])[0])
+    # The server listens where the configuration it started from says, or, after a run
+    # that changed the port live and died before writing the file, on the new one.
+    ports = list(dict.fromkeys([int((current.get("port") or [port])[0]), port]))
     try:
-        sock, f = connect("127.0.0.1", port, "infragen-admin", read_password(password_file))
+        sock, f = _connect_any(ports, password_file)
     except (RedisError, OSError) as e:
         # Not running (the start loads the new file), or running but not the role's
         # configuration yet (the package's first start): then only a restart applies it.
         result["running"] = not isinstance(e, ConnectionRefusedError)
-        result["reason"] = f"cannot reach Redis on port {port} as the role: {e}"
+        result["reason"] = f"cannot reach Redis on port {ports} as the role: {e}"
         print(json.dumps(result))
         return 2
     result["running"] = True
     with sock:
-        for user, rules in wanted_users.items():
-            running = command(f, "ACL", "GETUSER", user)
-            have = fields(running)
-            same_rules = current_users.get(user) == rules
-            same_passwords = sorted(have.get("passwords", [])) == password_hashes(rules)
-            if running and same_rules and same_passwords:
-                continue
-            if not running:
-                what = f"user {user}: created"
-            elif same_rules:
-                what = f"user {user}: made what the file says"
-            elif not same_passwords:
-                what = f"user {user}: passwords changed"
-            else:
-                what = f"user {user}: rules changed"
-            if not dry_run:
-                command(f, "ACL", "SETUSER", user, *rules)
-                after = fields(command(f, "ACL", "GETUSER", user))
-                if sorted(after.get("passwords", [])) != password_hashes(rules):
-                    raise RedisError(f"ACL SETUSER {user} did not take")
-            result["applied"].append(what)
-        for user in current_users:
-            if user not in wanted_users and user != "default":
-                if not dry_run:
-                    command(f, "ACL", "DELUSER", user)
-                result["applied"].append(f"user {user}: removed")
+        _users(f, result, current_users, wanted_users, dry_run)
         keys = [k for k in LIVE if k in wanted] + sorted(k for k in wanted if k not in LIVE)
         for key in keys:
             got = command(f, "CONFIG", "GET", key)
@@ -326,13 +350,25 @@ def unit(service, live_props, exec_props, dry_run):
         print(json.dumps(result))
         return 0
     result["running"] = True
-    shown = _systemctl("show", service, *[f"--property={k}" for k in live_props]).stdout
+    asked = [*live_props, "MemoryCurrent"]
+    shown = _systemctl("show", service, *[f"--property={k}" for k in asked]).stdout
     now = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
     changes = []
     for key, value in live_props.items():
         have = now.get(key, "")
         if key == "MemoryMax":
             differ = memory(value) != memory(have) if have != "infinity" else True
+            held = memory(now.get("MemoryCurrent", ""))
+            lower = memory(have) is not None and memory(value) < memory(have)
+            if differ and lower and held is not None and 2 * held > memory(value):
+                # Redis keeps the memory it holds when maxmemory goes down; under the
+                # lower cap its next fork (a save, an AOF rewrite) would be killed. A
+                # restart releases it; then the next run lowers the cap live.
+                result["restart"].append(
+                    f"MemoryMax: {have} -> {value} leaves no room for a fork beside the"
+                    f" {held} bytes Redis holds now"
+                )
+                continue
         else:
             differ = have != value
         if differ:
@@ -351,6 +387,13 @@ def unit(service, live_props, exec_props, dry_run):
                 result["restart"].append(f"{key}: set-property did not take ({after.get(key)!r})")
     result["applied"] += [f"{k}: {have} -> {v}" for k, v, have in changes]
     # Properties of the process: what it runs with now, from /proc.
+    try:
+        exe = os.readlink(f"/proc/{main_pid}/exe")
+    except OSError:
+        exe = ""
+    if exe.endswith(" (deleted)"):
+        # A package upgrade replaced the binary and nothing restarted it.
+        result["restart"].append(f"a new {exe[: -len(' (deleted)')]} is installed")
     for key, value in exec_props.items():
         if key == "OOMScoreAdjust":
             with open(f"/proc/{main_pid}/oom_score_adj", encoding="ascii") as f:

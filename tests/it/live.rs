@@ -138,10 +138,7 @@ fn table_level(field: Field) -> Level {
 
 /// `redis_password.py STEP` of the generated tree against the host's local AWS.
 fn rotate(tree: &Path, endpoint: &str, step: &str) -> String {
-    let venv = Command::new(repo().join("scripts/host/venv.sh"))
-        .output()
-        .unwrap();
-    let python = Path::new(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python");
+    let python = crate::support::moto::venv_python();
     let out = Command::new(python)
         .arg(tree.join("out/ansible/redis_password.py"))
         .args([step, "--region", REGION, "--secret-id", SECRET])

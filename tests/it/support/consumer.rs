@@ -5,7 +5,7 @@
 //! counting what the change cost it. Stopped by its PID when dropped.
 
 use crate::common::text;
-use crate::support::moto::script;
+use crate::support::moto::{script, venv_python};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -66,9 +66,7 @@ impl Consumer {
     pub(crate) fn start(t: &Target) -> Consumer {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state.json");
-        let venv = Command::new(script("venv.sh")).output().unwrap();
-        assert!(venv.status.success(), "venv.sh: {}", text(&venv));
-        let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python");
+        let python = venv_python();
         let child = Command::new(python)
             .arg(script("consumer.py"))
             .arg("--state")

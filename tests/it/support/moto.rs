@@ -35,7 +35,7 @@ pub(crate) fn start_in(work: &Path, envs: &[(&str, &str)]) -> Aws {
 }
 
 /// The Python of the host venv (`scripts/host/venv.sh`), which has boto3.
-fn venv_python() -> PathBuf {
+pub(crate) fn venv_python() -> PathBuf {
     let venv = Command::new(script("venv.sh")).output().unwrap();
     assert!(venv.status.success(), "venv.sh: {}", text(&venv));
     PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python")

@@ -335,7 +335,13 @@ pub struct RedisLayer {
     /// `self_hosted`). Flip it per environment to cut over or roll back.
     #[schemars(extend("enum" = rules::Mode::NAMES))]
     pub mode: Option<Sp<String>>,
-    /// Redis version, 7.x, quoted (default "7.0").
+    /// The server: `redis` or `valkey` (default `redis`). Switching a running host
+    /// carries the data over; on ElastiCache the replication group is modified in place.
+    #[schemars(extend("enum" = rules::Engine::NAMES))]
+    pub engine: Option<Sp<String>>,
+    /// The engine's version, quoted: Redis 7.x or 8.x, Valkey 7.2, 8.0 or 8.1 (default
+    /// "7.0" for Redis, "8.0" for Valkey). On the host the oldest accepted release; on
+    /// ElastiCache the engine version.
     #[schemars(regex(pattern = rules::VERSION_PATTERN))]
     pub version: Option<Sp<String>>,
     /// TCP port, 1024 to 65535 (default 6379).

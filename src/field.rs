@@ -51,6 +51,7 @@ fields! {
     HostDisableThp = "host.disable_thp";
     Consumers = "consumers";
     RedisMode = "redis.mode";
+    RedisEngine = "redis.engine";
     RedisVersion = "redis.version";
     RedisPort = "redis.port";
     RedisBind = "redis.bind";

@@ -6,7 +6,7 @@
 
 use crate::diag::Pos;
 use crate::field::Field;
-pub use crate::rules::{AppendFsync, EvictionPolicy, Mode};
+pub use crate::rules::{AppendFsync, Engine, EvictionPolicy, Mode};
 use serde_json::{Value as Json, json};
 
 /// Where a resolved value came from.
@@ -202,8 +202,11 @@ pub struct Guard {
 pub struct ElastiCacheEnv {
     pub multi_az: Val<bool>,
     pub snapshot_retention_days: Val<u32>,
-    /// ElastiCache engine version (`7.0` or `7.1`).
+    /// ElastiCache's engine (`redis` or `valkey`), its version (`7.0`, `8.1`) and the
+    /// parameter-group family of that version (`redis7`, `valkey8`).
+    pub engine: String,
     pub engine_version: String,
+    pub parameter_family: String,
     /// Weekly maintenance window, UTC (`sun:05:00-sun:06:00`).
     pub maintenance_window: Val<String>,
     /// Daily snapshot window, UTC (`03:00-04:00`).
@@ -218,6 +221,7 @@ pub struct ElastiCacheEnv {
 /// Everything about Redis for one environment.
 #[derive(Debug, Clone)]
 pub struct Redis {
+    pub engine: Val<Engine>,
     pub version: Val<String>,
     pub port: Val<u16>,
     pub bind: Val<Vec<String>>,
@@ -389,6 +393,7 @@ impl Model {
         out.shared(Field::Consumers, Json::Array(consumers));
         let r = &e.redis;
         out.val(&e.mode, |m| json!(m.as_str()), |m| m.as_str().to_string());
+        out.val(&r.engine, |e| json!(e.as_str()), |e| e.as_str().to_string());
         out.text(&r.version);
         out.val(&r.port, |p| json!(p), u16::to_string);
         out.val(&r.bind, |b| json!(b), |b| list(b));

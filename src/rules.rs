@@ -229,6 +229,139 @@ string_enum! {
 }
 
 string_enum! {
+    /// The server an environment runs: Redis or Valkey (its fork since Redis's 2024
+    /// licence change; same protocol, commands and configuration syntax).
+    Engine {
+        Redis = "redis",
+        Valkey = "valkey",
+    }
+}
+
+impl Engine {
+    /// The engine's own name, for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Engine::Redis => "Redis",
+            Engine::Valkey => "Valkey",
+        }
+    }
+
+    /// The RDB format version the engine's release `version` writes: Redis 7.0 writes
+    /// 10, 7.2 writes 11, 7.4 and 8.x write 12; Valkey 7.2 to 8.x write 11 and Valkey 9
+    /// its own 80 (rdb.h's `RDB_VERSION` of each release).
+    pub fn rdb_writes(self, version: Version) -> u32 {
+        match self {
+            Engine::Redis if version < Version(7, 2, 0) => 10,
+            Engine::Redis if version < Version(7, 4, 0) => 11,
+            Engine::Redis => 12,
+            Engine::Valkey if version < Version(9, 0, 0) => 11,
+            Engine::Valkey => 80,
+        }
+    }
+
+    /// Whether the release `version` loads an RDB file of format `rdb`. Each engine
+    /// reads every format up to the one it writes; Valkey refuses Redis's 12 ("Can't
+    /// handle RDB format version 12": its relaxed check is not a safe switch) and
+    /// Valkey 9 reads Redis's formats up to 11 beside its own.
+    pub fn reads_rdb(self, version: Version, rdb: u32) -> bool {
+        match self {
+            Engine::Redis => rdb <= self.rdb_writes(version),
+            Engine::Valkey => rdb <= 11 || rdb == self.rdb_writes(version),
+        }
+    }
+
+    /// The newest release of the engine a supported Debian host installs, and from
+    /// where: the host's version guard accepts an installed server of the blueprint's
+    /// version or later, so a version above all of these cannot run on a host.
+    pub fn host_packages(self) -> &'static [HostPackage] {
+        match self {
+            Engine::Redis => &[
+                HostPackage {
+                    debian: "12",
+                    version: Version(7, 0, 15),
+                    source: "bookworm",
+                },
+                HostPackage {
+                    debian: "13",
+                    version: Version(8, 0, 2),
+                    source: "trixie",
+                },
+            ],
+            Engine::Valkey => &[
+                HostPackage {
+                    debian: "12",
+                    version: Version(8, 0, 1),
+                    source: "bookworm-backports",
+                },
+                HostPackage {
+                    debian: "13",
+                    version: Version(8, 1, 1),
+                    source: "trixie",
+                },
+            ],
+        }
+    }
+
+    /// The oldest release infragen writes configuration for: Redis 7 (ACL selectors,
+    /// `disable-thp`), Valkey's first release 7.2.
+    pub fn oldest(self) -> Version {
+        match self {
+            Engine::Redis => Version(7, 0, 0),
+            Engine::Valkey => Version(7, 2, 0),
+        }
+    }
+
+    /// ElastiCache's engine versions of this engine and their parameter-group family.
+    pub fn elasticache_versions(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Engine::Redis => &[("7.0", "redis7"), ("7.1", "redis7")],
+            Engine::Valkey => &[("7.2", "valkey7"), ("8.0", "valkey8"), ("8.1", "valkey8")],
+        }
+    }
+}
+
+/// A Debian release's package of an engine.
+#[derive(Debug, Clone, Copy)]
+pub struct HostPackage {
+    /// Debian's release number.
+    pub debian: &'static str,
+    pub version: Version,
+    /// The suite the package comes from.
+    pub source: &'static str,
+}
+
+/// A release number, `major.minor.patch` (missing parts are 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl Version {
+    /// `8`, `8.1` or `8.1.1`; each part at most three digits.
+    pub fn parse(s: &str) -> Option<Version> {
+        let mut parts = [0u32; 3];
+        let mut n = 0;
+        for p in s.split('.') {
+            if n == 3 || p.is_empty() || p.len() > 3 || !p.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            parts[n] = p.parse().ok()?;
+            n += 1;
+        }
+        Some(Version(parts[0], parts[1], parts[2]))
+    }
+
+    /// `major.minor`, as ElastiCache names its engine versions.
+    pub fn line(self) -> String {
+        format!("{}.{}", self.0, self.1)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+string_enum! {
     /// Redis 7's `maxmemory-policy` values.
     EvictionPolicy {
         NoEviction = "noeviction",
@@ -304,8 +437,8 @@ pub fn is_slug(s: &str, max: usize) -> bool {
 
 /// The generated backup bucket is `<name>-<env>` + this + the 12-digit account id.
 pub const GENERATED_BUCKET_INFIX: &str = "-redis-backups-";
-/// `redis.version`: 7, 7.x or 7.x.y.
-pub const VERSION_PATTERN: &str = "^7(?:\\.[0-9]{1,3}){0,2}$";
+/// `redis.version`: x, x.y or x.y.z (the engine decides which are known).
+pub const VERSION_PATTERN: &str = "^[0-9]{1,3}(?:\\.[0-9]{1,3}){0,2}$";
 /// `redis.memory.max`: a whole number with a Redis unit.
 pub const MEMORY_PATTERN: &str = "^[0-9]+(?:[bB]|[kKmMgG][bB]?)?$";
 /// `elasticache.maintenance_window`: `ddd:hh:mm-ddd:hh:mm` (UTC).

@@ -67,7 +67,7 @@ codes! {
     SourceTwice = "IG306", "a source listed twice";
     Unreachable = "IG307", "no client could reach Redis";
     // Redis itself.
-    Version = "IG401", "a Redis version infragen does not write configuration for";
+    Version = "IG401", "an engine version infragen does not write configuration for";
     BlockedCommand = "IG402", "not a command infragen can block, or one listed twice";
     PasswordLength = "IG403", "a password length out of range";
     SecretName = "IG404", "not a Secrets Manager secret name";
@@ -77,6 +77,8 @@ codes! {
     Policy = "IG408", "not a Redis 7 eviction policy";
     SaveRule = "IG409", "an RDB snapshot rule Redis cannot hold";
     Fsync = "IG410", "not an appendfsync mode";
+    Engine = "IG411", "not an engine (`redis` or `valkey`)";
+    HostPackage = "IG412", "an engine version no supported Debian host installs";
     // ElastiCache.
     Placement = "IG501", "half an ElastiCache placement (`vpc_id` without `subnet_ids`, or the reverse)";
     Reference = "IG502", "not a Terraform reference";
@@ -85,7 +87,7 @@ codes! {
     Price = "IG505", "not an hourly price";
     Retention = "IG506", "a snapshot retention out of range";
     Window = "IG507", "not a usable maintenance or snapshot window";
-    EngineVersion = "IG508", "a Redis version ElastiCache does not run";
+    EngineVersion = "IG508", "an engine version ElastiCache does not run";
     Identifier = "IG509", "an identifier derived from the names that AWS would refuse";
     Sizing = "IG510", "maxmemory does not fit the node's usable memory";
     MultiAz = "IG511", "Multi-AZ that the node type or count cannot have";

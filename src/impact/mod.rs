@@ -163,6 +163,7 @@ const WITNESSES: &[(Field, &str, &str)] = &[
     (Field::RedisMode, "group_vars", "redis_mode"),
     (Field::RedisPort, "tfvars", "port"),
     (Field::RedisPort, "group_vars", "redis_port"),
+    (Field::RedisEngine, "group_vars", "redis_engine"),
     (Field::RedisVersion, "group_vars", "redis_version"),
     (Field::AwsRegion, "tfvars", "region"),
     (Field::AuthSecretName, "tfvars", "secret_name"),

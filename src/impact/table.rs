@@ -318,6 +318,22 @@ pub const ROWS: &[Row] = &[
         "redeploy consumers with the host endpoint; run the playbook first; follow docs/<env>/MIGRATION.md",
     ),
     row(
+        Field::RedisEngine,
+        SelfHosted,
+        Any,
+        Restart,
+        "the role switches the host's engine with its data: it checks the new engine reads the running one's RDB format (and stops before touching anything if not), saves the dataset on stop, starts the new engine's service on it, proves every key is there and removes the old service; a failure midway starts the old engine again on its untouched data; same port, password and endpoint",
+        "run the playbook in a quiet hour: the switch is a restart (seconds); docs/<env>/REDIS_RUNBOOK.md, \"Switch the engine\"",
+    ),
+    row(
+        Field::RedisEngine,
+        ElastiCache,
+        Any,
+        Restart,
+        "the replication group is modified in place to the other engine (AWS's engine upgrade, same endpoint and data; nodes restart one by one) with a new parameter group of that engine's family",
+        "",
+    ),
+    row(
         Field::RedisVersion,
         SelfHosted,
         Any,

@@ -28,7 +28,9 @@ struct ElastiCacheView<'a> {
     nodes: u32,
     multi_az: bool,
     snapshot_retention_days: u32,
+    engine: &'a str,
     engine_version: &'a str,
+    parameter_family: &'a str,
     maintenance_window: &'a str,
     snapshot_window: &'a str,
     auto_minor_version_upgrade: bool,
@@ -84,6 +86,9 @@ struct EnvView<'a> {
     /// Whether the environment runs Redis on the host (templates test this, never the
     /// mode's spelling).
     self_hosted: bool,
+    /// `redis` or `valkey`, and its name for people (`Redis`, `Valkey`).
+    engine: &'a str,
+    engine_title: &'a str,
     version: &'a str,
     elasticache: Option<ElastiCacheView<'a>>,
     region: &'a str,
@@ -311,13 +316,17 @@ pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
             Mode::ElastiCache => Mode::SelfHosted.as_str(),
         },
         self_hosted: env.mode.value == Mode::SelfHosted,
+        engine: r.engine.value.as_str(),
+        engine_title: r.engine.value.title(),
         version: &r.version.value,
         elasticache: env.elasticache.as_ref().map(|e| ElastiCacheView {
             node_type: &env.sizing.node_type.value,
             nodes: env.sizing.nodes.value,
             multi_az: e.multi_az.value,
             snapshot_retention_days: e.snapshot_retention_days.value,
+            engine: &e.engine,
             engine_version: &e.engine_version,
+            parameter_family: &e.parameter_family,
             maintenance_window: &e.maintenance_window.value,
             snapshot_window: &e.snapshot_window.value,
             auto_minor_version_upgrade: e.auto_minor_version_upgrade.value,

@@ -10,7 +10,7 @@ use crate::blueprint::{Layer, Sp};
 use crate::diag::{Code, Diagnostic};
 use crate::field::Field;
 use crate::model::{CacheSizing, ElastiCacheEnv, Origin, Redis};
-use crate::rules::{NODES, SNAPSHOT_RETENTION_DAYS};
+use crate::rules::{NODES, SNAPSHOT_RETENTION_DAYS, Version};
 use crate::suggest::did_you_mean;
 
 impl Resolver<'_> {
@@ -250,20 +250,30 @@ impl Resolver<'_> {
             );
             ok = false;
         }
-        let engine_version = match redis.version.value.split('.').take(2).collect::<Vec<_>>()[..] {
-            ["7"] | ["7", "0"] => Some("7.0"),
-            ["7", "1"] => Some("7.1"),
-            _ => None,
-        };
-        if engine_version.is_none() {
+        let engine = redis.engine.value;
+        let line = Version::parse(&redis.version.value).map(Version::line);
+        let offered = engine.elasticache_versions();
+        let release = offered
+            .iter()
+            .find(|(v, _)| line.as_deref() == Some(*v))
+            .copied();
+        if release.is_none() {
             self.err(
                 Code::EngineVersion,
                 &redis.version,
                 format!(
-                    "ElastiCache for Redis has no version {}",
+                    "ElastiCache for {} has no version {}",
+                    engine.title(),
                     redis.version.value
                 ),
-                "`7.0` or `7.1` for an environment in ElastiCache mode",
+                &format!(
+                    "{} for an environment in ElastiCache mode",
+                    offered
+                        .iter()
+                        .map(|(v, _)| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             );
             ok = false;
         }
@@ -351,7 +361,9 @@ impl Resolver<'_> {
         Some(ElastiCacheEnv {
             multi_az,
             snapshot_retention_days: retention?,
-            engine_version: engine_version?.to_string(),
+            engine: engine.as_str().to_string(),
+            engine_version: release?.0.to_string(),
+            parameter_family: release?.1.to_string(),
             maintenance_window,
             snapshot_window,
             auto_minor_version_upgrade,

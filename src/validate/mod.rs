@@ -262,6 +262,10 @@ impl Resolver<'_> {
             Some(r) if self_hosted => Some(self.guard(r)),
             _ => None,
         };
+        let packaged = match &redis {
+            Some(r) if self_hosted => self.host_release(r),
+            _ => true,
+        };
         // In every mode: the bucket holds the self-hosted side's backups, which a rollback
         // to ElastiCache (and a return) must keep; only the timer and alarm need the host.
         let backup = self.backup();
@@ -279,6 +283,9 @@ impl Resolver<'_> {
             None => None,
         };
         let backup = backup.ok()?;
+        if !packaged {
+            return None;
+        }
         let (consumers, consumers_key) = consumers?;
         // `vpc` among the sources with no usable VPC CIDR (reported where it is set, or
         // missing) leaves the sources unresolved: nothing is concluded from them.

@@ -3,18 +3,18 @@
 //! (`network`, `auth`, `memory`, `persistence`).
 
 use super::resolver::{Resolver, default_sp, item_pos};
-use super::syntax::is_redis7;
 use crate::diag::Code;
 use crate::field::Field;
 use crate::model::{Redis, Val};
-use crate::rules::BLOCKABLE_COMMANDS;
+use crate::rules::{BLOCKABLE_COMMANDS, Engine, Version};
 use crate::suggest::did_you_mean;
 
 impl Resolver<'_> {
     /// The whole `redis` section of one environment. Every part is checked before any
     /// failure stops the assembly, so all problems are reported.
     pub(super) fn redis(&mut self, vpc_cidr: Option<&Val<String>>) -> Option<Redis> {
-        let version = self.version();
+        let engine = self.engine();
+        let version = engine.as_ref().and_then(|e| self.version(e.value));
         let network = self.network(vpc_cidr);
         let blocked_commands = self.blocked_commands();
         let auth = self.auth();
@@ -22,6 +22,7 @@ impl Resolver<'_> {
         let persistence = self.persistence();
         let (network, auth, memory, persistence) = (network?, auth?, memory?, persistence?);
         Some(Redis {
+            engine: engine?,
             version: version?,
             port: network.port,
             bind: network.bind,
@@ -42,20 +43,99 @@ impl Resolver<'_> {
         })
     }
 
-    fn version(&mut self) -> Option<Val<String>> {
+    /// `redis.engine`: which server runs.
+    fn engine(&mut self) -> Option<Val<Engine>> {
+        let raw = self.or(
+            Field::RedisEngine,
+            |l| l.redis.as_ref()?.engine.as_ref(),
+            Engine::Redis.as_str().to_string(),
+        );
+        match Engine::parse(&raw.value) {
+            Some(engine) => Some(raw.map(|_| engine)),
+            None => {
+                self.err(
+                    Code::Engine,
+                    &raw,
+                    format!(
+                        "`{}` is not an engine infragen configures{}",
+                        raw.value,
+                        did_you_mean(&raw.value, Engine::NAMES.iter().copied())
+                    ),
+                    "`redis` or `valkey`",
+                );
+                None
+            }
+        }
+    }
+
+    /// `redis.version`: a release of the engine infragen writes configuration for.
+    fn version(&mut self, engine: Engine) -> Option<Val<String>> {
+        let default = match engine {
+            Engine::Redis => "7.0",
+            Engine::Valkey => "8.0",
+        };
         let version = self.or(
             Field::RedisVersion,
             |l| l.redis.as_ref()?.version.as_ref(),
-            "7.0".to_string(),
+            default.to_string(),
         );
+        let known = Version::parse(&version.value).is_some_and(|v| {
+            v >= engine.oldest() && engine.host_packages().iter().any(|p| v.0 <= p.version.0)
+        });
         self.ensure(
-            is_redis7(&version.value),
+            known,
             Code::Version,
             &version,
-            || format!("Redis version `{}` is not supported", version.value),
-            "a Redis 7.x version such as `7.0` or `7.2` (quoted)",
+            || {
+                format!(
+                    "{} version `{}` is not supported",
+                    engine.title(),
+                    version.value
+                )
+            },
+            match engine {
+                Engine::Redis => "a Redis 7.x or 8.x version such as `7.0` or `8.0` (quoted)",
+                Engine::Valkey => "a Valkey 7.2 or 8.x version such as `8.0` or `8.1` (quoted)",
+            },
         )
         .then_some(version)
+    }
+
+    /// On the host: some supported Debian release installs this engine at the version
+    /// or later (the role's version guard refuses an older server before touching it).
+    pub(super) fn host_release(&mut self, redis: &Redis) -> bool {
+        let engine = redis.engine.value;
+        let Some(wanted) = Version::parse(&redis.version.value) else {
+            return false;
+        };
+        let packages = engine.host_packages();
+        if packages.iter().any(|p| p.version >= wanted) {
+            return true;
+        }
+        let offered = packages
+            .iter()
+            .map(|p| format!("Debian {}: {} ({})", p.debian, p.version, p.source))
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.err(
+            Code::HostPackage,
+            &redis.version,
+            format!(
+                "no supported Debian host installs {} {} ({offered})",
+                engine.title(),
+                redis.version.value,
+            ),
+            &format!(
+                "a version up to {} for a self-hosted environment, or `{}: elasticache`",
+                packages
+                    .iter()
+                    .map(|p| p.version)
+                    .max()
+                    .unwrap_or(Version(0, 0, 0)),
+                Field::RedisMode
+            ),
+        );
+        false
     }
 
     /// Commands refused to every client, upper case, each once.

@@ -171,13 +171,6 @@ pub fn is_region(s: &str) -> bool {
         && !parts[parts.len() - 1].is_empty()
 }
 
-pub fn is_redis7(s: &str) -> bool {
-    let mut parts = s.split('.');
-    parts.next() == Some("7")
-        && parts.clone().count() <= 2
-        && parts.all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()))
-}
-
 pub fn is_secret_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 512
@@ -472,10 +465,10 @@ mod tests {
                 &["us-east", "US-east-1", "us-east-x", ""],
             ),
             (
-                "redis 7",
-                is_redis7,
-                &["7", "7.0", "7.2.4"],
-                &["6.2", "7.x", "8.0", "7.0.0.1", "7.1234"],
+                "version",
+                |s| crate::rules::Version::parse(s).is_some(),
+                &["7", "7.0", "7.2.4", "8.1"],
+                &["7.x", "7.0.0.1", "7.1234", "", ".1", "v8"],
             ),
             (
                 "name",

@@ -61,9 +61,11 @@ resource "aws_vpc_security_group_ingress_rule" "redis_cache_ipv6" {
 resource "aws_elasticache_parameter_group" "redis" {
   count = var.redis.mode == "elasticache" ? 1 : 0
 
-  name        = "${var.redis.name}-${var.redis.environment}-redis7-${substr(sha256(jsonencode(["redis7", "Redis 7 parameters of ${var.redis.name} (${var.redis.environment})"])), 0, 8)}"
-  family      = "redis7"
-  description = "Redis 7 parameters of ${var.redis.name} (${var.redis.environment})"
+  # A family change (redis7 -> valkey8) needs a new group: created before the old one
+  # goes, under a name that carries the family.
+  name        = "${var.redis.name}-${var.redis.environment}-${var.redis.elasticache.parameter_family}-${substr(sha256(jsonencode([var.redis.elasticache.parameter_family, "${var.redis.elasticache.parameter_family} parameters of ${var.redis.name} (${var.redis.environment})"])), 0, 8)}"
+  family      = var.redis.elasticache.parameter_family
+  description = "${var.redis.elasticache.parameter_family} parameters of ${var.redis.name} (${var.redis.environment})"
 
   parameter {
     name  = "maxmemory-policy"
@@ -83,7 +85,9 @@ resource "aws_elasticache_replication_group" "redis" {
 
   replication_group_id = "${var.redis.name}-${var.redis.environment}"
   description          = "Redis cache of ${var.redis.name} (${var.redis.environment})"
-  engine               = "redis"
+  # redis -> valkey is an in-place modification of the group (AWS's engine upgrade),
+  # keeping its endpoint and data.
+  engine               = var.redis.elasticache.engine
   engine_version       = var.redis.elasticache.engine_version
   node_type            = var.redis.elasticache.node_type
   num_cache_clusters   = var.redis.elasticache.nodes

@@ -47,7 +47,9 @@ variable "redis" {
       nodes                      = number
       multi_az                   = bool
       snapshot_retention_days    = number
+      engine                     = string
       engine_version             = string
+      parameter_family           = string
       maintenance_window         = string
       snapshot_window            = string
       auto_minor_version_upgrade = bool

@@ -338,13 +338,11 @@ impl Version {
     /// `8`, `8.1` or `8.1.1`; each part at most three digits.
     pub fn parse(s: &str) -> Option<Version> {
         let mut parts = [0u32; 3];
-        let mut n = 0;
-        for p in s.split('.') {
+        for (n, p) in s.split('.').enumerate() {
             if n == 3 || p.is_empty() || p.len() > 3 || !p.chars().all(|c| c.is_ascii_digit()) {
                 return None;
             }
             parts[n] = p.parse().ok()?;
-            n += 1;
         }
         Some(Version(parts[0], parts[1], parts[2]))
     }

@@ -287,6 +287,117 @@ fn debian_12_converges_twice_to_the_blueprint() {
         before,
         "lost on the next restart"
     );
+
+    // Day two on the same host: the blueprint switches dev to Valkey. The newest backup
+    // so far was taken by Redis (names sort by time).
+    let newest = rdbs.iter().max().unwrap();
+    switch_to_valkey_keeps_every_key(&host, &extra, &format!("s3://{bucket}/{newest}"));
+}
+
+/// `redis.engine: valkey` on a Debian 12 host running the role's Redis 7.0.15 (RDB 10):
+/// Valkey 8.0 comes from bookworm-backports. A switch whose new engine fails to start
+/// leaves Redis running with every key; the next run switches, keeps every key (and
+/// its TTL), ends with AOF on, removes redis-server but keeps its data directory,
+/// converges again with nothing to change, and a backup taken under Redis restores
+/// into Valkey.
+fn switch_to_valkey_keeps_every_key(host: &Host, extra: &[&str], redis_backup: &str) {
+    let pw = host.password("dev");
+    let filler = "for i = 1, 500 do redis.call('SET', 'switch:' .. i, 'v' .. i) end return 500";
+    assert_eq!(redis_cli(6379, Some(&pw), &["EVAL", filler, "0"]), "500");
+    assert_eq!(
+        redis_cli(6379, Some(&pw), &["SET", "ttl", "x", "EX", "3600"]),
+        "OK"
+    );
+    let before = redis_cli(6379, Some(&pw), &["DBSIZE"]);
+    let valkey = generated(&shipped().replacen(
+        "  mode: self_hosted\n",
+        "  mode: self_hosted\n  engine: valkey\n",
+        1,
+    ));
+    assert!(
+        std::fs::read_to_string(
+            valkey
+                .path()
+                .join("out/ansible/inventory/dev/group_vars/asterisk/redis.yml")
+        )
+        .unwrap()
+        .contains("redis_engine: valkey")
+    );
+    let ansible = valkey.path().join("out/ansible");
+
+    // Midway failure: the new engine cannot start (as a broken unit or a port taken
+    // would). Redis must run again, on its own data.
+    host.on_host(
+        "mkdir -p /etc/systemd/system/valkey-server.service.d && printf '[Service]\\nExecStartPre=/bin/false\\n' > /etc/systemd/system/valkey-server.service.d/zz-test-broken.conf",
+    );
+    let failed = host.converge(&ansible, "dev", extra);
+    assert_ne!(
+        failed.code, 0,
+        "the broken start must fail the run:\n{}",
+        failed.log
+    );
+    assert!(
+        failed
+            .log
+            .contains("redis-server runs again on its own data"),
+        "{}",
+        failed.log
+    );
+    assert_eq!(systemd_prop(host, "redis-server", "ActiveState"), "active");
+    assert_eq!(redis_cli(6379, Some(&pw), &["DBSIZE"]), before);
+    assert!(host.on_host("test -e /usr/sbin/policy-rc.d || echo gone") == "gone");
+
+    host.on_host("rm /etc/systemd/system/valkey-server.service.d/zz-test-broken.conf");
+    let switched = host.converge(&ansible, "dev", extra);
+    assert_converged(&switched, "the switch to Valkey");
+    assert!(
+        switched
+            .log
+            .contains("Switch the engine with the data (redis -> valkey)"),
+        "{}",
+        switched.log
+    );
+    assert!(host.on_host("valkey-server --version").contains("v=8.0"));
+    assert_eq!(systemd_prop(host, "valkey-server", "ActiveState"), "active");
+    assert_eq!(
+        host.on_host("dpkg-query -W -f '${db:Status-Status}' redis-server"),
+        "config-files",
+        "redis-server is removed, its configuration kept"
+    );
+    assert!(host.on_host("ls /var/lib/redis").contains("dump.rdb"));
+    assert_eq!(redis_cli(6379, Some(&pw), &["DBSIZE"]), before, "keys lost");
+    assert_eq!(redis_cli(6379, Some(&pw), &["GET", "switch:500"]), "v500");
+    let ttl: i64 = redis_cli(6379, Some(&pw), &["TTL", "ttl"]).parse().unwrap();
+    assert!(ttl > 3000, "the TTL was not carried: {ttl}");
+    assert_eq!(config_get(host, "appendonly"), "yes");
+    // From the AOF now: the next start loads everything.
+    host.on_host("systemctl restart valkey-server");
+    assert_eq!(
+        redis_cli(6379, Some(&pw), &["DBSIZE"]),
+        before,
+        "lost on restart"
+    );
+    let again = host.converge(&ansible, "dev", extra);
+    assert_converged(&again, "after the switch");
+    assert_eq!(again.changed, 0, "{}", again.log);
+
+    // A backup taken under Redis restores into Valkey.
+    assert_eq!(
+        redis_cli(6379, Some(&pw), &["SET", "after-switch", "x"]),
+        "OK"
+    );
+    let restored = host.on_host(&format!("infragen-redis-restore {redis_backup}"));
+    assert!(restored.contains("AOF rebuilt"), "{restored}");
+    assert_eq!(
+        redis_cli(6379, Some(&pw), &["EXISTS", "after-switch"]),
+        "0",
+        "{restored}"
+    );
+    assert_eq!(
+        redis_cli(6379, Some(&pw), &["GET", "backup:300"]),
+        "value 300"
+    );
+    assert_eq!(systemd_prop(host, "valkey-server", "ActiveState"), "active");
 }
 
 /// A run that fails after writing the config (here: a bad path in a later task, as a
@@ -425,9 +536,11 @@ fn debian_11_is_refused_and_its_redis_left_alone() {
 }
 
 /// Debian 13 ships Redis 8.0: the 7.x configuration loads there; the role converges.
+/// Redis 8 writes RDB format 12, which no Valkey reads: a switch to Valkey is refused
+/// before anything is touched (no package installed, Redis running with its keys).
 #[test]
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
-fn debian_13_converges_with_redis_8() {
+fn debian_13_converges_with_redis_8_and_refuses_a_switch_to_valkey() {
     let _one = serial();
     let out = generated(&shipped());
     let ansible = out.path().join("out/ansible");
@@ -440,6 +553,84 @@ fn debian_13_converges_with_redis_8() {
     assert!(host.on_host("redis-server --version").contains("v=8."));
     assert!(redis_cli(6379, None, &["PING"]).contains("NOAUTH"));
     assert_eq!(config_get(&host, "maxmemory"), (256u64 << 20).to_string());
+    assert!(redis_cli(6379, Some(&pw), &["FLUSHALL"]).contains("NOPERM"));
+
+    assert_eq!(redis_cli(6379, Some(&pw), &["SET", "kept", "1"]), "OK");
+    let conf = host.on_host("sha256sum /etc/redis/redis.conf");
+    let valkey = generated(&shipped().replacen(
+        "  mode: self_hosted\n",
+        "  mode: self_hosted\n  engine: valkey\n",
+        1,
+    ));
+    let refused = host.converge(&valkey.path().join("out/ansible"), "dev", &[]);
+    assert_ne!(
+        refused.code, 0,
+        "the switch must be refused:\n{}",
+        refused.log
+    );
+    assert!(
+        refused
+            .log
+            .contains("cannot load the data of Redis 8.0.2: it writes RDB format 12"),
+        "{}",
+        refused.log
+    );
+    assert!(
+        refused.log.contains("Nothing was touched"),
+        "{}",
+        refused.log
+    );
+    assert_eq!(systemd_prop(&host, "redis-server", "ActiveState"), "active");
+    assert_eq!(redis_cli(6379, Some(&pw), &["GET", "kept"]), "1");
+    assert_eq!(host.on_host("sha256sum /etc/redis/redis.conf"), conf);
+    assert_eq!(
+        host.on_host(
+            "dpkg-query -W -f '${db:Status-Status}' valkey-server 2>/dev/null || echo absent"
+        ),
+        "absent"
+    );
+}
+
+/// Debian 13 ships Valkey 8.1: `redis.engine: valkey` converges a new host twice (the
+/// second run changes nothing) under Valkey's own names, and the checks pass.
+#[test]
+#[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
+fn debian_13_converges_with_valkey_8_1() {
+    let _one = serial();
+    let out = generated(&shipped().replacen(
+        "  mode: self_hosted\n",
+        "  mode: self_hosted\n  engine: valkey\n  version: \"8.1\"\n",
+        1,
+    ));
+    let ansible = out.path().join("out/ansible");
+    let host = Host::boot("trixie");
+    assert_converged(&host.converge(&ansible, "dev", &[]), "first");
+    let second = host.converge(&ansible, "dev", &[]);
+    assert_converged(&second, "second");
+    assert_eq!(second.changed, 0, "{}", second.log);
+    let pw = host.password("dev");
+    assert!(host.on_host("valkey-server --version").contains("v=8.1"));
+    assert_eq!(
+        systemd_prop(&host, "valkey-server", "ActiveState"),
+        "active"
+    );
+    assert_eq!(
+        host.on_host("stat -c '%U:%G %a' /etc/valkey/valkey.conf"),
+        "root:valkey 640"
+    );
+    assert!(
+        host.on_host("cat /etc/systemd/system/valkey-server.service.d/infragen-guard.conf")
+            .contains("MemoryMax=")
+    );
+    assert_eq!(
+        host.on_host(
+            "dpkg-query -W -f '${db:Status-Status}' redis-server 2>/dev/null || echo absent"
+        ),
+        "absent"
+    );
+    assert!(redis_cli(6379, None, &["PING"]).contains("NOAUTH"));
+    assert_eq!(config_get(&host, "maxmemory"), (256u64 << 20).to_string());
+    assert_eq!(config_get(&host, "appendonly"), "yes");
     assert!(redis_cli(6379, Some(&pw), &["FLUSHALL"]).contains("NOPERM"));
 }
 

@@ -14,10 +14,11 @@
 #       release configured), authenticate with the password on stdin as the default user.
 #   redis_admin.py check-app --port N
 #       Reads the application password on stdin; exits 0 when it authenticates.
-#   redis_admin.py check-conf FILE
-#       Exits 0 when redis-server accepts FILE (Ansible's `validate` before redis.conf is
-#       replaced): Redis has no config-check flag, so it loads FILE with every listener
-#       and all persistence overridden off, and stops right after the configuration.
+#   redis_admin.py check-conf [--server BIN] FILE
+#       Exits 0 when the server BIN (redis-server, the default, or valkey-server) accepts
+#       FILE (Ansible's `validate` before redis.conf is replaced): Redis has no
+#       config-check flag, so it loads FILE with every listener and all persistence
+#       overridden off, and stops right after the configuration.
 #   redis_admin.py live --current FILE --password-file FILE [--port N] [--dry-run]
 #       Reads the configuration about to be written on stdin and changes the running
 #       server to it where Redis allows that (CONFIG SET, ACL SETUSER/DELUSER), checks
@@ -113,7 +114,7 @@ def check_app(port):
     return 0
 
 
-def check_conf(path):
+def check_conf(path, server="redis-server"):
     with tempfile.TemporaryDirectory(prefix="infragen-check-conf-") as scratch:
         overrides = {
             "port": "0",
@@ -127,7 +128,7 @@ def check_conf(path):
             "appendonly": "no",
         }
         # The package's binary, found on root's PATH.
-        argv = ["redis-server", path]
+        argv = [server, path]
         for key, value in overrides.items():
             argv += ["--" + key, value]
         try:
@@ -139,14 +140,14 @@ def check_conf(path):
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            print(f"redis-server did not stop after loading {path}", file=sys.stderr)
+            print(f"{server} did not stop after loading {path}", file=sys.stderr)
             return 1
     text = out.stdout + out.stderr
     if "Configured to not listen anywhere" in text:
         return 0
     # The reason Redis gives, without the offending line (it may hold a secret).
     reason = [line for line in text.splitlines() if line and not line.startswith(">>>")]
-    print("redis-server refuses this configuration:", *reason[-3:], sep="\n  ", file=sys.stderr)
+    print(f"{server} refuses this configuration:", *reason[-3:], sep="\n  ", file=sys.stderr)
     return 1
 
 
@@ -432,7 +433,9 @@ def main(argv):
     c.add_argument("args", nargs="+")
     a = sub.add_parser("check-app")
     a.add_argument("--port", type=int, required=True)
-    sub.add_parser("check-conf").add_argument("file")
+    cc = sub.add_parser("check-conf")
+    cc.add_argument("--server", default="redis-server")
+    cc.add_argument("file")
     lv = sub.add_parser("live")
     lv.add_argument("--current", required=True)
     lv.add_argument("--password-file", required=True)
@@ -451,7 +454,7 @@ def main(argv):
     if ns.what == "call":
         return call(ns.port, ns.password_file, ns.legacy_stdin, ns.args)
     if ns.what == "check-conf":
-        return check_conf(ns.file)
+        return check_conf(ns.file, ns.server)
     if ns.what == "live":
         try:
             return live(ns.current, ns.password_file, ns.port, ns.dry_run, sys.stdin.read())

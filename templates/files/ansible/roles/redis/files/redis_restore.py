@@ -132,16 +132,19 @@ def config_value(path, key):
 
 # The private server's user (it exists only there, for the restore).
 RESTORE_USER = "infragen-restore"
+# The engine's programs (REDIS_CLI, REDIS_SERVER in the settings: valkey-cli and
+# valkey-server on a Valkey host), set by main().
+PROGRAMS = {"cli": "redis-cli", "server": "redis-server"}
 
 
 def cli(socket_path, *args):
     # Programs by name (S607): root's PATH (sudo's secure_path) finds Debian's binaries.
     out = subprocess.run(  # noqa: PLW1510 -- callers compare the reply, not the exit code
-        ["redis-cli", "--no-auth-warning", "-s", socket_path, "--user", RESTORE_USER, *args],  # noqa: S607
+        [PROGRAMS["cli"], "--no-auth-warning", "-s", socket_path, "--user", RESTORE_USER, *args],
         capture_output=True,
         text=True,
-        # nopass: any password is accepted; redis-cli needs one to send AUTH.
-        env={**os.environ, "REDISCLI_AUTH": "x"},
+        # nopass: any password is accepted; the client needs one to send AUTH.
+        env={**os.environ, "REDISCLI_AUTH": "x", "VALKEYCLI_AUTH": "x"},
     )
     return out.stdout.strip()
 
@@ -162,7 +165,7 @@ def rebuild_aof(conf, data_dir, user):
             "-u",
             user,
             "--",
-            "redis-server",
+            PROGRAMS["server"],
             conf,
             "--port",
             "0",
@@ -253,6 +256,8 @@ def main(argv):
     data_dir = env.get("REDIS_DATA_DIR", "/var/lib/redis")
     service = env.get("REDIS_SERVICE", "redis-server")
     user = env.get("REDIS_USER", "redis")
+    PROGRAMS["cli"] = env.get("REDIS_CLI", PROGRAMS["cli"])
+    PROGRAMS["server"] = env.get("REDIS_SERVER", PROGRAMS["server"])
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     download = os.path.join(data_dir, f".restore-{stamp}.rdb")
     try:

@@ -309,11 +309,7 @@ fn switch_to_valkey_keeps_every_key(host: &Host, extra: &[&str], redis_backup: &
         "OK"
     );
     let before = redis_cli(6379, Some(&pw), &["DBSIZE"]);
-    let valkey = generated(&shipped().replacen(
-        "  mode: self_hosted\n",
-        "  mode: self_hosted\n  engine: valkey\n",
-        1,
-    ));
+    let valkey = generated(&on_valkey("8.0"));
     assert!(
         std::fs::read_to_string(
             valkey
@@ -557,11 +553,7 @@ fn debian_13_converges_with_redis_8_and_refuses_a_switch_to_valkey() {
 
     assert_eq!(redis_cli(6379, Some(&pw), &["SET", "kept", "1"]), "OK");
     let conf = host.on_host("sha256sum /etc/redis/redis.conf");
-    let valkey = generated(&shipped().replacen(
-        "  mode: self_hosted\n",
-        "  mode: self_hosted\n  engine: valkey\n",
-        1,
-    ));
+    let valkey = generated(&on_valkey("8.0"));
     let refused = host.converge(&valkey.path().join("out/ansible"), "dev", &[]);
     assert_ne!(
         refused.code, 0,
@@ -597,11 +589,7 @@ fn debian_13_converges_with_redis_8_and_refuses_a_switch_to_valkey() {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn debian_13_converges_with_valkey_8_1() {
     let _one = serial();
-    let out = generated(&shipped().replacen(
-        "  mode: self_hosted\n",
-        "  mode: self_hosted\n  engine: valkey\n  version: \"8.1\"\n",
-        1,
-    ));
+    let out = generated(&on_valkey("8.1"));
     let ansible = out.path().join("out/ansible");
     let host = Host::boot("trixie");
     assert_converged(&host.converge(&ansible, "dev", &[]), "first");
@@ -632,6 +620,22 @@ fn debian_13_converges_with_valkey_8_1() {
     assert_eq!(config_get(&host, "maxmemory"), (256u64 << 20).to_string());
     assert_eq!(config_get(&host, "appendonly"), "yes");
     assert!(redis_cli(6379, Some(&pw), &["FLUSHALL"]).contains("NOPERM"));
+}
+
+/// The shipped blueprint with `redis.engine: valkey` at `version`.
+fn on_valkey(version: &str) -> String {
+    let line = shipped()
+        .lines()
+        .find(|l| l.starts_with("  version: "))
+        .unwrap()
+        .to_string();
+    let changed = shipped().replacen(
+        &line,
+        &format!("  engine: valkey\n  version: \"{version}\""),
+        1,
+    );
+    assert_ne!(changed, shipped());
+    changed
 }
 
 /// The role's admin password on the host (root-only file), for the test's own checks.

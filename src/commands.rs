@@ -72,6 +72,9 @@ pub fn check(
     let plan = plan_streaming(&model, blueprint, dir)?;
     let shown = display_path(dir);
     let impact = (!plan.is_clean()).then(|| impact_of(&model, &plan));
+    if let Some(impact) = &impact {
+        refuse_unsurvivable(impact, &model, blueprint)?;
+    }
     wrote(human::ignored_manifest_entries(&plan, &shown, &mut s.err))?;
     let blueprint_shown = display_path(blueprint);
     wrote(report::check(
@@ -113,6 +116,21 @@ pub fn impact_of(model: &crate::model::Model, plan: &sync::Plan) -> Impact {
         })
         .collect();
     Impact::of(model, &tree)
+}
+
+/// Stops a command before it writes or reports anything when the recorded values show
+/// an environment's data cannot survive the change (IG413, `Impact::refusals`): a
+/// problem of the blueprint, located in it.
+fn refuse_unsurvivable(impact: &Impact, model: &Model, blueprint: &Path) -> Result<(), Error> {
+    let diagnostics = impact.refusals(model);
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        file: model.source.clone(),
+        source: crate::load::read(blueprint)?.text,
+        diagnostics,
+    })
 }
 
 /// Appends the impact as a Markdown table to the file GitHub Actions names in
@@ -201,6 +219,7 @@ pub fn gen_tree(
     drop(files);
     // Before the write: the tree's recorded values are about to be replaced.
     let impact = impact_of(&model, &plan);
+    refuse_unsurvivable(&impact, &model, blueprint)?;
     let shown = display_path(dir);
     wrote(human::ignored_manifest_entries(&plan, &shown, &mut s.err))?;
     let blocked = plan

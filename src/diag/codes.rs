@@ -79,6 +79,7 @@ codes! {
     Fsync = "IG410", "not an appendfsync mode";
     Engine = "IG411", "not an engine (`redis` or `valkey`)";
     HostPackage = "IG412", "an engine version no supported Debian host installs";
+    EngineSwitch = "IG413", "an engine switch the data on the host cannot survive";
     // ElastiCache.
     Placement = "IG501", "half an ElastiCache placement (`vpc_id` without `subnet_ids`, or the reverse)";
     Reference = "IG502", "not a Terraform reference";

@@ -3,6 +3,7 @@
 //! blueprint resolves to now, each difference looked up in the consequences table
 //! ([`table`]), most severe first. Pure: the caller hands in the recorded file's text.
 
+pub mod engine;
 pub mod table;
 
 use crate::field::Field;
@@ -56,6 +57,9 @@ pub struct EnvImpact {
     /// With [`Status::Unverified`]: the environment's files that change unexplained.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unexplained: Vec<String>,
+    /// A self-hosted engine switch and whether its data survives it ([`engine`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_switch: Option<engine::EngineSwitch>,
 }
 
 /// What writing the blueprint does to one file of the tree.
@@ -132,6 +136,18 @@ impl Impact {
                 },
             },
         }
+    }
+
+    /// IG413 for each self-hosted environment whose data cannot survive its engine
+    /// switch, located in `model` (the model the impact was computed for).
+    pub fn refusals(&self, model: &Model) -> Vec<crate::diag::Diagnostic> {
+        let Impact::Known { environments } = self else {
+            return Vec::new();
+        };
+        environments
+            .iter()
+            .filter_map(|e| engine::refusal(e.engine_switch.as_ref()?, model, &e.env))
+            .collect()
     }
 
     /// The environments with something to say (changed, new, removed).
@@ -371,15 +387,13 @@ pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
                 consequences: Vec::new(),
                 monthly_cost_usd: cost_change(None, &current),
                 unexplained: Vec::new(),
+                engine_switch: None,
             });
             continue;
         };
-        out.push(compare_env(
-            &e.name,
-            old,
-            &current,
-            e.mode.value == Mode::SelfHosted,
-        ));
+        let mut env = compare_env(&e.name, old, &current, e.mode.value == Mode::SelfHosted);
+        env.engine_switch = engine::switch_of(old, e);
+        out.push(env);
     }
     for (name, old) in recorded {
         if !model.envs.iter().any(|e| e.name == *name) {
@@ -393,6 +407,7 @@ pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
                     .filter(|c| c != "0.00")
                     .map(|c| (c, "0.00".to_string())),
                 unexplained: Vec::new(),
+                engine_switch: None,
             });
         }
     }
@@ -468,6 +483,7 @@ fn compare_env(
         consequences,
         monthly_cost_usd: cost_change(Some(old), new),
         unexplained: Vec::new(),
+        engine_switch: None,
     }
 }
 

@@ -97,6 +97,9 @@ pub fn text(impact: &Impact, values: &str, blueprint: &str) -> String {
                         let _ = writeln!(s, "    {pad}  to do: {}", c.action);
                     }
                 }
+                if let Some(w) = e.engine_switch.as_ref().and_then(|x| x.warning()) {
+                    let _ = writeln!(s, "    warning: {w}");
+                }
                 if let Some((from, to)) = &e.monthly_cost_usd {
                     let _ = writeln!(s, "    monthly cost added: ${from} -> ${to}");
                 }
@@ -165,6 +168,11 @@ pub fn markdown(impact: &Impact, values: &str, blueprint: &str) -> String {
                 cell(c.effect),
                 cell(c.action)
             );
+        }
+    }
+    for e in ordered(environments) {
+        if let Some(w) = e.engine_switch.as_ref().and_then(|x| x.warning()) {
+            let _ = writeln!(s, "\n**Warning** ({}): {}.", cell(&e.env), cell(&w));
         }
     }
     let costs: Vec<String> = ordered(environments)

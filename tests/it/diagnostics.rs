@@ -4,6 +4,10 @@
 //! real binary must reject it with exit 2 and report that code and no other, in the
 //! human and the JSON format (`COMPANIONS` lists the one exception); the human report is
 //! snapshotted per code. A new code without a fixture fails here.
+//!
+//! A rule that compares the blueprint with the tree it changes (IG413) has a second
+//! file, `<code>.before.yaml`, a valid blueprint the harness first generates a tree
+//! from; `<code>.yaml` is then checked against that tree.
 
 use crate::common::{infragen, repo};
 use infragen::diag::Code;
@@ -39,10 +43,22 @@ fn right_codes<S: AsRef<str>>(code: Code, reported: &[S]) -> bool {
         && reported.iter().all(|r| allowed.contains(&r.as_ref()))
 }
 
+/// The blueprint whose tree `code`'s fixture is checked against, when it has one.
+fn before_of(code: Code) -> Option<String> {
+    let before = format!("{DIR}/{}{BEFORE}", code.as_str());
+    repo().join(&before).is_file().then_some(before)
+}
+
+/// A fixture's prior tree: `<code>.before.yaml`.
+const BEFORE: &str = ".before.yaml";
+
 /// Runs the command that reports `code` on `fixture` (a repo-relative path, so the
-/// report is the same on every machine), in `format`.
+/// report is the same on every machine), in `format`: `validate`; or, for a code found
+/// when the files are rendered or compared with a tree, `check` against an empty tree
+/// or the tree generated from the fixture's `.before.yaml`.
 fn run(code: Code, fixture: &str, format: &str) -> crate::common::Run {
-    if !RENDER_CODES.contains(&code) {
+    let before = before_of(code);
+    if !RENDER_CODES.contains(&code) && before.is_none() {
         return infragen(
             &repo(),
             &["validate", "--blueprint", fixture, "--format", format],
@@ -51,6 +67,10 @@ fn run(code: Code, fixture: &str, format: &str) -> crate::common::Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let out = out.to_str().expect("temp path is UTF-8");
+    if let Some(before) = &before {
+        let made = infragen(&repo(), &["gen", "--blueprint", before, "--out", out]);
+        assert_eq!(made.code, 0, "{before} must generate a tree: {made:?}");
+    }
     let args = [
         "check",
         "--blueprint",
@@ -148,13 +168,19 @@ fn every_code_has_a_fixture_that_produces_it() {
     }
 }
 
-/// Every file in the fixture directory is named after a code in the registry: a fixture
-/// of a retired code, or a typo in a name, is not silently never run.
+/// Every file in the fixture directory is named after a code in the registry (its
+/// fixture, or the fixture's prior tree): a fixture of a retired code, or a typo in a
+/// name, is not silently never run.
 #[test]
 fn every_fixture_is_named_after_a_code() {
     let known: Vec<String> = Code::ALL
         .iter()
-        .map(|c| format!("{}.yaml", c.as_str()))
+        .flat_map(|c| {
+            [
+                format!("{}.yaml", c.as_str()),
+                format!("{}{BEFORE}", c.as_str()),
+            ]
+        })
         .collect();
     let mut orphans: Vec<String> = std::fs::read_dir(repo().join(DIR))
         .expect("read the fixture directory")

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod determinism;
 mod diagnostics;
+mod engine_switch;
 mod host;
 mod hostile;
 mod hostile_output;

@@ -317,7 +317,7 @@ fn switch_to_valkey_keeps_every_key(host: &Host, extra: &[&str], redis_backup: &
                 .join("out/ansible/inventory/dev/group_vars/asterisk/redis.yml")
         )
         .unwrap()
-        .contains("redis_engine: valkey")
+        .contains("redis_engine: \"valkey\"")
     );
     let ansible = valkey.path().join("out/ansible");
 

@@ -117,11 +117,51 @@ pub const CACHE_PRICES: &[(&str, f64)] = &[
     ("cache.r7g.xlarge", 0.437),
 ];
 
+/// When the Valkey prices below were recorded, and where from.
+pub const VALKEY_PRICES_AS_OF: &str = "2026-11";
+pub const VALKEY_PRICES_SOURCE: &str = "https://aws.amazon.com/elasticache/pricing/ (node-based ElastiCache for Valkey is priced 20% below Redis OSS per node-hour since Valkey's launch on ElastiCache, October 2024)";
+
+/// On-demand hourly list prices in USD, us-east-1, for ElastiCache for Valkey nodes:
+/// 20% below Redis OSS's for the same node type (a unit test holds every row to that).
+pub const VALKEY_CACHE_PRICES: &[(&str, f64)] = &[
+    ("cache.t1.micro", 0.016),
+    ("cache.t2.micro", 0.0136),
+    ("cache.t2.small", 0.0272),
+    ("cache.t2.medium", 0.0544),
+    ("cache.t3.micro", 0.0136),
+    ("cache.t3.small", 0.0272),
+    ("cache.t3.medium", 0.0544),
+    ("cache.t4g.micro", 0.0128),
+    ("cache.t4g.small", 0.0256),
+    ("cache.t4g.medium", 0.052),
+    ("cache.m5.large", 0.1248),
+    ("cache.m5.xlarge", 0.2488),
+    ("cache.m6g.large", 0.1192),
+    ("cache.m6g.xlarge", 0.2376),
+    ("cache.m7g.large", 0.1264),
+    ("cache.m7g.xlarge", 0.252),
+    ("cache.r5.large", 0.1728),
+    ("cache.r5.xlarge", 0.3448),
+    ("cache.r6g.large", 0.1648),
+    ("cache.r6g.xlarge", 0.3288),
+    ("cache.r7g.large", 0.1752),
+    ("cache.r7g.xlarge", 0.3496),
+];
+
 /// Hours in a billing month, as AWS's calculator counts them.
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
+/// The Redis OSS price of a node type.
 pub fn cache_price(node_type: &str) -> Option<f64> {
     CACHE_PRICES
+        .iter()
+        .find(|(n, _)| *n == node_type)
+        .map(|(_, p)| *p)
+}
+
+/// The Valkey price of a node type.
+pub fn valkey_cache_price(node_type: &str) -> Option<f64> {
+    VALKEY_CACHE_PRICES
         .iter()
         .find(|(n, _)| *n == node_type)
         .map(|(_, p)| *p)
@@ -260,5 +300,15 @@ mod tests {
         assert!(CacheNode::find("cache.t2.micro").unwrap().failover);
         assert!(!CacheNode::find("cache.t1.micro").unwrap().failover);
         assert_eq!(cache_price("cache.m6g.xlarge"), Some(0.297));
+        assert_eq!(valkey_cache_price("cache.t3.micro"), Some(0.0136));
+        // Every node type has a Valkey price, 20% below its Redis OSS price.
+        assert_eq!(CACHE_PRICES.len(), VALKEY_CACHE_PRICES.len());
+        for (node, redis) in CACHE_PRICES {
+            let valkey = valkey_cache_price(node).unwrap_or_else(|| panic!("{node}"));
+            assert!(
+                (valkey - redis * 0.8).abs() < 1e-9,
+                "{node}: {valkey} vs {redis}"
+            );
+        }
     }
 }

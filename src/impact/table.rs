@@ -10,7 +10,11 @@
 //! `random_password` only makes the first password (later ones come from a rotation); on `aws_elasticache_replication_group`, `port`, `kms_key_id`,
 //! `subnet_group_name` and `replication_group_id` force a new group (provider 5.x
 //! schema), while node type, node count, Multi-AZ, windows and the parameter group's
-//! values are modified in place.
+//! values are modified in place. `engine` redis -> valkey is modified in place
+//! (`resourceReplicationGroupUpdate` sends Engine with the EngineVersion it requires);
+//! valkey -> redis forces a new group (`customizeDiffEngineVersionForceNewOnDowngrade`:
+//! every Valkey version is above Redis OSS's 7.1; 6.x adds a ForceNewIf on `engine`).
+//! The plan tests check both on provider 5.100.0.
 
 use crate::field::Field;
 use serde::Serialize;
@@ -329,9 +333,25 @@ pub const ROWS: &[Row] = &[
         Field::RedisEngine,
         ElastiCache,
         Any,
+        DataAtRisk,
+        "the replication group changes engine: in place only towards Valkey (the rows below); any other change replaces the group, which starts empty",
+        "see the direction's row",
+    ),
+    row(
+        Field::RedisEngine,
+        ElastiCache,
+        To("valkey"),
         Restart,
-        "the replication group is modified in place to the other engine (AWS's engine upgrade, same endpoint and data; nodes restart one by one) with a new parameter group of that engine's family",
-        "",
+        "the replication group is modified in place to Valkey (the provider sends Engine and EngineVersion in one ModifyReplicationGroup: AWS's cross-engine upgrade keeps the group, its endpoint, password and data; nodes restart one by one, and with apply_immediately false it waits for the maintenance window); a parameter group of the Valkey family is created first and the old one deleted after; the nodes cost 20% less",
+        "let clients reconnect (the endpoint stays); the monthly cost below falls",
+    ),
+    row(
+        Field::RedisEngine,
+        ElastiCache,
+        To("redis"),
+        DataAtRisk,
+        "the replication group is replaced and starts empty: AWS has no engine change back to Redis OSS and the provider forces a new group (Redis OSS's newest ElastiCache version, 7.1, is below every Valkey version, a downgrade; provider 6.x also forces it on the engine itself); the old group is deleted (with its final snapshot when enabled), the new one created under the same id; the nodes cost 25% more",
+        "move the data yourself (export from the Valkey group, load into the new one) or accept an empty cache; plan a window: clients fail until the new group is available",
     ),
     row(
         Field::RedisVersion,

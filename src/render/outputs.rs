@@ -65,8 +65,10 @@ pub struct Provider {
 const AWS: Provider = Provider {
     name: "aws",
     source: "hashicorp/aws",
-    version: ">= 5.27, < 7.0",
-    why: "aws_elasticache_replication_group's auth_token_update_strategy",
+    // 5.73.0 added `valkey` to aws_elasticache_replication_group's `engine` (its
+    // CHANGELOG, #39745); 5.27.0 added auth_token_update_strategy.
+    version: ">= 5.73, < 7.0",
+    why: "aws_elasticache_replication_group's engine = \"valkey\" (5.73.0) and auth_token_update_strategy",
 };
 
 const RANDOM: Provider = Provider {

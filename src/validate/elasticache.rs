@@ -10,12 +10,14 @@ use crate::blueprint::{Layer, Sp};
 use crate::diag::{Code, Diagnostic};
 use crate::field::Field;
 use crate::model::{CacheSizing, ElastiCacheEnv, Origin, Redis};
-use crate::rules::{NODES, SNAPSHOT_RETENTION_DAYS, Version};
+use crate::rules::{Engine, NODES, SNAPSHOT_RETENTION_DAYS, Version};
 use crate::suggest::did_you_mean;
 
 impl Resolver<'_> {
     /// The node type, count and price: used by ElastiCache mode and by the cost report.
-    pub(super) fn cache_sizing(&mut self) -> Option<CacheSizing> {
+    /// The price table's price is the engine's (Valkey's nodes cost 20% less); with the
+    /// engine unknown (its own error is reported), Redis OSS's.
+    pub(super) fn cache_sizing(&mut self, engine: Option<Engine>) -> Option<CacheSizing> {
         let node_type = self.or(
             Field::EcNodeType,
             |l| l.elasticache.as_ref()?.node_type.as_ref(),
@@ -59,7 +61,10 @@ impl Resolver<'_> {
             // Every node type in the table has a price (a unit test proves it).
             None => self.default(
                 Field::EcHourlyPriceUsd,
-                crate::aws::cache_price(&node_type.value)?,
+                match engine {
+                    Some(Engine::Valkey) => crate::aws::valkey_cache_price(&node_type.value)?,
+                    _ => crate::aws::cache_price(&node_type.value)?,
+                },
             ),
         };
         Some(CacheSizing {

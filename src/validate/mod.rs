@@ -250,7 +250,7 @@ impl Resolver<'_> {
         let host = self.host();
         let redis = self.redis(vpc_cidr.as_ref());
         let mode = self.mode();
-        let sizing = self.cache_sizing();
+        let sizing = self.cache_sizing(redis.as_ref().map(|r| r.engine.value));
         let in_cache = mode.as_ref().is_some_and(|m| m.value == Mode::ElastiCache);
         let placement = self.placement(in_cache);
         let elasticache = match (&redis, &sizing) {

@@ -529,8 +529,15 @@ fn cost_command_prints_the_table_of_the_generated_doc() {
     );
     assert!(
         run.stdout.contains(
-            "| dev | Asterisk host | 1 x cache.t3.small | 0.034 | $24.82 | $0.00 (existing host) |"
+            "| dev | Asterisk host | Redis | 1 x cache.t3.small | 0.034 | $24.82 | $0.00 (existing host) |"
         ),
+        "{}",
+        run.stdout
+    );
+    // What the engine costs on ElastiCache: Valkey's nodes 20% below Redis OSS's.
+    assert!(
+        run.stdout
+            .contains("| dev | Redis | $24.82 | $19.86 | $4.96 |"),
         "{}",
         run.stdout
     );
@@ -549,12 +556,20 @@ fn cost_command_prints_the_table_of_the_generated_doc() {
     let run = dir.run(&["cost", "--blueprint", BP]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout
-            .contains("| prod | ElastiCache | 2 x cache.t3.micro | 0.017 | $24.82 | $24.82 |"),
+        run.stdout.contains(
+            "| prod | ElastiCache | Redis | 2 x cache.t3.micro | 0.017 | $24.82 | $24.82 |"
+        ),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("| dev | Asterisk host | 1 x cache.t3.micro | 0.020 (blueprint) | $14.60 | $0.00 (existing host) |"), "{}", run.stdout);
+    // The same two nodes on Valkey: $0.0136/h, $19.86 a month.
+    assert!(
+        run.stdout
+            .contains("| prod | Redis | $24.82 | $19.86 | $4.96 |"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("| dev | Asterisk host | Redis | 1 x cache.t3.micro | 0.020 (blueprint) | $14.60 | $0.00 (existing host) |"), "{}", run.stdout);
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub const GOOD_BLUEPRINTS: &[&str] = &[
     "tests/fixtures/three-envs.yaml",
     "tests/fixtures/cache-only.yaml",
     "tests/fixtures/elasticache.yaml",
+    "tests/fixtures/valkey.yaml",
 ];
 
 /// The blueprint's name in a [`Test`]'s work directory.

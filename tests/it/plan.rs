@@ -22,8 +22,8 @@ use crate::support::infra_repo::{
     InfraRepo, Plan, gen_into, infra_repo, plan_args, stand_in_random, terraform, undo, wire,
     wired_repo, with_mode,
 };
-use crate::support::plan_checks::{assert_plan_matches_mode, plan_every_environment};
-use serde_json::Value;
+use crate::support::plan_checks::{assert_plan_matches_mode, plan_every_environment, settle_state};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 #[test]
@@ -138,7 +138,9 @@ fn configuration_follows_the_reviewed_rules() {
             .collect::<Vec<_>>()
             .join("\n");
         // (hashicorp/random, which the override adds, is replaced by a stand-in here.)
-        assert!(!section.contains(">= 5.27.0"), "{module}:\n{tree}");
+        for constraint in [">= 5.27.0", ">= 5.73.0"] {
+            assert!(!section.contains(constraint), "{module}:\n{tree}");
+        }
     }
     // Inline policies are named after the deployment and environment (a role's inline
     // policy of the same name, another deployment's or the team's, would be replaced).
@@ -445,6 +447,112 @@ fn migration_targets_bring_up_the_new_sides_alarms_and_dashboard() {
         assert!(
             addresses.contains("aws_cloudwatch_dashboard.redis"),
             "{mode}: {targets:?} leaves the dashboard showing the old side"
+        );
+    }
+}
+
+/// An ElastiCache environment switching engines, planned on a state that holds its
+/// replication group (`settle_state`: the planned values of the old engine, settled by
+/// Terraform itself), as `terraform show -json` shows the change. The provider (5.100.0)
+/// modifies the group in place from Redis OSS to Valkey (`resourceReplicationGroupUpdate`
+/// sends Engine with the new EngineVersion), while the way back is a new group: every
+/// Valkey version is above Redis OSS's newest, and a version downgrade forces a new group
+/// (`customizeDiffEngineVersionForceNewOnDowngrade`). Either way the parameter group of
+/// the new family is created before the old one is deleted.
+#[test]
+#[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
+fn an_engine_switch_on_elasticache_is_planned_as_the_provider_does_it() {
+    let t = terraform();
+    let redis = std::fs::read_to_string(repo().join("tests/fixtures/elasticache.yaml")).unwrap();
+    let valkey = redis.replace(
+        "    redis:\n      mode: elasticache\n",
+        "    redis:\n      mode: elasticache\n      engine: valkey\n      version: \"8.1\"\n",
+    );
+    assert_ne!(valkey, redis);
+    let group = "module.data.aws_elasticache_replication_group.redis[0]";
+    let params = "module.data.aws_elasticache_parameter_group.redis[0]";
+    // (from, to, the group's actions, why it is replaced)
+    let cases = [
+        (
+            &redis,
+            &valkey,
+            ("redis", "7.0", "redis7"),
+            ("valkey", "8.1", "valkey8"),
+            vec!["update"],
+        ),
+        (
+            &valkey,
+            &redis,
+            ("valkey", "8.1", "valkey8"),
+            ("redis", "7.0", "redis7"),
+            vec!["delete", "create"],
+        ),
+    ];
+    for (from, to, before, after, actions) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let bp = dir.path().join("blueprint.yaml");
+        std::fs::write(&bp, from).unwrap();
+        let (m, r, stand_in) = wired_repo(&bp);
+        // The secret's AWSCURRENT value, which only AWS can read: the password stand-in
+        // (what the secret's one version holds). Kept through both plans.
+        std::fs::write(
+            r.tf()
+                .join("modules")
+                .join(&m.host.terraform_module)
+                .join("redis_outputs_override.tf"),
+            "output \"redis_auth_token\" {\n  value = terraform_data.redis_password_stand_in.output\n}\n",
+        )
+        .unwrap();
+        t.init(&r.tf());
+        let rounds = settle_state(&t, &r.tf(), "prod", group);
+        assert!(rounds > 1, "nothing was put in the state");
+        // The other engine, generated into the same tree (the stand-in undone first, as a
+        // user's tree has none).
+        undo(stand_in);
+        std::fs::write(&bp, to).unwrap();
+        gen_into(&r, &bp);
+        let _stand_in = stand_in_random(&r, &model(&bp));
+        let plan = t.plan(&r.tf(), "prod");
+        let change = |address: &str| -> Value {
+            plan.0["resource_changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["address"] == address)
+                .unwrap_or_else(|| panic!("no change for {address}"))["change"]
+                .clone()
+        };
+        let g = change(group);
+        let what = format!("{} -> {}", before.0, after.0);
+        assert_eq!(
+            g["actions"],
+            json!(actions),
+            "{what}: the replication group: {g:#}"
+        );
+        assert_eq!(g["before"]["engine"], before.0, "{what}");
+        assert_eq!(g["after"]["engine"], after.0, "{what}");
+        assert_eq!(g["before"]["engine_version"], before.1, "{what}");
+        assert_eq!(g["after"]["engine_version"], after.1, "{what}");
+        if actions == ["delete", "create"] {
+            // Replaced for the version's downgrade, which the provider forces.
+            let paths = g["replace_paths"].as_array().cloned().unwrap_or_default();
+            assert!(
+                paths.contains(&json!(["engine_version"])),
+                "{what}: replaced for {paths:?}"
+            );
+        } else {
+            assert!(g["replace_paths"].is_null(), "{what}: {g:#}");
+        }
+        // The parameter group of the new family: created first, the old one deleted after,
+        // and the group moves to it.
+        let p = change(params);
+        assert_eq!(p["actions"], json!(["create", "delete"]), "{what}: {p:#}");
+        assert_eq!(p["before"]["family"], before.2, "{what}");
+        assert_eq!(p["after"]["family"], after.2, "{what}");
+        assert_ne!(p["before"]["name"], p["after"]["name"], "{what}");
+        assert_eq!(
+            g["after"]["parameter_group_name"], p["after"]["name"],
+            "{what}"
         );
     }
 }

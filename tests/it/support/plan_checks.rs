@@ -3,10 +3,13 @@
 //! Used by the plan tests (`plan.rs`).
 
 use crate::common::repo;
-use crate::support::infra_repo::{InfraRepo, Plan, STAND_IN_PASSWORD, Terraform, wired_repo};
+use crate::support::infra_repo::{
+    InfraRepo, Plan, STAND_IN_PASSWORD, Terraform, plan_args, wired_repo,
+};
 use infragen::model::{Mode, Model};
-use serde_json::Value;
-use std::collections::BTreeSet;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// What the plan of `env` must contain, given its mode.
@@ -164,8 +167,16 @@ pub(crate) fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infrage
                 group.values["snapshot_window"],
                 settings.snapshot_window.value.as_str()
             );
+            // The blueprint's engine, its ElastiCache version and that version's family.
+            assert_eq!(group.values["engine"], env.redis.engine.value.as_str());
+            assert_eq!(group.values["engine"], settings.engine.as_str());
+            assert_eq!(
+                group.values["engine_version"],
+                settings.engine_version.as_str()
+            );
             plan.one(&format!("{data}.aws_elasticache_subnet_group.redis[0]"));
-            plan.one(&format!("{data}.aws_elasticache_parameter_group.redis[0]"));
+            let params = plan.one(&format!("{data}.aws_elasticache_parameter_group.redis[0]"));
+            assert_eq!(params.values["family"], settings.parameter_family.as_str());
             assert!(
                 !addresses.iter().any(|a| a.starts_with(&format!(
                     "{host}.aws_vpc_security_group_ingress_rule.redis_ip"
@@ -383,6 +394,173 @@ pub(crate) fn assert_dashboard_shows_emitted_metrics(
                     assert_eq!(m[3], format!("{}-{}-{node:03}", model.name, env.name));
                     assert!((1..=env.sizing.nodes.value).contains(&node), "{m:?}");
                 }
+            }
+        }
+    }
+}
+
+/// A local state as if the targeted part of an environment's plan had been applied:
+/// Terraform plans `target` (with its dependencies), every planned resource goes into
+/// `terraform.tfstate` with its planned values, and what only AWS would know (ids, ARNs,
+/// endpoints: unknown in the plan) stands in as fixed values of the schema's type, the
+/// same on every round. The plan runs again on that state until it plans nothing, which
+/// proves the state is what this configuration converges to (the replication group
+/// cannot be created on moto, so it cannot be applied for real). Returns the rounds.
+pub(crate) fn settle_state(t: &Terraform, tf: &Path, env: &str, target: &str) -> usize {
+    let schema: Value = serde_json::from_str(&t.ok(tf, &["providers", "schema", "-json"]))
+        .expect("terraform providers schema -json is JSON");
+    let mut resources: BTreeMap<String, Value> = BTreeMap::new();
+    let mut last: Vec<String> = Vec::new();
+    for round in 1..=8 {
+        let mut args = plan_args(env);
+        args.push(format!("-target={target}"));
+        t.ok(tf, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        let plan: Value =
+            serde_json::from_str(&t.ok(tf, &["show", "-json", &format!("{env}.tfplan")])).unwrap();
+        let changes: Vec<&Value> = plan["resource_changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["mode"] == "managed" && c["change"]["actions"] != json!(["no-op"]))
+            .collect();
+        if changes.is_empty() {
+            return round;
+        }
+        last = changes
+            .iter()
+            .map(|c| {
+                let (b, a) = (&c["change"]["before"], &c["change"]["after"]);
+                let differ: Vec<&String> = a
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, v)| !b.is_null() && &b[k.as_str()] != *v)
+                    .map(|(k, _)| k)
+                    .collect();
+                format!("{} {} {differ:?}", c["address"], c["change"]["actions"])
+            })
+            .collect();
+        for c in changes {
+            let kind = c["type"].as_str().unwrap();
+            let provider = c["provider_name"].as_str().unwrap();
+            let (attributes, version) = if provider == "terraform.io/builtin/terraform" {
+                // terraform_data (the password's stand-in): its output is its input, and
+                // both are dynamic values (stored with their type).
+                let mut a = c["change"]["after"].clone();
+                a["id"] = json!(format!("stand-in-{}", c["address"].as_str().unwrap()));
+                let value = json!({"value": a["input"], "type": "string"});
+                a["input"] = value.clone();
+                a["output"] = value;
+                (a, 0)
+            } else {
+                let rs = &schema["provider_schemas"][provider]["resource_schemas"][kind];
+                assert!(rs.is_object(), "no schema for {kind}");
+                let mut a = c["change"]["after"].clone();
+                stand_in_unknowns(
+                    &mut a,
+                    &c["change"]["after_unknown"],
+                    &rs["block"],
+                    c["address"].as_str().unwrap(),
+                );
+                (a, rs["version"].as_u64().unwrap_or(0))
+            };
+            let key = format!(
+                "{}|{}|{}",
+                c["module_address"].as_str().unwrap_or(""),
+                kind,
+                c["name"].as_str().unwrap()
+            );
+            let entry = resources.entry(key).or_insert_with(|| {
+                let mut r = json!({
+                    "mode": "managed",
+                    "type": kind,
+                    "name": c["name"],
+                    "provider": format!("provider[\"{provider}\"]"),
+                    "instances": [],
+                });
+                if let Some(m) = c["module_address"].as_str() {
+                    r["module"] = json!(m);
+                }
+                r
+            });
+            // What the configuration marks sensitive is sensitive in the state too (or the
+            // plan updates the mark).
+            let sensitive: Vec<Value> = c["change"]["after_sensitive"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| v == &&Value::Bool(true))
+                .map(|(k, _)| json!([{"type": "get_attr", "value": k}]))
+                .collect();
+            let mut instance = json!({
+                "schema_version": version,
+                "attributes": attributes,
+                "sensitive_attributes": sensitive,
+            });
+            if !c["index"].is_null() {
+                instance["index_key"] = c["index"].clone();
+            }
+            let instances = entry["instances"].as_array_mut().unwrap();
+            instances.retain(|i| i["index_key"] != c["index"]);
+            instances.push(instance);
+        }
+        let state = json!({
+            "version": 4,
+            "terraform_version": "1.3.0",
+            "serial": round,
+            "lineage": "infragen-plan-test-stand-in-state",
+            "outputs": {},
+            "resources": resources.values().collect::<Vec<_>>(),
+        });
+        std::fs::write(
+            tf.join("terraform.tfstate"),
+            serde_json::to_string_pretty(&state).unwrap(),
+        )
+        .unwrap();
+    }
+    panic!("the plan of {target} did not settle in 8 rounds on the stand-in state: {last:#?}");
+}
+
+/// Fills what the plan does not know yet with fixed values of each attribute's type.
+fn stand_in_unknowns(after: &mut Value, unknown: &Value, block: &Value, address: &str) {
+    let Some(unknown) = unknown.as_object() else {
+        return;
+    };
+    for (name, u) in unknown {
+        if u == &Value::Bool(true) {
+            let ty = &block["attributes"][name]["type"];
+            let value = match (name.as_str(), ty) {
+                // The running version AWS reports: the configured one's first patch.
+                ("engine_version_actual", _) => {
+                    json!(format!(
+                        "{}.0",
+                        after["engine_version"].as_str().unwrap_or("7.0")
+                    ))
+                }
+                (_, Value::String(s)) if s == "string" => {
+                    json!(format!("stand-in-{address}-{name}"))
+                }
+                (_, Value::String(s)) if s == "number" => json!(1),
+                (_, Value::String(s)) if s == "bool" => json!(false),
+                (_, Value::Array(a)) if a[0] == "list" || a[0] == "set" => json!([]),
+                (_, Value::Array(a)) if a[0] == "map" => json!({}),
+                _ if block["block_types"][name].is_object() => json!([]),
+                _ => Value::Null,
+            };
+            after[name] = value;
+        } else if u.is_object() || u.is_array() {
+            // A nested block or list with some unknown parts.
+            let nested = &block["block_types"][name]["block"];
+            match (after.get_mut(name), u) {
+                (Some(Value::Array(items)), Value::Array(us)) => {
+                    for (item, iu) in items.iter_mut().zip(us) {
+                        stand_in_unknowns(item, iu, nested, address);
+                    }
+                }
+                (Some(item @ Value::Object(_)), Value::Object(_)) => {
+                    stand_in_unknowns(item, u, nested, address)
+                }
+                _ => {}
             }
         }
     }

@@ -435,8 +435,9 @@ pub fn is_slug(s: &str, max: usize) -> bool {
 
 /// The generated backup bucket is `<name>-<env>` + this + the 12-digit account id.
 pub const GENERATED_BUCKET_INFIX: &str = "-redis-backups-";
-/// `redis.version`: x, x.y or x.y.z (the engine decides which are known).
-pub const VERSION_PATTERN: &str = "^[0-9]{1,3}(?:\\.[0-9]{1,3}){0,2}$";
+/// `redis.version`: 7 or 8, 7.x or 7.x.y (each engine's oldest release and the host
+/// packages narrow it further: validation, not the schema, knows the engine).
+pub const VERSION_PATTERN: &str = "^[78](?:\\.[0-9]{1,3}){0,2}$";
 /// `redis.memory.max`: a whole number with a Redis unit.
 pub const MEMORY_PATTERN: &str = "^[0-9]+(?:[bB]|[kKmMgG][bB]?)?$";
 /// `elasticache.maintenance_window`: `ddd:hh:mm-ddd:hh:mm` (UTC).

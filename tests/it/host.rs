@@ -349,7 +349,7 @@ fn switch_to_valkey_keeps_every_key(host: &Host, extra: &[&str], redis_backup: &
     assert!(
         switched
             .log
-            .contains("Switch the engine with the data (redis -> valkey)"),
+            .contains("Switch the engine with the data to valkey"),
         "{}",
         switched.log
     );

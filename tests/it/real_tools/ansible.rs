@@ -89,6 +89,11 @@ pub(super) fn ansible_render(
         "redis_password_retiring": "",
         "ansible_become": false,
         "ansible_python_interpreter": t.venv_bin.join("python"),
+        // The controller has Debian 12's redis-server only: a Valkey environment's
+        // config (the same syntax) is checked by it here, and by Valkey itself on the
+        // booted hosts (`host::debian_13_converges_with_valkey_8_1`, the switch).
+        "redis_server_binary": "redis-server",
+        "redis_data_dir": "/var/lib/redis",
     });
     if let Some(p) = live_port {
         values["redis_port"] = p.into();

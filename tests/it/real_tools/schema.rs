@@ -194,9 +194,11 @@ fn schema_and_validator_agree_on_edge_values() {
         (
             "redis.version",
             "  version: \"7.0\"",
-            ["7", "7.0", "7.2.4", "7.1234", "6.2", "8.0", "7.x"]
-                .map(|v| format!("\"{v}\""))
-                .to_vec(),
+            [
+                "7", "7.0", "7.2.4", "7.1234", "6.2", "8.0", "9.0", "10.0", "7.x",
+            ]
+            .map(|v| format!("\"{v}\""))
+            .to_vec(),
         ),
         (
             "redis.memory.max",

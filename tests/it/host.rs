@@ -343,7 +343,9 @@ fn switch_to_valkey_keeps_every_key(host: &Host, extra: &[&str], redis_backup: &
     assert_eq!(redis_cli(6379, Some(&pw), &["DBSIZE"]), before);
     assert!(host.on_host("test -e /usr/sbin/policy-rc.d || echo gone") == "gone");
 
-    host.on_host("rm /etc/systemd/system/valkey-server.service.d/zz-test-broken.conf");
+    host.on_host(
+        "rm /etc/systemd/system/valkey-server.service.d/zz-test-broken.conf && systemctl daemon-reload",
+    );
     let switched = host.converge(&ansible, "dev", extra);
     assert_converged(&switched, "the switch to Valkey");
     assert!(
@@ -376,6 +378,21 @@ fn switch_to_valkey_keeps_every_key(host: &Host, extra: &[&str], redis_backup: &
     let again = host.converge(&ansible, "dev", extra);
     assert_converged(&again, "after the switch");
     assert_eq!(again.changed, 0, "{}", again.log);
+    // The jobs follow the engine: a backup (valkey-check-rdb on the snapshot) and a
+    // metrics run against Valkey succeed.
+    for unit in ["redis-backup.service", "redis-metrics.service"] {
+        host.on_host(&format!("systemctl start {unit}"));
+        assert_eq!(systemd_prop(host, unit, "Result"), "success", "{unit}");
+    }
+    let settings = host.on_host("cat /etc/infragen/redis-backup.env");
+    for line in [
+        "REDIS_CHECK_RDB=valkey-check-rdb",
+        "REDIS_CLI=valkey-cli",
+        "REDIS_SERVICE=valkey-server",
+        "REDIS_DATA_DIR=/var/lib/valkey",
+    ] {
+        assert!(settings.contains(line), "{line}: {settings}");
+    }
 
     // A backup taken under Redis restores into Valkey.
     assert_eq!(
@@ -538,14 +555,7 @@ fn debian_11_is_refused_and_its_redis_left_alone() {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn debian_13_converges_with_redis_8_and_refuses_a_switch_to_valkey() {
     let _one = serial();
-    let out = generated(&shipped());
-    let ansible = out.path().join("out/ansible");
-    let host = Host::boot("trixie");
-    assert_converged(&host.converge(&ansible, "dev", &[]), "first");
-    let second = host.converge(&ansible, "dev", &[]);
-    assert_converged(&second, "second");
-    assert_eq!(second.changed, 0, "{}", second.log);
-    let pw = host.password("dev");
+    let (host, pw) = trixie_converged_twice(&shipped());
     assert!(host.on_host("redis-server --version").contains("v=8."));
     assert!(redis_cli(6379, None, &["PING"]).contains("NOAUTH"));
     assert_eq!(config_get(&host, "maxmemory"), (256u64 << 20).to_string());
@@ -589,14 +599,7 @@ fn debian_13_converges_with_redis_8_and_refuses_a_switch_to_valkey() {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn debian_13_converges_with_valkey_8_1() {
     let _one = serial();
-    let out = generated(&on_valkey("8.1"));
-    let ansible = out.path().join("out/ansible");
-    let host = Host::boot("trixie");
-    assert_converged(&host.converge(&ansible, "dev", &[]), "first");
-    let second = host.converge(&ansible, "dev", &[]);
-    assert_converged(&second, "second");
-    assert_eq!(second.changed, 0, "{}", second.log);
-    let pw = host.password("dev");
+    let (host, pw) = trixie_converged_twice(&on_valkey("8.1"));
     assert!(host.on_host("valkey-server --version").contains("v=8.1"));
     assert_eq!(
         systemd_prop(&host, "valkey-server", "ActiveState"),
@@ -620,6 +623,20 @@ fn debian_13_converges_with_valkey_8_1() {
     assert_eq!(config_get(&host, "maxmemory"), (256u64 << 20).to_string());
     assert_eq!(config_get(&host, "appendonly"), "yes");
     assert!(redis_cli(6379, Some(&pw), &["FLUSHALL"]).contains("NOPERM"));
+}
+
+/// A new Debian 13 host converged twice with `blueprint`'s dev (the second run must
+/// change nothing); the host and dev's application password.
+fn trixie_converged_twice(blueprint: &str) -> (Host, String) {
+    let out = generated(blueprint);
+    let ansible = out.path().join("out/ansible");
+    let host = Host::boot("trixie");
+    assert_converged(&host.converge(&ansible, "dev", &[]), "first");
+    let second = host.converge(&ansible, "dev", &[]);
+    assert_converged(&second, "second");
+    assert_eq!(second.changed, 0, "{}", second.log);
+    let pw = host.password("dev");
+    (host, pw)
 }
 
 /// The shipped blueprint with `redis.engine: valkey` at `version`.

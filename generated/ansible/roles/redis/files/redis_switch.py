@@ -179,7 +179,8 @@ def start_with(service, argv_extra):
         with open(os.path.join(drop_dir, DROP_IN), "w", encoding="utf-8") as f:
             f.write("# infragen's engine switch: this start only.\n[Service]\nExecStart=\n")
             f.write("ExecStart=" + " ".join(argv) + "\n")
-        systemctl("daemon-reload")
+    # Also without options: the unit as it is on disk now (drop-ins written or removed).
+    systemctl("daemon-reload")
     code, out = systemctl("start", service)
     if code != 0:
         raise SwitchError(f"{service} did not start: {out}")

@@ -326,8 +326,8 @@ pub const ROWS: &[Row] = &[
         SelfHosted,
         Any,
         Restart,
-        "the role switches the host's engine with its data: it checks the new engine reads the running one's RDB format (and stops before touching anything if not), saves the dataset on stop, starts the new engine's service on it, proves every key is there and removes the old service; a failure midway starts the old engine again on its untouched data; same port, password and endpoint",
-        "run the playbook in a quiet hour: the switch is a restart (seconds); docs/<env>/REDIS_RUNBOOK.md, \"Switch the engine\"",
+        "the role switches the host's engine with its data: it checks the new engine reads the running one's RDB format (and stops before touching anything if not), saves the dataset on stop, loads it in a private instance of the new engine and proves every key is there, then starts the new service and removes the old one; until the new service serves, a failure starts the old engine again on what it saved; same port, password and endpoint",
+        "run the playbook in a quiet hour: no server answers from the stop to the start (a save, a check, a copy and a load of the dataset); docs/<env>/REDIS_RUNBOOK.md, \"Switch the engine\"",
     ),
     row(
         Field::RedisEngine,

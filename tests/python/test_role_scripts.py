@@ -502,3 +502,88 @@ class UnitLimits(unittest.TestCase):
         result, _calls = self.unit(shown, {"MemoryMax": "400000000"})
         self.assertEqual(result["restart"], [])
         self.assertEqual(shown["MemoryMax"], "400000000")
+
+
+import redis_switch  # noqa: E402
+
+
+class EngineSwitch(unittest.TestCase):
+    """The switch's judgement: the RDB formats, the outputs it reads."""
+
+    def test_versions_are_read_from_both_engines(self):
+        self.assertEqual(
+            redis_switch.engine_release("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc"),
+            ("redis", (7, 0, 15)),
+        )
+        self.assertEqual(
+            redis_switch.engine_release("Valkey server v=8.1.1 sha=00000000:0 malloc=jemalloc"),
+            ("valkey", (8, 1, 1)),
+        )
+        with self.assertRaises(redis_switch.SwitchError):
+            redis_switch.engine_release("redis-server: command not found")
+
+    def test_rdb_formats_decide(self):
+        cases = [
+            # (from engine, its release, to engine, its release, the data survives)
+            ("redis", (7, 0, 15), "valkey", (8, 0, 1), True),
+            ("redis", (7, 2, 4), "valkey", (8, 1, 1), True),
+            ("redis", (8, 0, 2), "valkey", (8, 1, 1), False),
+            ("redis", (7, 4, 0), "valkey", (9, 0, 0), False),
+            ("valkey", (8, 0, 1), "redis", (7, 0, 15), False),
+            ("valkey", (8, 1, 1), "redis", (8, 0, 2), True),
+            ("valkey", (9, 0, 0), "redis", (8, 0, 2), False),
+        ]
+        for old, v, new, w, ok in cases:
+            rdb = redis_switch.rdb_writes(old, v)
+            self.assertEqual(redis_switch.reads_rdb(new, w, rdb), ok, (old, v, new, w))
+
+    def test_check_rdb_output_is_parsed(self):
+        out = (
+            "[offset 0] Checking RDB file dump.rdb\n[offset 27] AUX FIELD redis-ver = '7.0.15'\n"
+            "[offset 18530] Checksum OK\n[offset 18530] \\o/ RDB looks OK! \\o/\n"
+            "[info] 851 keys read\n[info] 1 expires\n[info] 0 already expired\n"
+        )
+        with tempfile.TemporaryDirectory() as d:
+            tool = os.path.join(d, "check-rdb")
+            with open(tool, "w", encoding="utf-8") as f:
+                f.write("#!/bin/sh\ncat <<'OUT'\n" + out + "OUT\n")
+            os.chmod(tool, 0o700)
+            self.assertEqual(redis_switch.check_rdb(tool, "dump.rdb"), (851, 1))
+            with open(tool, "w", encoding="utf-8") as f:
+                f.write('#!/bin/sh\necho "--- RDB ERROR DETECTED ---"\n')
+                f.write('echo "[offset 9] Can\'t handle RDB format version 12"\nexit 1\n')
+            with self.assertRaises(redis_switch.SwitchError) as e:
+                redis_switch.check_rdb(tool, "dump.rdb")
+            self.assertIn("RDB format version 12", str(e.exception))
+
+    def test_keys_sum_every_database(self):
+        info = (
+            "# Keyspace\r\ndb0:keys=850,expires=1,avg_ttl=3599\r\n"
+            "db3:keys=2,expires=0,avg_ttl=0\r\n"
+        )
+        self.assertEqual(redis_switch.keys(info), (852, 1))
+        self.assertEqual(redis_switch.keys("# Keyspace\r\n"), (0, 0))
+
+    def test_the_old_engine_is_reached_on_its_own_port(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+            f.write("# port 1\nbind 0.0.0.0\nport 6380\n")
+        self.addCleanup(os.unlink, f.name)
+        self.assertEqual(redis_switch.config_port(f.name), 6380)
+
+    def test_the_copy_never_follows_a_planted_link(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "dump.rdb")
+            with open(src, "wb") as f:
+                f.write(b"REDIS0010")
+            victim = os.path.join(d, "victim")
+            with open(victim, "w", encoding="utf-8") as f:
+                f.write("root's")
+            dst = os.path.join(d, "new.rdb")
+            os.symlink(victim, dst + ".switch")
+            user = __import__("pwd").getpwuid(os.getuid()).pw_name
+            redis_switch.copy_private(src, dst, user)
+            with open(victim, encoding="utf-8") as f:
+                self.assertEqual(f.read(), "root's")
+            with open(dst, "rb") as f:
+                self.assertEqual(f.read(), b"REDIS0010")
+            self.assertEqual(os.stat(dst).st_mode & 0o777, 0o660)

@@ -1,39 +1,48 @@
 # Switches the host from one engine to the other (Redis <-> Valkey) with its data, run
 # by the redis role as root when the blueprint's redis.engine names the engine that is
-# not running. Both engines listen on the same port, so the old one stops before the
-# new one starts; the old one's data directory is only ever read, so a failure at any
-# step starts the old engine again on exactly what it had.
+# not the one installed. Both engines listen on the same port, so the old one stops
+# before the new one starts. The old data directory gets the old engine's own saves and
+# nothing else (the copy is read from it), so until the new engine serves, a failure
+# starts the old engine again on what it saved at the stop.
 #
 #   redis_switch.py check --from-version-of BIN --to-version V
 #       Before anything is touched: can the target release V read the RDB format the
 #       running server (BIN --version) writes? Exits 0 yes, 3 no (the reason printed).
-#   redis_switch.py switch --from SERVICE:DATA_DIR --to SERVICE:DATA_DIR:USER
-#                          --check-rdb BIN --port N --password-file FILE [--aof]
-#       1. the running server saves on stop (CONFIG SET shutdown-on-sigterm save) and the
-#          keys it holds are counted; 2. a fresh snapshot is checked with the target's
-#          check-rdb before the old engine stops (its format is what decides); 3. the old
-#          service stops, its final RDB is checked again and copied (never moved) into
-#          the new data directory, any AOF there set aside; 4. the new service starts on
-#          it with AOF off for this start only (with AOF on and no AOF yet, a server
-#          starts empty and ignores the RDB), every key is proven there, then AOF is
-#          switched on live and the rewrite awaited; 5. on any failure the new service
-#          stops and the old one starts again. Prints JSON of what it did.
+#   redis_switch.py switch --from SERVICE:DATA_DIR:CONFIG --to SERVICE:DATA_DIR:USER:BIN
+#                          --check-rdb BIN --user NAME --password-file FILE --port N [--aof]
+#       1. refused while the new service runs; the running server (on the port its own
+#          CONFIG names) is asked for a fresh snapshot (BGSAVE SCHEDULE), which the
+#          target's check-rdb must read, and to save on stop (shutdown-on-sigterm save);
+#       2. the old service stops (its final save holds every write), the RDB is checked
+#          again and copied (never moved: the old data directory keeps it) into the new
+#          data directory, any AOF there set aside;
+#       3. a private instance of the new engine (no TCP port, a root-only socket, AOF
+#          off) loads the copy: its key count must be the snapshot's; with AOF wanted it
+#          switches AOF on and writes it (with AOF on and no AOF yet a server starts
+#          empty and ignores the RDB), then stops;
+#       4. the new service starts as the unit says and serves; the old one is disabled
+#          (it would race for the port at the next boot).
+#       Until the new service serves, any failure disables it and starts the old one on
+#       its own data (no client wrote to the new one). Prints JSON of what it did.
 # Exit codes: 0 switched, 1 failed and the old engine runs again, 2 failed and the old
 # engine could not be started again (the message says what to do), 3 refused.
 import argparse
+import contextlib
 import json
 import os
+import pwd
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from infragen_resp import RedisError, command, connect, parse_info, read_password
 
-ADMIN_USER = "infragen-admin"
-DROP_IN_DIR = "/run/systemd/system/{}.service.d"
-DROP_IN = "infragen-switch.conf"
+# The private instance's user (it exists only there).
+PRIVATE_USER = "infragen-switch"
 
 
 class SwitchError(Exception):
@@ -93,21 +102,12 @@ def active(service):
     return systemctl("is-active", "--quiet", service)[0] == 0
 
 
-def exec_start(service):
-    """The unit's ExecStart argv (systemctl show's `argv[]=...;` form)."""
-    _, out = systemctl("show", "--property", "ExecStart", "--value", service)
-    m = re.search(r"argv\[\]=([^;]*);", out)
-    if not m:
-        raise SwitchError(f"cannot read {service}'s ExecStart: {out!r}")
-    return m.group(1).split()
-
-
-def admin(port, password, *args, attempts=1):
+def admin(port, password, *args, attempts=1, user="infragen-admin"):
     """One command as the role's admin user; retried while the server starts or loads."""
     last = None
     for _ in range(attempts):
         try:
-            sock, f = connect("127.0.0.1", port, ADMIN_USER, password)
+            sock, f = connect("127.0.0.1", port, user, password)
             with sock:
                 return command(f, *args)
         except (RedisError, OSError) as e:
@@ -133,18 +133,29 @@ def check_rdb(binary, path):
     text = out.stdout + out.stderr
     read = re.search(r"(\d+) keys read", text)
     if out.returncode != 0 or not read:
-        reason = [line for line in text.splitlines() if "error" in line.lower()][-2:]
-        reason = reason or text.splitlines()[-2:]
-        raise SwitchError(f"{binary} refuses {path}: " + " / ".join(reason))
+        # check-rdb's verdict: "--- RDB ERROR DETECTED ---", then the offset and reason.
+        lines = [line for line in text.splitlines() if line.strip()]
+        if "--- RDB ERROR DETECTED ---" in lines:
+            lines = lines[lines.index("--- RDB ERROR DETECTED ---") + 1 :]
+        raise SwitchError(f"{binary} refuses {path}: " + " / ".join(lines[:2]))
     expires = re.search(r"(\d+) expires", text)
     return int(read.group(1)), int(expires.group(1)) if expires else 0
 
 
-def wait_rdb_saved(port, password, since):
-    """A BGSAVE of the running server finished after `since`."""
-    admin(port, password, "BGSAVE")
+def wait_rdb_saved(port, password, since, user):
+    """A BGSAVE of the running server finished after `since` (one already running, or
+    an AOF rewrite, is waited for: SCHEDULE)."""
     for _ in range(1200):
-        info = parse_info(admin(port, password, "INFO", "persistence"))
+        try:
+            admin(port, password, "BGSAVE", "SCHEDULE", user=user)
+            break
+        except SwitchError as e:
+            # The backup timer's or a save rule's own BGSAVE: wait for it, then ours.
+            if "already in progress" not in str(e):
+                raise
+            time.sleep(0.5)
+    for _ in range(1200):
+        info = parse_info(admin(port, password, "INFO", "persistence", user=user))
         saved = int(info.get("rdb_last_save_time", 0)) >= since
         if info.get("rdb_bgsave_in_progress") == "0" and saved:
             if info.get("rdb_last_bgsave_status") != "ok":
@@ -154,70 +165,150 @@ def wait_rdb_saved(port, password, since):
     raise SwitchError("the running server's snapshot did not finish in 10 minutes")
 
 
-def wait_aof_rewritten(port, password):
-    for _ in range(1200):
-        info = parse_info(admin(port, password, "INFO", "persistence"))
-        if (
-            info.get("aof_enabled") == "1"
-            and info.get("aof_rewrite_in_progress") == "0"
-            and info.get("aof_rewrite_scheduled") == "0"
-        ):
+def config_port(path):
+    """The `port` line of the old engine's config (where it listens now)."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "port":
+                return int(parts[1])
+    return 6379
+
+
+def copy_private(src, dst, user):
+    """src to dst as `user`'s, 0660: never through a link an engine user planted."""
+    tmp = dst + ".switch"
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as out, open(src, "rb") as source:
+        shutil.copyfileobj(source, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+        ids = pwd.getpwnam(user)
+        os.fchown(out.fileno(), ids.pw_uid, ids.pw_gid)
+        os.fchmod(out.fileno(), 0o660)
+    os.replace(tmp, dst)
+
+
+class Private:
+    """The new engine on `data_dir`, reachable only by root on a unix socket."""
+
+    def __init__(self, binary, data_dir, user):
+        self.run_dir = tempfile.mkdtemp(prefix="infragen-switch-")
+        ids = pwd.getpwnam(user)
+        os.chown(self.run_dir, ids.pw_uid, ids.pw_gid)
+        os.chmod(self.run_dir, 0o700)
+        self.sock = os.path.join(self.run_dir, "server.sock")
+        self.log = open(os.path.join(self.run_dir, "server.log"), "w+")  # noqa: SIM115
+        argv = [binary, "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700"]
+        argv += ["--dir", data_dir, "--dbfilename", "dump.rdb", "--appendonly", "no"]
+        argv += ["--save", "", "--daemonize", "no", "--supervised", "no", "--logfile", ""]
+        argv += ["--user", PRIVATE_USER, "on", "nopass", "~*", "&*", "+@all"]
+        self.proc = subprocess.Popen(
+            ["runuser", "-u", user, "--", *argv],  # noqa: S607
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def call(self, *args):
+        for _ in range(1200):
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                tail = self.log.read().splitlines()[-3:]
+                raise SwitchError("the new engine did not load the data: " + " / ".join(tail))
+            try:
+                with socket.socket(socket.AF_UNIX) as sock:
+                    sock.settimeout(600)
+                    sock.connect(self.sock)
+                    f = sock.makefile("rwb")
+                    command(f, "AUTH", PRIVATE_USER, "x")
+                    return command(f, *args)
+            except (OSError, RedisError) as e:
+                if isinstance(e, RedisError) and not str(e).startswith("LOADING"):
+                    raise
+                time.sleep(0.5)
+        raise SwitchError("the new engine did not answer in 10 minutes")
+
+    def close(self):
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError, RedisError, SwitchError):
+                self.call("SHUTDOWN", "NOSAVE")
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def load_privately(ns, new_dir, new_user, new_bin, saved, saved_expires):
+    """The copy loaded by a private instance; with --aof, the AOF written from it."""
+    private = Private(new_bin, new_dir, new_user)
+    try:
+        loaded, _ = keys(private.call("INFO", "keyspace"))
+        # Keys with a TTL may expire between the save and the load; nothing else goes.
+        if not saved - saved_expires <= loaded <= saved:
+            raise SwitchError(f"the new engine loaded {loaded} keys, the snapshot holds {saved}")
+        if ns.aof:
+            private.call("CONFIG", "SET", "appendonly", "yes")
+            for _ in range(1200):
+                info = parse_info(private.call("INFO", "persistence"))
+                if (
+                    info.get("aof_rewrite_in_progress") == "0"
+                    and info.get("aof_rewrite_scheduled") == "0"
+                    and info.get("aof_enabled") == "1"
+                ):
+                    break
+                time.sleep(0.5)
+            else:
+                raise SwitchError("the AOF rewrite did not finish in 10 minutes")
             if info.get("aof_last_bgrewrite_status") != "ok":
                 raise SwitchError("the AOF rewrite failed (aof_last_bgrewrite_status)")
-            return
-        time.sleep(0.5)
-    raise SwitchError("the AOF rewrite did not finish in 10 minutes")
-
-
-def start_with(service, argv_extra):
-    """Starts `service`, for this start only with `argv_extra` after its ExecStart."""
-    drop_dir = DROP_IN_DIR.format(service)
-    if argv_extra:
-        os.makedirs(drop_dir, exist_ok=True)
-        argv = exec_start(service) + argv_extra
-        with open(os.path.join(drop_dir, DROP_IN), "w", encoding="utf-8") as f:
-            f.write("# infragen's engine switch: this start only.\n[Service]\nExecStart=\n")
-            f.write("ExecStart=" + " ".join(argv) + "\n")
-    # Also without options: the unit as it is on disk now (drop-ins written or removed).
-    systemctl("daemon-reload")
-    code, out = systemctl("start", service)
-    if code != 0:
-        raise SwitchError(f"{service} did not start: {out}")
-
-
-def forget_start_options(service):
-    path = os.path.join(DROP_IN_DIR.format(service), DROP_IN)
-    if os.path.exists(path):
-        os.remove(path)
-        systemctl("daemon-reload")
+        return loaded
+    finally:
+        private.close()
 
 
 def switch(ns):
-    old_service, old_dir = ns.from_.split(":")
-    new_service, new_dir, new_user = ns.to.split(":")
+    old_service, old_dir, old_config = ns.from_.split(":")
+    new_service, new_dir, new_user, new_bin = ns.to.split(":")
     password = read_password(ns.password_file)
     done = []
     old_rdb = os.path.join(old_dir, "dump.rdb")
     new_rdb = os.path.join(new_dir, "dump.rdb")
 
-    # 1-2: while the old engine runs, nothing changes but a snapshot and a setting.
+    def admin_old(*args, attempts=1):
+        return admin(port, password, *args, attempts=attempts, user=ns.user)
+
+    if active(new_service):
+        print(json.dumps({"switched": False, "error": f"{new_service} runs", "done": done}))
+        print(
+            f"the switch is refused: {new_service} runs already beside {old_service}",
+            file=sys.stderr,
+        )
+        return 3
+    # 1: while the old engine runs, nothing changes but a snapshot and a setting.
     try:
-        before, _ = keys(admin(ns.port, password, "INFO", "keyspace"))
-        wait_rdb_saved(ns.port, password, int(time.time()))
+        port = config_port(old_config)
+        before, _ = keys(admin_old("INFO", "keyspace"))
+        wait_rdb_saved(port, password, int(time.time()), ns.user)
         check_rdb(ns.check_rdb, old_rdb)
-        admin(ns.port, password, "CONFIG", "SET", "shutdown-on-sigterm", "save")
+        admin_old("CONFIG", "SET", "shutdown-on-sigterm", "save")
     except (SwitchError, RedisError, OSError, subprocess.SubprocessError) as e:
+        systemctl("disable", new_service)
         print(json.dumps({"switched": False, "error": str(e), "done": done}))
         print(
-            f"the switch is refused: {e}. Nothing was touched: {old_service} keeps running"
-            " with its data.",
+            f"the switch is refused: {e}. {old_service} keeps running with its data"
+            f" ({new_service} is installed and disabled).",
             file=sys.stderr,
         )
         return 3
     done.append(f"{ns.check_rdb} reads a fresh snapshot of {old_service} ({before} keys)")
 
     try:
-        # 3: stop; the final save on stop holds every write up to the stop.
+        # 2: stop; the final save on stop holds every write up to the stop.
         stopped_at = time.time()
         code, out = systemctl("stop", old_service)
         if code != 0 or active(old_service):
@@ -227,58 +318,56 @@ def switch(ns):
         saved, saved_expires = check_rdb(ns.check_rdb, old_rdb)
         done.append(f"stopped {old_service}; its final snapshot holds {saved} keys")
         aof = os.path.join(new_dir, "appendonlydir")
-        if os.path.exists(aof):
+        if os.path.lexists(aof):
             aside = f"{aof}.before-switch-{int(time.time())}"
             os.rename(aof, aside)
             done.append(f"set aside {aof} as {aside}")
-        tmp = new_rdb + ".switch"
-        shutil.copyfile(old_rdb, tmp)
-        shutil.chown(tmp, new_user, new_user)
-        os.chmod(tmp, 0o660)
-        os.replace(tmp, new_rdb)
+        copy_private(old_rdb, new_rdb, new_user)
         done.append(f"copied {old_rdb} to {new_rdb}")
 
-        # 4: the new engine on that RDB, AOF off for this start only.
-        start_with(new_service, ["--appendonly", "no"] if ns.aof else [])
-        info = admin(ns.port, password, "INFO", "keyspace", attempts=1200)
-        after, _ = keys(info)
-        # Keys with a TTL may expire between the save and the load; nothing else goes.
-        if after < saved - saved_expires or after > saved:
-            raise SwitchError(f"{new_service} holds {after} keys, the snapshot {saved}")
-        done.append(f"started {new_service}: {after} of {saved} keys")
-        if ns.aof:
-            admin(ns.port, password, "CONFIG", "SET", "appendonly", "yes")
-            wait_aof_rewritten(ns.port, password)
-            done.append("switched AOF on live; the rewrite holds the dataset")
-        forget_start_options(new_service)
+        # 3: loaded and proven where no client reaches it.
+        loaded = load_privately(ns, new_dir, new_user, new_bin, saved, saved_expires)
+        done.append(
+            f"{new_bin} loaded {loaded} of {saved} keys" + (" and wrote its AOF" if ns.aof else "")
+        )
+
+        # 4: the service, as its unit and config say.
+        systemctl("unmask", "--runtime", new_service)
+        systemctl("enable", new_service)
+        code, out = systemctl("start", new_service)
+        if code != 0:
+            raise SwitchError(f"{new_service} did not start: {out}")
     except (SwitchError, RedisError, OSError, subprocess.SubprocessError) as e:
         systemctl("stop", new_service)
-        forget_start_options(new_service)
+        systemctl("disable", new_service)
         code, out = systemctl("start", old_service)
-        back = code == 0 and admin_ok(ns.port, password)
-        print(
-            json.dumps(
-                {
-                    "switched": False,
-                    "error": str(e),
-                    "done": done,
-                    "old_engine_running": back,
-                }
-            )
-        )
+        back = code == 0 and admin_ok(port, password, ns.user)
+        print(json.dumps({"switched": False, "error": str(e), "done": done, "old_running": back}))
         print(f"the switch failed: {e}", file=sys.stderr)
         if back:
             print(f"{old_service} runs again on its own data", file=sys.stderr)
             return 1
         print(f"{old_service} did not start again: {out}; start it by hand", file=sys.stderr)
         return 2
+
+    # The new engine serves: clients write to it, so there is no way back from here.
+    systemctl("disable", old_service)
+    after, _ = keys(admin(ns.port, password, "INFO", "keyspace", attempts=1200, user=ns.user))
+    done.append(f"{new_service} serves {after} keys; {old_service} is disabled")
+    if after < loaded - saved_expires:
+        print(json.dumps({"switched": True, "error": "keys missing", "done": done}))
+        print(
+            f"{new_service} serves {after} keys, {loaded} were loaded: look at its log",
+            file=sys.stderr,
+        )
+        return 2
     print(json.dumps({"switched": True, "keys_before": before, "keys_after": after, "done": done}))
     return 0
 
 
-def admin_ok(port, password):
+def admin_ok(port, password, user):
     try:
-        admin(port, password, "PING", attempts=120)
+        admin(port, password, "PING", attempts=120, user=user)
         return True
     except SwitchError:
         return False
@@ -295,6 +384,7 @@ def main(argv):
     s.add_argument("--from", dest="from_", required=True)
     s.add_argument("--to", required=True)
     s.add_argument("--check-rdb", required=True)
+    s.add_argument("--user", default="infragen-admin")
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--password-file", required=True)
     s.add_argument("--aof", action="store_true")

@@ -219,6 +219,13 @@ pub struct Consumer {
     /// Terraform reference, valid in the root module, to the consumer's IAM role name,
     /// e.g. `module.lambda.dialer_role_name`.
     pub iam_role: Sp<String>,
+    /// The keys its own Redis user may touch: glob patterns such as `campaign:*`
+    /// (default `["*"]`, every key).
+    pub keys: Option<Sp<Vec<Sp<String>>>>,
+    /// `read_write` (read and write commands on its keys) or `read_only` (default
+    /// `read_write`). Never administration or dangerous commands.
+    #[schemars(extend("enum" = rules::ConsumerAccess::NAMES))]
+    pub access: Option<Sp<String>>,
 }
 
 /// Alarms and the metrics they read.
@@ -355,8 +362,28 @@ pub struct RedisLayer {
     /// Commands refused to every client (default [FLUSHALL, FLUSHDB]).
     pub blocked_commands: Option<Sp<Vec<Sp<String>>>>,
     pub auth: Option<AuthLayer>,
+    pub tls: Option<TlsLayer>,
     pub memory: Option<MemoryLayer>,
     pub persistence: Option<PersistenceLayer>,
+}
+
+/// Encryption in transit. ElastiCache always encrypts (AUTH and users require it); on
+/// the host the role keeps a private CA and the server's certificate, renewed before
+/// expiry, and publishes the CA certificate for consumers to verify the server with.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsLayer {
+    /// Serve TLS on `redis.port` and close the plaintext port to the network (default
+    /// true). false: plaintext on the network (the opt-out; say why in the blueprint).
+    pub enabled: Option<Sp<bool>>,
+    /// Days the host's server certificate is valid, 7 to 825 (default 90); it is
+    /// renewed when a third of that is left.
+    #[schemars(range(min = rules::TLS_CERT_DAYS.min, max = rules::TLS_CERT_DAYS.max))]
+    pub cert_days: Option<Sp<Int>>,
+    /// A second, plaintext port for consumers that have not moved to TLS yet (the
+    /// migration of a running deployment); remove it once they have.
+    #[schemars(range(min = rules::PORT.min, max = rules::PORT.max))]
+    pub plaintext_port: Option<Sp<Int>>,
 }
 
 /// The AUTH password and its secret.
@@ -379,6 +406,10 @@ pub struct AuthLayer {
     pub secret_recovery_days: Option<Sp<Int>>,
     /// A customer KMS key for the secret (default: the AWS-managed key).
     pub kms_key_arn: Option<Sp<String>>,
+    /// Keep the one password every consumer shared before each had its own user (the
+    /// `default` user): true only while consumers move to their own credentials
+    /// (default false: the `default` user is off).
+    pub shared_password: Option<Sp<bool>>,
 }
 
 /// Memory limit and eviction.

@@ -62,6 +62,10 @@ fields! {
     AuthSecretName = "redis.auth.secret_name";
     AuthSecretRecoveryDays = "redis.auth.secret_recovery_days";
     AuthKmsKeyArn = "redis.auth.kms_key_arn";
+    AuthSharedPassword = "redis.auth.shared_password";
+    TlsEnabled = "redis.tls.enabled";
+    TlsCertDays = "redis.tls.cert_days";
+    TlsPlaintextPort = "redis.tls.plaintext_port";
     MemoryMax = "redis.memory.max";
     MemoryPolicy = "redis.memory.policy";
     RdbSnapshots = "redis.persistence.rdb_snapshots";

@@ -148,6 +148,49 @@ pub struct Consumer {
     pub name: String,
     pub security_group: String,
     pub iam_role: String,
+    /// The key patterns its own Redis user may touch (`["*"]` by default).
+    pub keys: Vec<String>,
+    /// `read_write` or `read_only`.
+    pub access: &'static str,
+}
+
+impl Consumer {
+    /// The ACL rules of its own user, after `reset on` and its passwords: its key
+    /// patterns, no channels, and the commands of its access level, never
+    /// administration (`@admin`) or dangerous ones (`@dangerous`: KEYS, FLUSHALL,
+    /// MIGRATE, DEBUG, ...). The same string is the ElastiCache user's access string.
+    pub fn acl_rules(&self, blocked: &[String]) -> String {
+        let mut rules: Vec<String> = self.keys.iter().map(|k| format!("~{k}")).collect();
+        rules.push("resetchannels".into());
+        rules.push("-@all".into());
+        match self.access {
+            "read_only" => rules.extend(["+@read", "+@connection"].map(String::from)),
+            _ => rules.extend(
+                [
+                    "+@read",
+                    "+@write",
+                    "+@transaction",
+                    "+@scripting",
+                    "+@connection",
+                ]
+                .map(String::from),
+            ),
+        }
+        // INFO is @dangerous (it shows the server), but clients' ready checks send it.
+        rules.extend(
+            [
+                "-@admin",
+                "-@dangerous",
+                "+info",
+                "-script|flush",
+                "-script|kill",
+                "-function",
+            ]
+            .map(String::from),
+        );
+        rules.extend(blocked.iter().map(|c| format!("-{}", c.to_lowercase())));
+        rules.join(" ")
+    }
 }
 
 /// Metrics and alarms of one environment.
@@ -238,6 +281,13 @@ pub struct Redis {
     pub secret_name: Val<String>,
     pub secret_recovery_days: Val<u32>,
     pub kms_key_arn: Option<Val<String>>,
+    /// The `default` user keeps the shared password (a migration to per-consumer users).
+    pub shared_password: Val<bool>,
+    /// TLS on the host (ElastiCache always encrypts in transit).
+    pub tls_enabled: Val<bool>,
+    pub tls_cert_days: Val<u32>,
+    /// A plaintext port beside the TLS one, while consumers move (TLS only).
+    pub plaintext_port: Option<Val<u16>>,
     pub maxmemory: Val<MemSize>,
     pub maxmemory_policy: Val<EvictionPolicy>,
     pub snapshots: Val<Vec<Snapshot>>,
@@ -385,8 +435,12 @@ impl Model {
             .iter()
             .map(|c| {
                 json!(format!(
-                    "{} sg={} role={}",
-                    c.name, c.security_group, c.iam_role
+                    "{} sg={} role={} keys={} access={}",
+                    c.name,
+                    c.security_group,
+                    c.iam_role,
+                    c.keys.join(","),
+                    c.access
                 ))
             })
             .collect();
@@ -413,6 +467,12 @@ impl Model {
         out.val(&r.secret_recovery_days, |n| json!(n), u32::to_string);
         if let Some(k) = &r.kms_key_arn {
             out.text(k);
+        }
+        out.val(&r.shared_password, |b| json!(b), bool::to_string);
+        out.val(&r.tls_enabled, |b| json!(b), bool::to_string);
+        out.val(&r.tls_cert_days, |n| json!(n), u32::to_string);
+        if let Some(p) = &r.plaintext_port {
+            out.val(p, |p| json!(p), u16::to_string);
         }
         out.val(&r.maxmemory, |m| json!(m.text), size);
         out.val(

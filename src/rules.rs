@@ -169,9 +169,18 @@ pub const BACKUP_MAX_AGE_HOURS: IntRule = int(
     "2 to 720 hours, more than the backup interval (default: the interval + 2)",
 );
 
+pub const TLS_CERT_DAYS: IntRule = int(
+    Field::TlsCertDays,
+    7,
+    825,
+    90,
+    "7 to 825 days (default 90); renewed when a third is left",
+);
+
 /// Every integer rule, for the schema agreement test.
 pub const INT_RULES: &[IntRule] = &[
     PORT,
+    TLS_CERT_DAYS,
     PASSWORD_LENGTH,
     SECRET_RECOVERY_DAYS,
     NODES,
@@ -372,6 +381,20 @@ string_enum! {
         VolatileTtl = "volatile-ttl",
     }
 }
+
+string_enum! {
+    /// What a consumer's own Redis user may do with its keys.
+    ConsumerAccess {
+        /// Read and write commands, transactions, scripts on its keys.
+        ReadWrite = "read_write",
+        /// Read commands only.
+        ReadOnly = "read_only",
+    }
+}
+
+/// A consumer's key pattern: a Redis glob without spaces or the ACL rule prefixes, up to
+/// 128 characters (checked by `validate::consumers`).
+pub const KEY_PATTERN_MAX: usize = 128;
 
 string_enum! {
     /// `appendfsync` values.

@@ -20,7 +20,15 @@ variable "redis" {
     secret_name          = string
     secret_recovery_days = number
     kms_key_arn          = optional(string)
-    maxmemory_policy     = string
+    shared_password      = bool
+    tls                  = bool
+    tls_ca_parameter     = string
+    plaintext_port       = optional(number)
+    users = map(object({
+      secret_name   = string
+      access_string = string
+    }))
+    maxmemory_policy = string
     monitoring = object({
       namespace              = string
       memory_alert_percent   = number

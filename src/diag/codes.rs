@@ -66,6 +66,7 @@ codes! {
     WorldOpen = "IG305", "sources that open the Redis port to the whole internet";
     SourceTwice = "IG306", "a source listed twice";
     Unreachable = "IG307", "no client could reach Redis";
+    PlaintextPort = "IG308", "a plaintext port that is the TLS port, or one without TLS";
     // Redis itself.
     Version = "IG401", "an engine version infragen does not write configuration for";
     BlockedCommand = "IG402", "not a command infragen can block, or one listed twice";
@@ -80,6 +81,7 @@ codes! {
     Engine = "IG411", "not an engine (`redis` or `valkey`)";
     HostPackage = "IG412", "an engine version no supported Debian host installs";
     EngineSwitch = "IG413", "an engine switch the data on the host cannot survive";
+    TlsCertDays = "IG414", "a TLS certificate lifetime out of range";
     // ElastiCache.
     Placement = "IG501", "half an ElastiCache placement (`vpc_id` without `subnet_ids`, or the reverse)";
     Reference = "IG502", "not a Terraform reference";
@@ -107,6 +109,8 @@ codes! {
     // Consumers.
     ConsumerName = "IG801", "a consumer name that is invalid or listed twice";
     ConsumerReference = "IG802", "a consumer's security group or role that is not a Terraform reference";
+    ConsumerKeys = "IG803", "a consumer key pattern a Redis ACL cannot hold, or one listed twice";
+    ConsumerAccess = "IG804", "not a consumer access level (`read_write` or `read_only`)";
     // Backups.
     BackupBucket = "IG901", "not an S3 bucket name, or a generated one AWS would refuse";
     BackupSchedule = "IG902", "a backup interval, retention or age alarm out of range";

@@ -108,6 +108,46 @@ struct EnvView<'a> {
     aof: bool,
     appendfsync: &'a str,
     blocked_commands: &'a [String],
+    /// The `default` user keeps the shared password (consumers still moving).
+    shared_password: bool,
+    /// TLS on the network: on ElastiCache always, on the host unless opted out.
+    tls: bool,
+    /// The host's TLS: its certificate's lifetime, when the renewal starts and when
+    /// the alarm fires (days left), and the plaintext port a migration keeps.
+    tls_cert_days: u32,
+    tls_renew_days: u32,
+    tls_alert_days: u32,
+    plaintext_port: Option<u16>,
+    /// The SSM parameter the host publishes its CA certificate(s) to.
+    tls_ca_parameter: String,
+    /// Each consumer's own Redis user in this environment.
+    users: Vec<UserView<'a>>,
+}
+
+/// A consumer's own Redis user (ACL user on the host, `aws_elasticache_user` on
+/// ElastiCache): its name, its secret and its ACL rules.
+#[derive(Serialize)]
+struct UserView<'a> {
+    name: &'a str,
+    /// Terraform label: the name with `_` for `-`.
+    label: String,
+    secret_name: String,
+    keys: &'a [String],
+    access: &'a str,
+    /// ACL rules after `on` and the passwords.
+    acl: String,
+}
+
+/// Days left on the host's certificate when its renewal starts: a third of its lifetime,
+/// at least 2 (the renewal job runs daily).
+pub fn tls_renew_days(cert_days: u32) -> u32 {
+    (cert_days / 3).max(2)
+}
+
+/// Days left on the certificate below which the alarm fires: a quarter of the renewal
+/// window of daily attempts has failed (at least 1).
+pub fn tls_alert_days(cert_days: u32) -> u32 {
+    (tls_renew_days(cert_days) * 3 / 4).max(1)
 }
 
 fn host(model: &Model) -> HostView<'_> {
@@ -358,6 +398,29 @@ pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
         aof: r.aof.value,
         appendfsync: r.appendfsync.value.as_str(),
         blocked_commands: &r.blocked_commands.value,
+        shared_password: r.shared_password.value,
+        tls: r.tls_enabled.value || env.mode.value == Mode::ElastiCache,
+        tls_cert_days: r.tls_cert_days.value,
+        tls_renew_days: tls_renew_days(r.tls_cert_days.value),
+        tls_alert_days: tls_alert_days(r.tls_cert_days.value),
+        plaintext_port: r
+            .plaintext_port
+            .as_ref()
+            .filter(|_| r.tls_enabled.value)
+            .map(|p| p.value),
+        tls_ca_parameter: format!("/{}/{}/redis-tls-ca", model.name, env.name),
+        users: model
+            .consumers
+            .iter()
+            .map(|c| UserView {
+                name: &c.name,
+                label: c.name.replace('-', "_"),
+                secret_name: format!("{}/{}", r.secret_name.value, c.name),
+                keys: &c.keys,
+                access: c.access,
+                acl: c.acl_rules(&r.blocked_commands.value),
+            })
+            .collect(),
     };
     minijinja::context! {
         env => Value::from(Serde(view)),

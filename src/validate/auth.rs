@@ -15,6 +15,7 @@ pub(super) struct Auth {
     pub secret_name: Val<String>,
     pub secret_recovery_days: Val<u32>,
     pub kms_key_arn: Option<Val<String>>,
+    pub shared_password: Val<bool>,
 }
 
 impl Resolver<'_> {
@@ -60,6 +61,11 @@ impl Resolver<'_> {
             },
             |n| format!("recovery window of {n} days is not allowed by Secrets Manager"),
         );
+        let shared_password = self.or(
+            Field::AuthSharedPassword,
+            |l| l.redis.as_ref()?.auth.as_ref()?.shared_password.as_ref(),
+            false,
+        );
         let kms_key_arn = self.pick(Field::AuthKmsKeyArn, |l| {
             l.redis.as_ref()?.auth.as_ref()?.kms_key_arn.as_ref()
         });
@@ -82,6 +88,7 @@ impl Resolver<'_> {
             secret_name,
             secret_recovery_days: secret_recovery_days?,
             kms_key_arn,
+            shared_password,
         })
     }
 }

@@ -6,6 +6,19 @@ use super::syntax::{is_reference, is_slug};
 use crate::diag::{Code, Pos};
 use crate::field::Field;
 use crate::model::{Consumer, Val};
+use crate::rules::{ConsumerAccess, KEY_PATTERN_MAX};
+use crate::suggest::did_you_mean;
+
+/// A key pattern Redis's ACL parser takes as one `~pattern` rule and redis.conf as one
+/// word: printable ASCII without spaces, quotes or backslashes (ACL glob syntax `*?[]`
+/// is fine), not starting with the rule prefixes `%` or `~`.
+fn is_key_pattern(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= KEY_PATTERN_MAX
+        && !p.starts_with(['%', '~'])
+        && p.bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'\\'))
+}
 
 impl Resolver<'_> {
     /// The consumers, as one shared value (module code names them) plus the list.
@@ -50,15 +63,81 @@ impl Resolver<'_> {
                     ok = false;
                 }
             }
+            let keys: Vec<String> = match &c.keys {
+                None => vec!["*".to_string()],
+                Some(keys) => {
+                    if keys.value.is_empty() {
+                        self.err_at(
+                            Code::ConsumerKeys,
+                            Pos::of(&keys.referenced),
+                            list.path(),
+                            format!("consumer `{}` may touch no key", c.name.value),
+                            "one or more key patterns such as `campaign:*` (or leave `keys` out for every key)",
+                        );
+                        ok = false;
+                    }
+                    let mut seen_keys = std::collections::HashSet::new();
+                    for k in &keys.value {
+                        let good = is_key_pattern(&k.value);
+                        if !good || !seen_keys.insert(k.value.as_str()) {
+                            self.err_at(
+                                Code::ConsumerKeys,
+                                Pos::of(&k.referenced),
+                                list.path(),
+                                if good {
+                                    format!("key pattern `{}` is listed twice", k.value)
+                                } else {
+                                    format!("`{}` is not a key pattern a Redis ACL can hold", k.value)
+                                },
+                                "a glob such as `campaign:*` or `call:{id}:*`: 1 to 128 printable ASCII characters, no spaces, quotes or backslashes, not starting with `%` or `~`",
+                            );
+                            ok = false;
+                        }
+                    }
+                    keys.value.iter().map(|k| k.value.clone()).collect()
+                }
+            };
+            let access = match &c.access {
+                None => ConsumerAccess::ReadWrite,
+                Some(a) => match ConsumerAccess::parse(&a.value) {
+                    Some(a) => a,
+                    None => {
+                        self.err_at(
+                            Code::ConsumerAccess,
+                            Pos::of(&a.referenced),
+                            list.path(),
+                            format!(
+                                "`{}` is not an access level{}",
+                                a.value,
+                                did_you_mean(&a.value, ConsumerAccess::NAMES.iter().copied())
+                            ),
+                            "`read_write` or `read_only`",
+                        );
+                        ok = false;
+                        ConsumerAccess::ReadWrite
+                    }
+                },
+            };
             out.push(Consumer {
                 name: c.name.value.clone(),
                 security_group: c.security_group.value.clone(),
                 iam_role: c.iam_role.value.clone(),
+                keys,
+                access: access.as_str(),
             });
         }
         let key: Vec<String> = out
             .iter()
-            .map(|c| format!("{} ({}, {})", c.name, c.security_group, c.iam_role))
+            .map(|c| {
+                format!(
+                    "{} ({}, {}, keys {}, {})",
+                    c.name,
+                    c.security_group,
+                    c.iam_role,
+                    c.keys.join(" "),
+                    c.access
+                )
+            })
             .collect();
         let shared = list.map(|_| key.join("; "));
         ok.then_some((out, shared))

@@ -23,6 +23,7 @@ mod persistence;
 mod redis;
 mod resolver;
 pub mod syntax;
+mod tls;
 
 use crate::blueprint::Blueprint;
 use crate::diag::{Code, Diagnostic, Pos};

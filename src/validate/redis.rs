@@ -18,9 +18,11 @@ impl Resolver<'_> {
         let network = self.network(vpc_cidr);
         let blocked_commands = self.blocked_commands();
         let auth = self.auth();
+        let tls = self.tls(network.as_ref().map(|n| &n.port));
         let memory = self.memory();
         let persistence = self.persistence();
-        let (network, auth, memory, persistence) = (network?, auth?, memory?, persistence?);
+        let (network, auth, tls, memory, persistence) =
+            (network?, auth?, tls?, memory?, persistence?);
         Some(Redis {
             engine: engine?,
             version: version?,
@@ -35,6 +37,10 @@ impl Resolver<'_> {
             secret_name: auth.secret_name,
             secret_recovery_days: auth.secret_recovery_days,
             kms_key_arn: auth.kms_key_arn,
+            shared_password: auth.shared_password,
+            tls_enabled: tls.enabled,
+            tls_cert_days: tls.cert_days,
+            plaintext_port: tls.plaintext_port,
             maxmemory: memory.max,
             maxmemory_policy: memory.policy,
             snapshots: persistence.snapshots,

@@ -16,7 +16,24 @@ redis = {
   secret_name        = "voice-campaign/dev/redis-password"
   # Days Secrets Manager keeps a deleted secret recoverable (0: delete at once).
   secret_recovery_days = 0
-  maxmemory_policy     = "allkeys-lru"
+  # The shared password of the `default` user (true only while consumers move to their
+  # own users; redis.auth.shared_password).
+  shared_password = false
+  # TLS on the network (ElastiCache always); the host publishes its CA certificate here.
+  tls              = true
+  tls_ca_parameter = "/voice-campaign/dev/redis-tls-ca"
+  # One Redis user per consumer: its secret and its ACL rules (ElastiCache's access string).
+  users = {
+    "campaign-dialer" = {
+      secret_name   = "voice-campaign/dev/redis-password/campaign-dialer"
+      access_string = "on ~campaign:* ~dialer:* resetchannels -@all +@read +@write +@transaction +@scripting +@connection -@admin -@dangerous +info -script|flush -script|kill -function -flushall -flushdb"
+    }
+    "call-results" = {
+      secret_name   = "voice-campaign/dev/redis-password/call-results"
+      access_string = "on ~call:* ~campaign:* resetchannels -@all +@read +@write +@transaction +@scripting +@connection -@admin -@dangerous +info -script|flush -script|kill -function -flushall -flushdb"
+    }
+  }
+  maxmemory_policy = "allkeys-lru"
   # Metrics the host publishes, the alarms on them, and who gets the alarms.
   monitoring = {
     namespace            = "VoiceCampaign/Redis"

@@ -23,6 +23,7 @@ variable "redis" {
     shared_password      = bool
     tls                  = bool
     tls_ca_parameter     = string
+    tls_alert_days       = number
     plaintext_port       = optional(number)
     users = map(object({
       secret_name   = string

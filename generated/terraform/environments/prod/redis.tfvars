@@ -22,6 +22,8 @@ redis = {
   # TLS on the network (ElastiCache always); the host publishes its CA certificate here.
   tls              = true
   tls_ca_parameter = "/voice-campaign/prod/redis-tls-ca"
+  # The host's certificate is renewed with 30 days left; the alarm fires below this.
+  tls_alert_days = 22
   # One Redis user per consumer: its secret and its ACL rules (ElastiCache's access string).
   users = {
     "campaign-dialer" = {

@@ -496,8 +496,8 @@ pub const ROWS: &[Row] = &[
         Both,
         Any,
         Consumers,
-        "whether the `default` user accepts the one password all consumers shared, beside each consumer's own user",
-        "",
+        "whether the `default` user accepts the one password all consumers shared, beside each consumer's own user: off, a client that still authenticates with it is refused from its next connection",
+        "before it goes off, move every consumer to its own user (REDIS_USER and its secret from redis_consumer_environments)",
     ),
     row(
         Field::AuthSharedPassword,

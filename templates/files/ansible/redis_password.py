@@ -21,7 +21,10 @@
 # On ElastiCache, --replication-group-id ID makes `add` hand the new password to the
 # group as a second token (AuthTokenUpdateStrategy ROTATE) and wait until the group is
 # available, before any consumer can read it, and `retire` make the current password
-# the only token (SET) before the label goes; no playbook run is needed there.
+# the only token (SET) before the label goes; no playbook run is needed there. A
+# consumer's own user is rotated the same way with --elasticache-user-id ID (its secret
+# as --secret-id): `add` gives the user both passwords, `retire` only the current one
+# (ElastiCache users hold at most two).
 #
 # Nothing here prints a password. Exit codes: 0 done, 1 refused (the secret is not in
 # the state the step needs; nothing was changed), 2 a usage or AWS error.
@@ -29,6 +32,7 @@ import argparse
 import secrets
 import string
 import sys
+import time
 import uuid
 
 import boto3
@@ -83,6 +87,35 @@ def set_token(ns, password, strategy):
     )
 
 
+def set_user_passwords(ns, passwords):
+    """An ElastiCache user's passwords (one or two), waiting until the user is active."""
+    ec = boto3.client("elasticache", region_name=ns.region)
+    ec.modify_user(
+        UserId=ns.elasticache_user_id,
+        AuthenticationMode={"Type": "password", "Passwords": passwords},
+    )
+    for _ in range(120):
+        users = ec.describe_users(UserId=ns.elasticache_user_id)["Users"]
+        if users and users[0].get("Status") == "active":
+            return
+        time.sleep(15)
+    raise RuntimeError(f"ElastiCache user {ns.elasticache_user_id} is not active after 30 minutes")
+
+
+def hand_to_elasticache(ns, sm, new=None):
+    """What ElastiCache must accept: the current password, and `new` beside it (add)."""
+    if ns.replication_group_id:
+        if new is None:
+            current = sm.get_secret_value(SecretId=ns.secret_id, VersionStage="AWSCURRENT")
+            set_token(ns, current["SecretString"], "SET")
+        else:
+            set_token(ns, new, "ROTATE")
+    elif ns.elasticache_user_id:
+        current = sm.get_secret_value(SecretId=ns.secret_id, VersionStage="AWSCURRENT")
+        passwords = [current["SecretString"]] + ([new] if new is not None else [])
+        set_user_passwords(ns, passwords)
+
+
 def refuse(message):
     print(f"redis_password: {message}; nothing was changed", file=sys.stderr)
     return 1
@@ -110,9 +143,9 @@ def run(ns, sm):
             SecretString=password,
             VersionStages=["AWSPENDING"],
         )
-        if ns.replication_group_id:
+        if ns.replication_group_id or ns.elasticache_user_id:
             try:
-                set_token(ns, password, "ROTATE")
+                hand_to_elasticache(ns, sm, password)
             except Exception:
                 # ElastiCache does not have it: nobody may be handed it. `add` again later.
                 sm.update_secret_version_stage(
@@ -154,9 +187,7 @@ def run(ns, sm):
         if RETIRING not in now:
             return refuse(f"no version is labelled {RETIRING}: nothing to retire")
         old = now[RETIRING]
-        if ns.replication_group_id:
-            current = sm.get_secret_value(SecretId=ns.secret_id, VersionStage="AWSCURRENT")
-            set_token(ns, current["SecretString"], "SET")
+        hand_to_elasticache(ns, sm)
         sm.update_secret_version_stage(
             SecretId=ns.secret_id, VersionStage=RETIRING, RemoveFromVersionId=old
         )
@@ -172,7 +203,9 @@ def main(argv):
     ap.add_argument("--region")
     ap.add_argument("--length", type=int, default=32)
     ap.add_argument("--specials", action="store_true")
-    ap.add_argument("--replication-group-id", help="the environment runs on ElastiCache")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--replication-group-id", help="the shared password, on ElastiCache")
+    where.add_argument("--elasticache-user-id", help="a consumer's own user, on ElastiCache")
     ns = ap.parse_args(argv[1:])
     if not 16 <= ns.length <= 128:
         print("redis_password: --length must be 16 to 128", file=sys.stderr)

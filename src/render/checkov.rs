@@ -24,6 +24,9 @@ pub(super) fn kms_skip(model: &Model) -> Option<String> {
     })
 }
 
+/// Why the TLS CA parameter is a String, not a SecureString (CKV2_AWS_34).
+pub(super) const SSM_CA_SKIP: &str = "The parameter holds CA certificates, public trust material with no secret in it; a String lets every consumer read it without a KMS grant";
+
 /// checkov checks on the replication group that depend on per-environment choices, each
 /// with the reason (`ID:reason`). They name the blueprint's fields, not the environments
 /// now in ElastiCache mode, so that the module code stays the same through a cut-over.
@@ -42,6 +45,7 @@ pub(super) fn elasticache_skips(model: &Model) -> Vec<String> {
             without_kms.join(", ")
         ));
     }
+    skips.push(format!("CKV_AWS_31:Each consumer authenticates as its own ElastiCache user (RBAC: user_group_ids, which the provider does not allow beside auth_token); the shared password is the `default` user's only while {} is on", Field::AuthSharedPassword));
     skips.push(format!("CKV2_AWS_50:Multi-AZ follows each environment's {} (impossible with one node); a cache miss falls back to PostgreSQL", Field::EcMultiAz));
     skips.push(format!("CKV_AWS_134:Snapshots follow each environment's {} (0 turns them off); the cache repopulates from PostgreSQL", Field::EcSnapshotRetentionDays));
     skips

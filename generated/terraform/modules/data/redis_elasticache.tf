@@ -179,7 +179,8 @@ resource "aws_elasticache_replication_group" "redis" {
   # moves a group created with an AUTH token to RBAC (the token goes as the user group
   # comes); it is sent only while user_group_ids changes, and never on create. Provider
   # releases before the fix for hashicorp/terraform-provider-aws#39546 do not send it:
-  # docs/<env>/REDIS_RUNBOOK.md has the one AWS CLI command that moves such a group.
+  # infragen's README ("ElastiCache: from an AUTH token to users") has the AWS CLI
+  # command that moves such a group.
   transit_encryption_enabled = true
   user_group_ids             = [aws_elasticache_user_group.redis[0].user_group_id]
   auth_token_update_strategy = "DELETE"

@@ -45,7 +45,6 @@ pub(super) fn elasticache_skips(model: &Model) -> Vec<String> {
             without_kms.join(", ")
         ));
     }
-    skips.push(format!("CKV_AWS_31:Each consumer authenticates as its own ElastiCache user (RBAC: user_group_ids, which the provider does not allow beside auth_token); the shared password is the `default` user's only while {} is on", Field::AuthSharedPassword));
     skips.push(format!("CKV2_AWS_50:Multi-AZ follows each environment's {} (impossible with one node); a cache miss falls back to PostgreSQL", Field::EcMultiAz));
     skips.push(format!("CKV_AWS_134:Snapshots follow each environment's {} (0 turns them off); the cache repopulates from PostgreSQL", Field::EcSnapshotRetentionDays));
     skips

@@ -152,7 +152,6 @@ resource "aws_elasticache_user_group" "redis" {
 resource "aws_elasticache_replication_group" "redis" {
   count = var.redis.mode == "elasticache" ? 1 : 0
   # checkov:skip=CKV_AWS_191:The blueprint names no customer KMS key (redis.auth.kms_key_arn) for dev, prod so ElastiCache encrypts at rest with its AWS-managed key there
-  # checkov:skip=CKV_AWS_31:Each consumer authenticates as its own ElastiCache user (RBAC: user_group_ids, which the provider does not allow beside auth_token); the shared password is the `default` user's only while redis.auth.shared_password is on
   # checkov:skip=CKV2_AWS_50:Multi-AZ follows each environment's elasticache.multi_az (impossible with one node); a cache miss falls back to PostgreSQL
   # checkov:skip=CKV_AWS_134:Snapshots follow each environment's elasticache.snapshot_retention_days (0 turns them off); the cache repopulates from PostgreSQL
 

@@ -582,13 +582,14 @@ pub(crate) fn settle_state(t: &Terraform, tf: &Path, env: &str, target: &str) ->
             });
             // What the configuration marks sensitive is sensitive in the state too (or the
             // plan updates the mark).
-            let sensitive: Vec<Value> = c["change"]["after_sensitive"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, v)| v == &&Value::Bool(true))
-                .map(|(k, _)| json!([{"type": "get_attr", "value": k}]))
-                .collect();
+            // Nested ones too (a block's sensitive attribute, such as an ElastiCache
+            // user's authentication_mode[0].passwords), as state paths.
+            let mut sensitive: Vec<Value> = Vec::new();
+            sensitive_paths(
+                &c["change"]["after_sensitive"],
+                &mut Vec::new(),
+                &mut sensitive,
+            );
             let mut instance = json!({
                 "schema_version": version,
                 "attributes": attributes,
@@ -616,6 +617,28 @@ pub(crate) fn settle_state(t: &Terraform, tf: &Path, env: &str, target: &str) ->
         .unwrap();
     }
     panic!("the plan of {target} did not settle in 8 rounds on the stand-in state: {last:#?}");
+}
+
+/// The state's `sensitive_attributes` paths of a plan's `after_sensitive` marks.
+fn sensitive_paths(marks: &Value, at: &mut Vec<Value>, out: &mut Vec<Value>) {
+    match marks {
+        Value::Bool(true) if !at.is_empty() => out.push(Value::Array(at.clone())),
+        Value::Object(m) => {
+            for (k, v) in m {
+                at.push(json!({"type": "get_attr", "value": k}));
+                sensitive_paths(v, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                at.push(json!({"type": "index", "value": {"value": i, "type": "number"}}));
+                sensitive_paths(v, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Fills what the plan does not know yet with fixed values of each attribute's type.

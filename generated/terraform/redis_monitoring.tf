@@ -191,6 +191,20 @@ locals {
         missing     = "notBreaching"
       }
     },
+    # The host renews its TLS certificate daily from a third of its life left; below
+    # tls_alert_days a quarter of those attempts has failed. No data is no news here:
+    # the not-reporting alarm already says when the publisher is down.
+    !var.redis.tls ? {} : {
+      tls-certificate = {
+        description = "Redis's TLS certificate on the host expires in fewer than ${var.redis.tls_alert_days} days (${var.redis.environment}): its renewal keeps failing, and clients will refuse the server once it expires."
+        metric      = "TlsCertificateDaysLeft"
+        statistic   = "Minimum"
+        comparison  = "LessThanThreshold"
+        threshold   = var.redis.tls_alert_days
+        periods     = 1
+        missing     = "notBreaching"
+      }
+    },
     var.redis.backup == null ? {} : {
       backup-age = {
         description = "The newest off-host backup of Redis is older than ${var.redis.backup.max_age_hours} hours (${var.redis.environment}), or there is none."

@@ -4,13 +4,36 @@
 # self-hosted and ElastiCache (redis.mode) needs no change on their side.
 
 locals {
-  # The environment a Lambda function needs to use Redis; wire a function with
+  # TLS on the network: always on ElastiCache, on the host unless redis.tls.enabled is off.
+  redis_tls = var.redis.mode == "elasticache" || var.redis.tls
+  # The plaintext port the host keeps beside TLS while consumers move (self-hosted only).
+  redis_plaintext_port = var.redis.mode == "self_hosted" ? var.redis.plaintext_port : null
+
+  # The migration path, for a consumer not moved to its own user yet: the shared
+  # password (the `default` user, on only while var.redis.shared_password is true), and
+  # the plaintext port while the host keeps one, so that it keeps working unchanged;
+  # otherwise the TLS port. Wire a function with
   # `environment { variables = local.redis_lambda_environment }`.
   redis_lambda_environment = {
     REDIS_HOST                = var.redis.mode == "elasticache" ? module.data.redis_endpoint : module.compute.redis_endpoint
-    REDIS_PORT                = tostring(var.redis.port)
+    REDIS_PORT                = tostring(local.redis_plaintext_port != null ? local.redis_plaintext_port : var.redis.port)
     REDIS_PASSWORD_SECRET_ARN = module.compute.redis_password_secret_arn
-    REDIS_TLS                 = tostring(var.redis.mode == "elasticache")
+    REDIS_TLS                 = tostring(local.redis_plaintext_port == null && local.redis_tls)
+  }
+
+  # Each consumer's own connection: its own user and password secret, on the TLS port.
+  # REDIS_TLS_CA_PARAMETER names the SSM parameter with the CA certificate(s) that
+  # verify the host; "" on ElastiCache, whose certificates are Amazon-issued: use the
+  # system trust store.
+  redis_consumer_environments = {
+    for name, user in var.redis.users : name => {
+      REDIS_HOST                = var.redis.mode == "elasticache" ? module.data.redis_endpoint : module.compute.redis_endpoint
+      REDIS_PORT                = tostring(var.redis.port)
+      REDIS_TLS                 = tostring(local.redis_tls)
+      REDIS_TLS_CA_PARAMETER    = var.redis.mode == "self_hosted" && var.redis.tls ? var.redis.tls_ca_parameter : ""
+      REDIS_USER                = name
+      REDIS_PASSWORD_SECRET_ARN = module.compute.redis_user_secret_arns[name]
+    }
   }
 }
 
@@ -20,21 +43,26 @@ output "redis_endpoint" {
 }
 
 output "redis_port" {
-  description = "TCP port of Redis."
+  description = "TCP port of Redis (TLS when redis_tls is true)."
   value       = var.redis.port
 }
 
 output "redis_password_secret_arn" {
-  description = "ARN of the Secrets Manager secret holding the Redis AUTH password."
+  description = "ARN of the Secrets Manager secret holding the shared Redis password (the `default` user's, while var.redis.shared_password is true)."
   value       = module.compute.redis_password_secret_arn
 }
 
 output "redis_tls" {
-  description = "Whether clients must connect with TLS (ElastiCache requires it with AUTH)."
-  value       = var.redis.mode == "elasticache"
+  description = "Whether clients must connect to redis_port with TLS (always on ElastiCache; on the host unless redis.tls.enabled is off)."
+  value       = local.redis_tls
 }
 
 output "redis_lambda_environment" {
-  description = "REDIS_HOST, REDIS_PORT, REDIS_PASSWORD_SECRET_ARN and REDIS_TLS for a Lambda function's environment."
+  description = "The migration path for consumers not moved to their own users yet: REDIS_HOST, REDIS_PORT (the plaintext port while the host keeps one), REDIS_PASSWORD_SECRET_ARN (the shared password) and REDIS_TLS for a Lambda function's environment."
   value       = local.redis_lambda_environment
+}
+
+output "redis_consumer_environments" {
+  description = "Each consumer's Lambda environment (map: consumer name -> REDIS_HOST, REDIS_PORT, REDIS_TLS, REDIS_TLS_CA_PARAMETER, REDIS_USER, REDIS_PASSWORD_SECRET_ARN): its own user on the TLS port."
+  value       = local.redis_consumer_environments
 }

@@ -24,6 +24,9 @@ pub(super) fn kms_skip(model: &Model) -> Option<String> {
     })
 }
 
+/// Why the TLS CA parameter is a String, not a SecureString (CKV2_AWS_34).
+pub(super) const SSM_CA_SKIP: &str = "The parameter holds CA certificates, public trust material with no secret in it; a String lets every consumer read it without a KMS grant";
+
 /// checkov checks on the replication group that depend on per-environment choices, each
 /// with the reason (`ID:reason`). They name the blueprint's fields, not the environments
 /// now in ElastiCache mode, so that the module code stays the same through a cut-over.

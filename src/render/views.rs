@@ -1,7 +1,7 @@
 //! What the templates see: plain serialisable views of the model. The filters that turn
 //! values into literals are in `filters.rs`, checkov's skip reasons in `checkov.rs`.
 
-use super::checkov::{elasticache_skips, kms_skip};
+use super::checkov::{SSM_CA_SKIP, elasticache_skips, kms_skip};
 use crate::aws::human_bytes;
 use crate::model::{Env, Mode, Model};
 use minijinja::value::{Serde, Value};
@@ -110,6 +110,9 @@ struct EnvView<'a> {
     blocked_commands: &'a [String],
     /// The `default` user keeps the shared password (consumers still moving).
     shared_password: bool,
+    /// The `default` user's ACL rules (after `on` and the passwords) while it keeps the
+    /// shared password: the role's `user default` line in redis.conf.j2 says the same.
+    shared_acl: String,
     /// TLS on the network: on ElastiCache always, on the host unless opted out.
     tls: bool,
     /// The host's TLS: its certificate's lifetime, when the renewal starts and when
@@ -142,6 +145,31 @@ struct UserView<'a> {
 /// at least 2 (the renewal job runs daily).
 pub fn tls_renew_days(cert_days: u32) -> u32 {
     (cert_days / 3).max(2)
+}
+
+/// The shared password's rules (the application user's before each consumer had its
+/// own): every key and channel, every command but administration and the dangerous ones
+/// (`+info` for clients' ready checks), no script or function management, and the
+/// blueprint's blocked commands.
+fn shared_acl(blocked: &[String]) -> String {
+    let mut rules: Vec<String> = [
+        "~*",
+        "&*",
+        "+@all",
+        "-@admin",
+        "-@dangerous",
+        "+info",
+        "-script|flush",
+        "-script|kill",
+        "-function|flush",
+        "-function|delete",
+        "-function|restore",
+        "-function|kill",
+    ]
+    .map(String::from)
+    .to_vec();
+    rules.extend(blocked.iter().map(|c| format!("-{}", c.to_lowercase())));
+    rules.join(" ")
 }
 
 /// Days left on the certificate below which the alarm fires: a quarter of the renewal
@@ -219,6 +247,10 @@ struct Expressions {
     cache_group_id: Option<String>,
     /// The password secret's ARN.
     secret_arn: String,
+    /// The map of each consumer's own secret ARN (index it with the consumer's name).
+    user_secret_arns: String,
+    /// The TLS CA parameter's ARN (null unless self-hosted with TLS).
+    ca_parameter_arn: String,
     /// The AWS account and partition, from the host's role (no API call at plan time).
     account_id: String,
     partition: String,
@@ -253,7 +285,19 @@ fn expressions(model: &Model) -> Expressions {
         t
     };
     Expressions {
-        host_targets: with_monitoring(targets(&host, "redis_from"), "redis_host"),
+        host_targets: with_monitoring(
+            {
+                let mut t = targets(&host, "redis_from");
+                t.extend(groups.iter().map(|g| {
+                    format!(
+                        "aws_vpc_security_group_ingress_rule.redis_plaintext_from_{}",
+                        g.label
+                    )
+                }));
+                t
+            },
+            "redis_host",
+        ),
         cache_targets: cache
             .as_deref()
             .map(|c| with_monitoring(targets(c, "redis_cache_from"), "redis_cache"))
@@ -270,6 +314,8 @@ fn expressions(model: &Model) -> Expressions {
             .map(|c| format!("{c}.redis_security_group_id")),
         cache_group_id: cache.map(|c| format!("{c}.redis_replication_group_id")),
         secret_arn: format!("{host}.redis_password_secret_arn"),
+        user_secret_arns: format!("{host}.redis_user_secret_arns"),
+        ca_parameter_arn: format!("{host}.redis_tls_ca_parameter_arn"),
         account_id: format!("{host}.redis_account_id"),
         partition: format!("{host}.redis_partition"),
     }
@@ -296,6 +342,7 @@ pub fn base_view(model: &Model) -> Value {
         consumer_security_groups => Value::from(Serde(group_consumers(&model.consumers, |c| &c.security_group))),
         consumer_roles => Value::from(Serde(group_consumers(&model.consumers, |c| &c.iam_role))),
         kms_skip => kms_skip(model),
+        ssm_ca_skip => SSM_CA_SKIP,
         elasticache_skips => elasticache_skips(model),
         consumers => Value::from(Serde(&model.consumers)),
         cost_table => crate::cost::table(model),
@@ -399,6 +446,7 @@ pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
         appendfsync: r.appendfsync.value.as_str(),
         blocked_commands: &r.blocked_commands.value,
         shared_password: r.shared_password.value,
+        shared_acl: shared_acl(&r.blocked_commands.value),
         tls: r.tls_enabled.value || env.mode.value == Mode::ElastiCache,
         tls_cert_days: r.tls_cert_days.value,
         tls_renew_days: tls_renew_days(r.tls_cert_days.value),

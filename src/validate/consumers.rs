@@ -38,6 +38,18 @@ impl Resolver<'_> {
                     "lower-case letters, digits and `-`, e.g. `dialer`",
                 );
                 ok = false;
+            } else if c.name.value == "default" {
+                // Each consumer is a Redis user of its name; `default` is the user every
+                // connection starts as (the shared password's, or off), on the host and
+                // in ElastiCache's user group alike.
+                self.err_at(
+                    Code::ConsumerName,
+                    name_pos,
+                    list.path(),
+                    "consumer name `default` is the name of Redis's own default user".to_string(),
+                    "another name, e.g. the function's",
+                );
+                ok = false;
             } else if !seen.insert(c.name.value.clone()) {
                 self.err_at(
                     Code::ConsumerName,

@@ -55,6 +55,7 @@ const SERVICES: &[&str] = &[
     "s3",
     "secretsmanager",
     "sns",
+    "ssm",
     "sts",
 ];
 
@@ -301,6 +302,24 @@ fn assert_outputs_serve_a_consumer(t: &Terraform, tf: &Path, env: &Env, moto: &A
     );
     let lambda_env = &o["redis_lambda_environment"]["value"];
     assert_eq!(lambda_env["REDIS_PASSWORD_SECRET_ARN"], arn, "{}", env.name);
+    // Each consumer's own connection names its own secret, which holds its own password.
+    let consumers = o["redis_consumer_environments"]["value"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for (name, ce) in &consumers {
+        let own = ce["REDIS_PASSWORD_SECRET_ARN"].as_str().unwrap();
+        assert_ne!(own, arn, "{}: {name} names the shared secret", env.name);
+        assert_eq!(
+            moto.aws("get-secret", &[&env.region.value, own]),
+            format!("{STAND_IN_PASSWORD}-{name}"),
+            "{}: {name}'s secret",
+            env.name
+        );
+        assert_eq!(ce["REDIS_USER"], name.as_str());
+        assert_eq!(ce["REDIS_PORT"], env.redis.port.value.to_string());
+        assert_eq!(ce["REDIS_TLS"], "true", "{}: {name}", env.name);
+    }
     if env.mode.value == Mode::SelfHosted {
         assert_eq!(
             o["redis_endpoint"]["value"], o["asterisk_private_ip"]["value"],

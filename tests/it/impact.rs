@@ -66,7 +66,7 @@ const TRANSITIONS: &[Transition] = &[
         fixture: "tests/fixtures/elasticache.yaml",
         edits: &[(
             "monitoring:\n",
-            "consumers:\n  - name: reporting\n    security_group: module.lambda.reporting_sg\n    iam_role: aws_iam_role.reporting.name\nmonitoring:\n",
+            "  - name: reporting\n    security_group: module.lambda.reporting_sg\n    iam_role: aws_iam_role.reporting.name\nmonitoring:\n",
         )],
     },
     Transition {

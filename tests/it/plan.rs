@@ -500,7 +500,7 @@ fn an_engine_switch_on_elasticache_is_planned_as_the_provider_does_it() {
                 .join("modules")
                 .join(&m.host.terraform_module)
                 .join("redis_outputs_override.tf"),
-            "output \"redis_auth_token\" {\n  value = terraform_data.redis_password_stand_in.output\n}\n",
+            "output \"redis_auth_token\" {\n  value = terraform_data.redis_password_stand_in.output\n}\n\noutput \"redis_user_passwords\" {\n  value = { for name, p in terraform_data.redis_user_password_stand_in : name => p.output }\n}\n",
         )
         .unwrap();
         t.init(&r.tf());
@@ -554,5 +554,121 @@ fn an_engine_switch_on_elasticache_is_planned_as_the_provider_does_it() {
             g["after"]["parameter_group_name"], p["after"]["name"],
             "{what}"
         );
+    }
+}
+
+/// The statements of the `aws_iam_role_policy` at `module`/`name` in the stand-in state
+/// that [`settle_state`] wrote, parsed.
+fn settled_policy(tf: &std::path::Path, module: Option<&str>, name: &str) -> Vec<Value> {
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(tf.join("terraform.tfstate")).unwrap())
+            .unwrap();
+    let r = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["type"] == "aws_iam_role_policy"
+                && r["name"] == name
+                && r["module"].as_str() == module
+        })
+        .unwrap_or_else(|| panic!("no policy {name} in the settled state"));
+    let policy: Value =
+        serde_json::from_str(r["instances"][0]["attributes"]["policy"].as_str().unwrap()).unwrap();
+    policy["Statement"].as_array().unwrap().clone()
+}
+
+/// Every Resource of the statements whose actions start with `service:`.
+fn resources_of(statements: &[Value], service: &str) -> BTreeSet<String> {
+    let strings = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a.iter().map(|s| s.as_str().unwrap().to_string()).collect(),
+            _ => vec![],
+        }
+    };
+    statements
+        .iter()
+        .filter(|s| {
+            strings(&s["Action"])
+                .iter()
+                .any(|a| a.starts_with(&format!("{service}:")))
+        })
+        .flat_map(|s| strings(&s["Resource"]))
+        .collect()
+}
+
+/// Least privilege, read from the policies Terraform would send (each planned to a
+/// settled stand-in state, where every ARN is known and names its resource): each
+/// consumer role may read the password secrets of exactly the consumers behind it, the
+/// shared one only while `redis.auth.shared_password` is on, and the TLS CA parameter
+/// only where it exists (self-hosted with TLS); the host's role may write and read that
+/// one parameter and no other.
+#[test]
+#[ignore = "needs the Terraform CLI and the AWS provider mirror: run by scripts/test.sh"]
+fn each_consumer_role_reads_only_its_own_secrets() {
+    let t = terraform();
+    // (blueprint, environment): a shared role, the shared password and a plaintext port
+    // on the host; ElastiCache with the shared password; the shipped one, without.
+    for (bp, env) in [
+        ("tests/fixtures/three-envs.yaml", "staging"),
+        ("tests/fixtures/elasticache.yaml", "prod"),
+        (GOOD_BLUEPRINTS[0], "dev"),
+    ] {
+        let (m, r, _) = wired_repo(&repo().join(bp));
+        t.init(&r.tf());
+        let e = m.envs.iter().find(|e| e.name == env).unwrap();
+        let host = format!("module.{}", m.host.terraform_module);
+        let ca = (e.mode.value == infragen::model::Mode::SelfHosted && e.redis.tls_enabled.value)
+            .then(|| format!("stand-in-{host}.aws_ssm_parameter.redis_tls_ca[0]-arn"));
+        let mut roles: Vec<(&str, Vec<&str>)> = Vec::new();
+        for c in &m.consumers {
+            match roles.iter_mut().find(|(role, _)| *role == c.iam_role) {
+                Some((_, names)) => names.push(&c.name),
+                None => roles.push((&c.iam_role, vec![&c.name])),
+            }
+        }
+        assert!(!roles.is_empty(), "{bp}: no consumer");
+        for (_, names) in &roles {
+            let name = format!("redis_password_read_{}", names[0].replace('-', "_"));
+            settle_state(&t, &r.tf(), env, &format!("aws_iam_role_policy.{name}"));
+            let statements = settled_policy(&r.tf(), None, &name);
+            let mut want: BTreeSet<String> = names
+                .iter()
+                .map(|n| {
+                    format!("stand-in-{host}.aws_secretsmanager_secret.redis_user[\"{n}\"]-arn")
+                })
+                .collect();
+            if e.redis.shared_password.value {
+                want.insert(format!(
+                    "stand-in-{host}.aws_secretsmanager_secret.redis_password-arn"
+                ));
+            }
+            assert_eq!(
+                resources_of(&statements, "secretsmanager"),
+                want,
+                "{bp} {env}: the secrets {names:?} may read"
+            );
+            assert_eq!(
+                resources_of(&statements, "ssm"),
+                ca.iter().cloned().collect::<BTreeSet<_>>(),
+                "{bp} {env}: the parameters {names:?} may read"
+            );
+        }
+        if let Some(ca) = &ca {
+            settle_state(
+                &t,
+                &r.tf(),
+                env,
+                &format!("{host}.aws_iam_role_policy.redis_tls_ca_publish[0]"),
+            );
+            let statements = settled_policy(&r.tf(), Some(&host), "redis_tls_ca_publish");
+            assert_eq!(
+                resources_of(&statements, "ssm"),
+                BTreeSet::from([ca.clone()]),
+                "{bp} {env}: the parameters the host may write"
+            );
+            assert_eq!(resources_of(&statements, "secretsmanager"), BTreeSet::new());
+        }
     }
 }

@@ -294,7 +294,8 @@ pub(crate) fn infra_repo(model: &Model) -> InfraRepo {
 
 /// The README's wiring, added once as a user adds it: `redis = var.redis` in the host
 /// module's call; when the blueprint places ElastiCache, `redis` and
-/// `redis_auth_token` in that module's call; the Lambda functions' Redis environment.
+/// `redis_auth_token` and `redis_user_passwords` in that module's call; the Lambda
+/// functions' Redis environment.
 pub(crate) fn wire(repo_dir: &InfraRepo, model: &Model) {
     let main = repo_dir.tf().join("main.tf");
     let host = &model.host.terraform_module;
@@ -308,7 +309,7 @@ pub(crate) fn wire(repo_dir: &InfraRepo, model: &Model) {
             s = s.replace(
                 &format!("  source = \"./modules/{m}\"\n"),
                 &format!(
-                    "  source = \"./modules/{m}\"\n  redis            = var.redis\n  redis_auth_token = module.{host}.redis_auth_token\n"
+                    "  source = \"./modules/{m}\"\n  redis                = var.redis\n  redis_auth_token     = module.{host}.redis_auth_token\n  redis_user_passwords = module.{host}.redis_user_passwords\n"
                 ),
             );
         }
@@ -363,11 +364,27 @@ pub(crate) fn stand_in_random(repo_dir: &InfraRepo, model: &Model) -> Vec<(PathB
             &s[end..]
         )
     });
+    // Each consumer's password likewise, one stand-in per user.
+    edit_with(&secret, |s| {
+        let start = s
+            .find("resource \"random_password\" \"redis_user\" {")
+            .expect("random_password.redis_user in redis_secret.tf");
+        let end = start + s[start..].find("\n}\n").unwrap() + 3;
+        format!(
+            "{}resource \"terraform_data\" \"redis_user_password_stand_in\" {{\n  for_each = var.redis.users\n  input    = sensitive(\"{STAND_IN_PASSWORD}-${{each.key}}\")\n}}\n{}",
+            &s[..start],
+            &s[end..]
+        )
+    });
     for file in ["redis_secret.tf", "redis_outputs.tf"] {
         edit_with(&module.join(file), |s| {
             s.replace(
                 "random_password.redis.result",
                 "terraform_data.redis_password_stand_in.output",
+            )
+            .replace(
+                "random_password.redis_user[each.key].result",
+                "terraform_data.redis_user_password_stand_in[each.key].output",
             )
         });
     }

@@ -62,20 +62,65 @@ pub(crate) fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infrage
             );
             assert_eq!(rules_from_consumers("redis_cache_from"), 0);
             assert!(plan.of_kind("aws_elasticache_replication_group").is_empty());
-            // Read the password, put metrics, and (with backups) write them.
+            // Read the password, put metrics, (with backups) write them, and (with TLS)
+            // publish the CA certificate.
+            let tls = env.redis.tls_enabled.value;
             assert_eq!(
                 plan.of_kind("aws_iam_role_policy")
                     .iter()
                     .filter(|r| r.address.starts_with(&host))
                     .count(),
-                2 + usize::from(env.backup.is_some())
+                2 + usize::from(env.backup.is_some()) + usize::from(tls)
             );
+            assert_eq!(
+                addresses.contains(&format!("{host}.aws_ssm_parameter.redis_tls_ca[0]")),
+                tls
+            );
+            if tls {
+                let p = plan.one(&format!("{host}.aws_ssm_parameter.redis_tls_ca[0]"));
+                assert_eq!(p.values["type"], "String");
+                assert_eq!(
+                    p.values["name"],
+                    format!("/{}/{}/redis-tls-ca", model.name, env.name)
+                );
+            }
+            // The plaintext port admits the consumers only, and only while it is set.
+            let plaintext = env
+                .redis
+                .plaintext_port
+                .as_ref()
+                .filter(|_| tls)
+                .map(|p| p.value);
+            assert_eq!(
+                rules_from_consumers("redis_plaintext_from"),
+                if plaintext.is_some() {
+                    consumer_groups.len()
+                } else {
+                    0
+                },
+                "{addresses:#?}"
+            );
+            for r in plan.of_kind("aws_vpc_security_group_ingress_rule") {
+                if let Some(p) = plaintext
+                    && r.values["from_port"] == p
+                {
+                    assert!(
+                        r.address.starts_with(
+                            "aws_vpc_security_group_ingress_rule.redis_plaintext_from_"
+                        ),
+                        "{} opens the plaintext port",
+                        r.address
+                    );
+                }
+            }
             // Memory, rejected connections, not reporting, persistence failed, latency,
-            // connections; hit rate unless turned off; backup age with backups.
+            // connections; hit rate unless turned off; backup age with backups; the TLS
+            // certificate's expiry with TLS.
             let m = &env.monitoring;
             let expected = 6
                 + usize::from(m.hit_rate_alert_percent.value > 0)
-                + usize::from(env.backup.is_some());
+                + usize::from(env.backup.is_some())
+                + usize::from(tls);
             assert_eq!(
                 alarms.len(),
                 expected,
@@ -153,7 +198,59 @@ pub(crate) fn assert_plan_matches_mode(plan: &Plan, model: &Model, env: &infrage
             );
             assert_eq!(group.values["port"], env.redis.port.value);
             assert_eq!(group.values["transit_encryption_enabled"], true);
-            assert_eq!(group.values["auth_token_update_strategy"], "ROTATE");
+            // RBAC: each consumer's user and the `default` user in the group's user
+            // group, attached to the group; no AUTH token.
+            assert_eq!(group.values["auth_token_update_strategy"], "DELETE");
+            assert!(
+                group.values["auth_token"].is_null(),
+                "an AUTH token beside RBAC"
+            );
+            let group_id = format!("{}-{}", model.name, env.name);
+            assert_eq!(group.values["user_group_ids"], json!([group_id]));
+            let users = plan.one(&format!("{data}.aws_elasticache_user_group.redis[0]"));
+            assert_eq!(users.values["user_group_id"], group_id.as_str());
+            assert_eq!(users.values["engine"], env.redis.engine.value.as_str());
+            let mut want: BTreeSet<String> = model
+                .consumers
+                .iter()
+                .map(|c| format!("{group_id}-{}", c.name))
+                .collect();
+            want.insert(format!("{group_id}-default"));
+            let have: BTreeSet<String> = users.values["user_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(have, want);
+            for c in &model.consumers {
+                let u = plan.one(&format!(
+                    "{data}.aws_elasticache_user.redis[\"{}\"]",
+                    c.name
+                ));
+                assert_eq!(u.values["user_name"], c.name.as_str());
+                assert_eq!(u.values["user_id"], format!("{group_id}-{}", c.name));
+                assert_eq!(u.values["engine"], env.redis.engine.value.as_str());
+                assert_eq!(
+                    u.values["access_string"],
+                    format!("on {}", c.acl_rules(&env.redis.blocked_commands.value))
+                );
+                assert_eq!(u.values["authentication_mode"][0]["type"], "password");
+            }
+            let default = plan.one(&format!("{data}.aws_elasticache_user.redis_default[0]"));
+            assert_eq!(default.values["user_name"], "default");
+            let access = default.values["access_string"].as_str().unwrap();
+            if env.redis.shared_password.value {
+                assert!(
+                    access.starts_with("on ~* &* +@all -@admin -@dangerous"),
+                    "{access}"
+                );
+            } else {
+                assert!(
+                    access.starts_with("off"),
+                    "the default user is on: {access}"
+                );
+            }
             let settings = env.elasticache.as_ref().unwrap();
             assert_eq!(
                 group.values["apply_immediately"],
@@ -485,13 +582,14 @@ pub(crate) fn settle_state(t: &Terraform, tf: &Path, env: &str, target: &str) ->
             });
             // What the configuration marks sensitive is sensitive in the state too (or the
             // plan updates the mark).
-            let sensitive: Vec<Value> = c["change"]["after_sensitive"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, v)| v == &&Value::Bool(true))
-                .map(|(k, _)| json!([{"type": "get_attr", "value": k}]))
-                .collect();
+            // Nested ones too (a block's sensitive attribute, such as an ElastiCache
+            // user's authentication_mode[0].passwords), as state paths.
+            let mut sensitive: Vec<Value> = Vec::new();
+            sensitive_paths(
+                &c["change"]["after_sensitive"],
+                &mut Vec::new(),
+                &mut sensitive,
+            );
             let mut instance = json!({
                 "schema_version": version,
                 "attributes": attributes,
@@ -519,6 +617,28 @@ pub(crate) fn settle_state(t: &Terraform, tf: &Path, env: &str, target: &str) ->
         .unwrap();
     }
     panic!("the plan of {target} did not settle in 8 rounds on the stand-in state: {last:#?}");
+}
+
+/// The state's `sensitive_attributes` paths of a plan's `after_sensitive` marks.
+fn sensitive_paths(marks: &Value, at: &mut Vec<Value>, out: &mut Vec<Value>) {
+    match marks {
+        Value::Bool(true) if !at.is_empty() => out.push(Value::Array(at.clone())),
+        Value::Object(m) => {
+            for (k, v) in m {
+                at.push(json!({"type": "get_attr", "value": k}));
+                sensitive_paths(v, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                at.push(json!({"type": "index", "value": {"value": i, "type": "number"}}));
+                sensitive_paths(v, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Fills what the plan does not know yet with fixed values of each attribute's type.

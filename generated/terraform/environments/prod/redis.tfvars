@@ -19,6 +19,9 @@ redis = {
   # The shared password of the `default` user (true only while consumers move to their
   # own users; redis.auth.shared_password).
   shared_password = false
+  # The `default` user's ACL rules while it keeps the shared password: every command
+  # but administration and the dangerous ones (ElastiCache's access string).
+  shared_access_string = "on ~* &* +@all -@admin -@dangerous +info -script|flush -script|kill -function|flush -function|delete -function|restore -function|kill -flushall -flushdb"
   # TLS on the network (ElastiCache always); the host publishes its CA certificate here.
   tls              = true
   tls_ca_parameter = "/voice-campaign/prod/redis-tls-ca"

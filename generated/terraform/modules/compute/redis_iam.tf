@@ -35,6 +35,26 @@ resource "aws_iam_role_policy" "redis_password_read" {
   })
 }
 
+# The host's role publishes the CA certificate(s) of its TLS for consumers: it writes
+# (aws ssm put-parameter --overwrite) and reads back that one parameter, nothing else.
+# A String parameter: no KMS grant is needed.
+resource "aws_iam_role_policy" "redis_tls_ca_publish" {
+  count = var.redis.mode == "self_hosted" && var.redis.tls ? 1 : 0
+
+  name = "${var.redis.name}-${var.redis.environment}-redis-tls-ca-publish"
+  role = aws_iam_role.asterisk.name
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "PublishRedisTlsCa"
+      Effect   = "Allow"
+      Action   = ["ssm:PutParameter", "ssm:GetParameter"]
+      Resource = [aws_ssm_parameter.redis_tls_ca[0].arn]
+    }]
+  })
+}
+
 # The metrics publisher on the host may put metrics into the blueprint's namespace only.
 resource "aws_iam_role_policy" "redis_metrics_put" {
   count = var.redis.mode == "self_hosted" ? 1 : 0

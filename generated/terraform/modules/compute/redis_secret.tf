@@ -68,3 +68,93 @@ data "aws_secretsmanager_secret_version" "redis_current" {
   version_stage = "AWSCURRENT"
   depends_on    = [aws_secretsmanager_secret_version.redis_password]
 }
+
+# Each consumer's own Redis user (var.redis.users): its own password, in its own secret,
+# which only that consumer's role may read. Like the shared password they live here, in
+# both modes, so a cut-over keeps every consumer's secret. The same character set and
+# length as the shared password: safe in redis.conf, on redis-cli and on ElastiCache.
+resource "random_password" "redis_user" {
+  for_each = var.redis.users
+
+  length           = var.redis.password_length
+  special          = var.redis.password_specials
+  override_special = "!&#$^<>-"
+  min_lower        = 1
+  min_upper        = 1
+  min_numeric      = 1
+}
+
+resource "aws_secretsmanager_secret" "redis_user" {
+  for_each = var.redis.users
+  # checkov:skip=CKV_AWS_149:The blueprint names no customer KMS key for dev, prod so the AWS-managed key aws/secretsmanager encrypts the secret (set redis.auth.kms_key_arn to use one)
+  # checkov:skip=CKV2_AWS_57:The password is rotated by the runbook's staged sequence (redis_password.py add, playbook, promote, retire), which Redis and ElastiCache accept without a failed request; a rotation Lambda could not run the playbook.
+  name                    = each.value.secret_name
+  description             = "Password of the Redis user ${each.key} (${var.redis.name}, ${var.redis.environment})"
+  recovery_window_in_days = var.redis.secret_recovery_days
+  kms_key_id              = var.redis.kms_key_arn
+
+  tags = {
+    Name        = each.value.secret_name
+    Environment = var.redis.environment
+    Consumer    = each.key
+    ManagedBy   = "infragen"
+  }
+
+  lifecycle {
+    # As for the shared password: these tfvars are for one region.
+    precondition {
+      condition     = local.redis_provider_region == var.redis.region
+      error_message = "environments/${var.redis.environment}/redis.tfvars is for region ${var.redis.region}, but the AWS provider is configured for ${local.redis_provider_region}."
+    }
+  }
+}
+
+# The user's first password; rotations (redis_password.py) add versions and move the
+# labels outside Terraform, so this version keeps its value.
+resource "aws_secretsmanager_secret_version" "redis_user" {
+  for_each = var.redis.users
+
+  secret_id     = aws_secretsmanager_secret.redis_user[each.key].id
+  secret_string = random_password.redis_user[each.key].result
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}
+
+# Each user's password now (AWSCURRENT, after any rotation): what its ElastiCache user
+# must accept.
+data "aws_secretsmanager_secret_version" "redis_user_current" {
+  for_each = var.redis.users
+
+  secret_id     = aws_secretsmanager_secret.redis_user[each.key].id
+  version_stage = "AWSCURRENT"
+  depends_on    = [aws_secretsmanager_secret_version.redis_user]
+}
+
+# The CA certificate(s) that verify the host's TLS certificate, for consumers: the
+# host's role publishes its bundle here (PEM; the old CA beside the new one during a CA
+# rollover) with its instance role. Terraform makes the parameter and never its value.
+# A String, not a SecureString: a CA certificate is public trust material, and every
+# consumer reads it without a KMS grant. Standard tier (4 KB): two certificates fit.
+resource "aws_ssm_parameter" "redis_tls_ca" {
+  count = var.redis.mode == "self_hosted" && var.redis.tls ? 1 : 0
+  # checkov:skip=CKV2_AWS_34:The parameter holds CA certificates, public trust material with no secret in it; a String lets every consumer read it without a KMS grant
+
+  name        = var.redis.tls_ca_parameter
+  description = "CA certificate(s) of Redis's TLS on the Asterisk host (${var.redis.name}, ${var.redis.environment}), published by the host"
+  type        = "String"
+  tier        = "Standard"
+  value       = "pending: the host's Ansible role publishes its CA certificate here"
+
+  tags = {
+    Name        = var.redis.tls_ca_parameter
+    Environment = var.redis.environment
+    ManagedBy   = "infragen"
+  }
+
+  lifecycle {
+    # The host owns the value (aws ssm put-parameter --overwrite).
+    ignore_changes = [value]
+  }
+}

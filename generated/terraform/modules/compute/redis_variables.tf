@@ -18,6 +18,7 @@ variable "redis" {
     secret_recovery_days = number
     kms_key_arn          = optional(string)
     shared_password      = bool
+    shared_access_string = string
     tls                  = bool
     tls_ca_parameter     = string
     tls_alert_days       = number

@@ -1383,7 +1383,9 @@ fn tls_and_consumer_users_keep_their_promises() {
         "plaintext from {outside}: {plain}"
     );
     assert_eq!(
-        as_admin(&host, &["CONFIG", "GET", "port"]).lines().nth(1),
+        host_admin(&host, "-s /run/redis/redis-server.sock CONFIG GET port")
+            .lines()
+            .nth(1),
         Some("0")
     );
 
@@ -1453,7 +1455,7 @@ fn tls_and_consumer_users_keep_their_promises() {
         assert!(ok(v, "PING") && ok(v, "INFO server"), "{who}: {v}");
     }
     assert_eq!(
-        as_admin(&host, &["DBSIZE"]),
+        host_admin(&host, "-s /run/redis/redis-server.sock DBSIZE"),
         "3",
         "the refused commands changed nothing"
     );

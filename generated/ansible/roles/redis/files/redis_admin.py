@@ -12,8 +12,9 @@
 #   redis_admin.py call --port N [--socket PATH] --password-file FILE [--legacy-stdin] CMD ...
 #       Runs one command as the role's admin user (on the unix socket PATH when it exists,
 #       else plaintext TCP on 127.0.0.1:N: a server configured without the socket) and
-#       prints the reply, one line per element. --legacy-stdin: if the admin user does not exist yet (a server an earlier
-#       release configured), authenticate with the password on stdin as the default user.
+#       prints the reply, one line per element. --legacy-stdin: if the admin user does not
+#       exist yet (a server an earlier release configured), authenticate with the password
+#       on stdin as the default user.
 #   redis_admin.py check-app --port N [--socket PATH] [--user NAME]
 #       Reads a password on stdin; exits 0 when it authenticates as NAME (default: the
 #       shared application user, `default`).

@@ -76,6 +76,29 @@ else
 fi
 host_log "secret '$secret_name' ($region) in moto at $endpoint"
 
+# Each consumer's own secret (redis_consumers[].secret_name), as Terraform makes them:
+# kept in WORKDIR/redis-password-ENV-CONSUMER (0600); read back when Terraform made it.
+while read -r consumer consumer_secret; do
+  [ -n "$consumer" ] || continue
+  cpw="$work/redis-password-$envname-$consumer"
+  if [ "${INFRAGEN_SECRET_FROM_AWS:-}" = 1 ]; then
+    (umask 077; "$venv/bin/python" "$here/helper.py" get-secret "$endpoint" "$region" "$consumer_secret" >"$cpw")
+  elif [ -s "$cpw" ]; then
+    "$venv/bin/python" "$here/helper.py" put-secret "$endpoint" "$region" "$consumer_secret" \
+      --value "$(cat "$cpw")" >/dev/null
+  else
+    (umask 077; "$venv/bin/python" "$here/helper.py" put-secret "$endpoint" "$region" "$consumer_secret" >"$cpw")
+  fi
+done < <("$venv/bin/python" - "$inv/group_vars" <<'EOF2'
+import pathlib, sys, yaml
+vals = {}
+for f in sorted(pathlib.Path(sys.argv[1]).rglob("*.yml")):
+    vals.update(yaml.safe_load(f.read_text()) or {})
+for c in vals.get("redis_consumers") or []:
+    print(c["name"], c["secret_name"])
+EOF2
+)
+
 # An ansible.cfg of our own: one found in the caller's directory or home must not
 # change what is tested.
 cat >"$work/ansible.cfg" <<EOF

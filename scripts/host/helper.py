@@ -272,6 +272,12 @@ def get_secret(args):
     print(sm.get_secret_value(SecretId=args.id, VersionStage="AWSCURRENT")["SecretString"])
 
 
+def get_parameter(args):
+    """The value of an SSM parameter of the local AWS (the published CA bundle)."""
+    ssm = aws_client("ssm", args.endpoint, args.region)
+    print(ssm.get_parameter(Name=args.name)["Parameter"]["Value"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -352,6 +358,11 @@ def main():
     p.add_argument("region")
     p.add_argument("id")
     p.set_defaults(func=get_secret)
+    p = sub.add_parser("get-parameter")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("name")
+    p.set_defaults(func=get_parameter)
     p = sub.add_parser("gen-password")
     p.add_argument("--length", type=int, default=32)
     p.set_defaults(func=lambda a: print(gen_password(a.length)))

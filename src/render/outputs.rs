@@ -218,12 +218,15 @@ pub const OUTPUTS: &[Output] = &[
     file("ansible/roles/redis/templates/redis-backup.timer.j2"),
     file("ansible/roles/redis/templates/redis-backup.env.j2"),
     file("ansible/roles/redis/templates/redis-backup.aws-config.j2"),
+    file("ansible/roles/redis/templates/redis-tls.service.j2"),
+    file("ansible/roles/redis/templates/redis-tls.timer.j2"),
     file("ansible/roles/redis/files/infragen_resp.py"),
     file("ansible/roles/redis/files/redis_admin.py"),
     file("ansible/roles/redis/files/redis_switch.py"),
     file("ansible/roles/redis/files/redis_metrics.py"),
     file("ansible/roles/redis/files/redis_backup.py"),
     file("ansible/roles/redis/files/redis_restore.py"),
+    file("ansible/roles/redis/files/redis_tls.py"),
     out(
         "ansible/inventory/{env}/group_vars/{group}/redis.yml",
         Body::MiniJinja("ansible/group_vars.yml.mj"),
@@ -310,12 +313,15 @@ pub const FILES: &[(&str, &str)] = embed!["files":
     "ansible/roles/redis/templates/redis-backup.timer.j2",
     "ansible/roles/redis/templates/redis-backup.env.j2",
     "ansible/roles/redis/templates/redis-backup.aws-config.j2",
+    "ansible/roles/redis/templates/redis-tls.service.j2",
+    "ansible/roles/redis/templates/redis-tls.timer.j2",
     "ansible/roles/redis/files/infragen_resp.py",
     "ansible/roles/redis/files/redis_admin.py",
     "ansible/roles/redis/files/redis_switch.py",
     "ansible/roles/redis/files/redis_metrics.py",
     "ansible/roles/redis/files/redis_backup.py",
     "ansible/roles/redis/files/redis_restore.py",
+    "ansible/roles/redis/files/redis_tls.py",
 ];
 
 #[cfg(test)]

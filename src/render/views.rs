@@ -139,6 +139,8 @@ struct UserView<'a> {
     access: &'a str,
     /// ACL rules after `on` and the passwords.
     acl: String,
+    /// The same rules one by one (the group_vars fold them one a line: no line too long).
+    acl_rules: Vec<String>,
 }
 
 /// Days left on the host's certificate when its renewal starts: a third of its lifetime,
@@ -467,6 +469,11 @@ pub fn env_view(base: &Value, model: &Model, env: &Env) -> Value {
                 keys: &c.keys,
                 access: c.access,
                 acl: c.acl_rules(&r.blocked_commands.value),
+                acl_rules: c
+                    .acl_rules(&r.blocked_commands.value)
+                    .split(' ')
+                    .map(String::from)
+                    .collect(),
             })
             .collect(),
     };

@@ -587,3 +587,93 @@ class EngineSwitch(unittest.TestCase):
             with open(dst, "rb") as f:
                 self.assertEqual(f.read(), b"REDIS0010")
             self.assertEqual(os.stat(dst).st_mode & 0o777, 0o660)
+
+
+import redis_tls  # noqa: E402
+
+DAY = redis_tls.DAY
+TLS = {
+    "cert_days": 90,
+    "renew_days": 30,
+    "ca_days": 3650,
+    "overlap_days": 30,
+    "rollover_days": 121,
+}
+SANS = redis_tls.wanted_sans(["10.0.1.5"], ["asterisk-1"])
+
+
+def ca(name, born, days=3650):
+    return {"name": name, "not_before": born, "not_after": born + days * DAY}
+
+
+class TlsJudgement(unittest.TestCase):
+    now = 1_000 * DAY
+
+    def leaf(self, issuer, days_left, sans=SANS):
+        return {"issuer": issuer, "not_after": self.now + days_left * DAY, "sans": sans}
+
+    def test_a_new_host_gets_a_ca_and_a_certificate_from_it(self):
+        plan = redis_tls.judge(self.now, [], None, SANS, TLS)
+        self.assertTrue(plan["new_ca"])
+        self.assertEqual(plan["signer"], "new")
+        self.assertEqual(plan["issue"], "no server certificate")
+        self.assertEqual(plan["leaf_days"], 90)
+        self.assertEqual(plan["bundle"], ["new"])
+
+    def test_a_certificate_with_time_left_is_kept(self):
+        cas = [ca("ca-a", self.now - 100 * DAY)]
+        plan = redis_tls.judge(self.now, cas, self.leaf("ca-a", 31), SANS, TLS)
+        self.assertEqual((plan["new_ca"], plan["issue"]), (False, None))
+
+    def test_renewal_when_fewer_than_renew_days_are_left(self):
+        cas = [ca("ca-a", self.now - 100 * DAY)]
+        plan = redis_tls.judge(self.now, cas, self.leaf("ca-a", 29), SANS, TLS)
+        self.assertIn("29 days left", plan["issue"])
+        self.assertFalse(plan["new_ca"])
+
+    def test_force_renews(self):
+        cas = [ca("ca-a", self.now - 100 * DAY)]
+        plan = redis_tls.judge(self.now, cas, self.leaf("ca-a", 80), SANS, TLS, force=True)
+        self.assertEqual(plan["issue"], "forced")
+
+    def test_changed_names_renew(self):
+        cas = [ca("ca-a", self.now - 100 * DAY)]
+        other = redis_tls.wanted_sans(["10.0.9.9"], ["asterisk-1"])
+        plan = redis_tls.judge(self.now, cas, self.leaf("ca-a", 80, other), SANS, TLS)
+        self.assertEqual(plan["issue"], "the host's names changed")
+
+    def test_the_san_set(self):
+        self.assertEqual(
+            redis_tls.wanted_sans(["10.0.1.5", "10.0.1.5", ""], ["Asterisk-1", ""]),
+            ["DNS:asterisk-1", "DNS:localhost", "IP:10.0.1.5", "IP:127.0.0.1"],
+        )
+
+    def test_ca_rollover_publishes_the_new_ca_first_and_signs_with_it_later(self):
+        old = ca("ca-a", self.now - 3600 * DAY)  # 50 days left < rollover (121)
+        plan = redis_tls.judge(self.now, [old], self.leaf("ca-a", 40), SANS, TLS)
+        self.assertTrue(plan["new_ca"])
+        # Both published; the old one still signs; the certificate is kept.
+        self.assertEqual(plan["bundle"], ["ca-a", "new"])
+        self.assertEqual(plan["signer"], "ca-a")
+        self.assertIsNone(plan["issue"])
+        # A renewal meanwhile never outlives the old CA.
+        plan = redis_tls.judge(self.now, [old], self.leaf("ca-a", 10), SANS, TLS)
+        self.assertEqual(plan["leaf_days"], 50)
+        # overlap_days later the new CA signs: the certificate is issued again by it.
+        new = ca("ca-b", self.now)
+        later = self.now + 30 * DAY
+        plan = redis_tls.judge(later, [old, new], self.leaf("ca-a", 20 - 30), SANS, TLS)
+        self.assertFalse(plan["new_ca"])
+        self.assertEqual(plan["signer"], "ca-b")
+        plan = redis_tls.judge(
+            later, [old, new], {**self.leaf("ca-a", 60), "not_after": later + 15 * DAY}, SANS, TLS
+        )
+        self.assertEqual(plan["issue"], "the signing CA is now ca-b")
+        self.assertEqual(plan["bundle"], ["ca-a", "ca-b"])
+
+    def test_an_expired_ca_leaves_the_bundle(self):
+        old = ca("ca-a", self.now - 3700 * DAY)
+        new = ca("ca-b", self.now - 200 * DAY)
+        plan = redis_tls.judge(self.now, [old, new], self.leaf("ca-b", 60), SANS, TLS)
+        self.assertEqual(plan["bundle"], ["ca-b"])
+        self.assertIsNone(plan["issue"])

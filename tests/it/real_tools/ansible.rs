@@ -87,6 +87,13 @@ pub(super) fn ansible_render(
         // The password given directly: no Secrets Manager to read a rotation's from.
         "redis_password_pending": "",
         "redis_password_retiring": "",
+        // The same for the consumers' own users; TLS off and the socket in the work
+        // directory: the test's Redis has no host CA and cannot write /run/redis.
+        "redis_consumer_password_given": TEST_PASSWORD,
+        "redis_tls": false,
+        // These tests check the shared application user (the `default` user's password).
+        "redis_shared_password": true,
+        "redis_socket": work.join("redis.sock"),
         "ansible_become": false,
         "ansible_python_interpreter": t.venv_bin.join("python"),
         // The controller has Debian 12's redis-server only: a Valkey environment's

@@ -33,8 +33,19 @@ pub(crate) fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// Role variables that point the publisher and the backups at the local AWS endpoint;
-/// fake credentials stand in for the instance profile.
+/// fake credentials stand in for the instance profile. The tests written before issue 27
+/// speak plaintext with the shared password: they keep that shape (`redis_tls: false`,
+/// `redis_shared_password: true`, the unix socket for the role all the same);
+/// [`aws_extra_vars_tls`] is the blueprint's own (TLS, one user per consumer).
 pub(crate) fn aws_extra_vars(endpoint: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&aws_extra_vars_tls(endpoint)).unwrap();
+    v["redis_tls"] = false.into();
+    v["redis_shared_password"] = true.into();
+    v.to_string()
+}
+
+/// [`aws_extra_vars`] with the blueprint's TLS and per-consumer users left as generated.
+pub(crate) fn aws_extra_vars_tls(endpoint: &str) -> String {
     let creds = serde_json::json!({
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -44,6 +55,8 @@ pub(crate) fn aws_extra_vars(endpoint: &str) -> String {
         "redis_metrics_environment": creds,
         "redis_backup_endpoint_url": endpoint,
         "redis_backup_environment": creds,
+        "redis_tls_ssm_endpoint_url": endpoint,
+        "redis_tls_environment": creds,
     })
     .to_string()
 }
@@ -203,6 +216,15 @@ impl Host {
             serde_json::from_str(&std::fs::read_to_string(self.dir().join("host.json")).unwrap())
                 .unwrap();
         json["HOST_NAME"].as_str().unwrap().to_string()
+    }
+
+    /// The password of `consumer`'s own user in `env` (its secret in the local
+    /// Secrets Manager).
+    pub(crate) fn consumer_password(&self, env: &str, consumer: &str) -> String {
+        std::fs::read_to_string(self.dir().join(format!("redis-password-{env}-{consumer}")))
+            .unwrap()
+            .trim()
+            .to_string()
     }
 
     /// The password the role read from the local Secrets Manager for `env`.

@@ -9,18 +9,21 @@
 #       Creates FILE (mode 0600) holding a new random password, unless it exists.
 #   redis_admin.py hash FILE
 #       Prints the SHA-256 of the password in FILE: what redis.conf holds (`#<hash>`).
-#   redis_admin.py call --port N --password-file FILE [--legacy-stdin] CMD [ARG ...]
-#       Runs one command as the role's admin user and prints the reply, one line per
-#       element. --legacy-stdin: if the admin user does not exist yet (a server an earlier
-#       release configured), authenticate with the password on stdin as the default user.
-#   redis_admin.py check-app --port N
-#       Reads the application password on stdin; exits 0 when it authenticates.
+#   redis_admin.py call --port N [--socket PATH] --password-file FILE [--legacy-stdin] CMD ...
+#       Runs one command as the role's admin user (on the unix socket PATH when it exists,
+#       else plaintext TCP on 127.0.0.1:N: a server configured without the socket) and
+#       prints the reply, one line per element. --legacy-stdin: if the admin user does not
+#       exist yet (a server an earlier release configured), authenticate with the password
+#       on stdin as the default user.
+#   redis_admin.py check-app --port N [--socket PATH] [--user NAME]
+#       Reads a password on stdin; exits 0 when it authenticates as NAME (default: the
+#       shared application user, `default`).
 #   redis_admin.py check-conf [--server BIN] FILE
 #       Exits 0 when the server BIN (redis-server, the default, or valkey-server) accepts
 #       FILE (Ansible's `validate` before redis.conf is replaced): Redis has no
 #       config-check flag, so it loads FILE with every listener and all persistence
 #       overridden off, and stops right after the configuration.
-#   redis_admin.py live --current FILE --password-file FILE [--port N] [--dry-run]
+#   redis_admin.py live --current FILE --password-file FILE [--port N] [--socket PATH] [--dry-run]
 #       Reads the configuration about to be written on stdin and changes the running
 #       server to it where Redis allows that (CONFIG SET, ACL SETUSER/DELUSER), checks
 #       that each change took, and prints JSON: what was applied, what only a restart
@@ -41,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 
-from infragen_resp import RedisError, command, connect, read_password
+from infragen_resp import RedisError, command, connect, connect_local, read_password
 
 
 def make_password(path):
@@ -76,17 +79,19 @@ def _auth_error(e):
     return text.startswith(("WRONGPASS", "NOAUTH")) or "without any password" in text
 
 
-def call(port, password_file, legacy_stdin, args):
+def call(port, password_file, legacy_stdin, args, socket_path=None):
     try:
         try:
-            sock, f = connect("127.0.0.1", port, "infragen-admin", read_password(password_file))
+            sock, f = connect_local(
+                socket_path, port, "infragen-admin", read_password(password_file)
+            )
         except (RedisError, OSError) as e:
             if not (legacy_stdin and isinstance(e, RedisError) and _auth_error(e)):
                 raise
             legacy = sys.stdin.read().strip()
             if not legacy:
                 raise
-            sock, f = connect("127.0.0.1", port, "default", legacy)
+            sock, f = connect_local(socket_path, port, "default", legacy)
     except (RedisError, OSError) as e:
         print(f"redis-admin: cannot reach Redis on port {port} as the role: {e}", file=sys.stderr)
         return 2
@@ -102,16 +107,16 @@ def call(port, password_file, legacy_stdin, args):
     return 0
 
 
-def check_app(port):
+def check_app(port, socket_path=None, user="default"):
     password = sys.stdin.read().strip()
     try:
-        sock, f = connect("127.0.0.1", port, "default", password)
+        sock, f = connect_local(socket_path, port, user, password)
         with sock:
             command(f, "PING")
     except (RedisError, OSError) as e:
-        print(f"redis-admin: the application password does not authenticate: {e}")
+        print(f"redis-admin: the password of {user} does not authenticate: {e}")
         return 2
-    print("the application password authenticates")
+    print(f"the password of {user} authenticates")
     return 0
 
 
@@ -119,6 +124,7 @@ def check_conf(path, server="redis-server"):
     with tempfile.TemporaryDirectory(prefix="infragen-check-conf-") as scratch:
         overrides = {
             "port": "0",
+            "tls-port": "0",
             "unixsocket": "",
             "dir": scratch,
             "logfile": "",
@@ -228,8 +234,11 @@ def password_hashes(rules):
     return sorted({r[1:] for r in rules if r.startswith("#")})
 
 
-def _connect_any(ports, password_file):
-    """The role's connection to the first port that answers; the error of the last."""
+def _connect_any(ports, password_file, socket_path=None):
+    """The role's connection: the unix socket when the server has one, else the first
+    plaintext port that answers; the error of the last."""
+    if socket_path and os.path.exists(socket_path):
+        return connect(socket_path, 0, "infragen-admin", read_password(password_file))
     error = None
     for port in ports:
         try:
@@ -276,7 +285,15 @@ def _users(f, result, current_users, wanted_users, dry_run):
             result["applied"].append(f"user {user}: removed")
 
 
-def live(current_path, password_file, port, dry_run, next_text):
+# The listeners that only a restart changes: the unix socket is IMMUTABLE_CONFIG, and the
+# switch between plaintext and TLS on the blueprint's port moves with it (the role's
+# connection is the socket; plaintext clients fail either way). While one of these is
+# owed, `port` and `bind` wait for the same restart: closing the plaintext port live
+# before the TLS one opens would leave the server unreachable while the restart is held.
+LISTENERS = ("unixsocket", "unixsocketperm", "tls-port")
+
+
+def live(current_path, password_file, port, dry_run, next_text, socket_path=None):
     result = {"running": False, "applied": [], "restart": [], "dry_run": dry_run}
     try:
         with open(current_path, encoding="utf-8") as f:
@@ -288,7 +305,7 @@ def live(current_path, password_file, port, dry_run, next_text):
     # that changed the port live and died before writing the file, on the new one.
     ports = list(dict.fromkeys([int((current.get("port") or [port])[0]), port]))
     try:
-        sock, f = _connect_any(ports, password_file)
+        sock, f = _connect_any(ports, password_file, socket_path)
     except (RedisError, OSError) as e:
         # Not running (the start loads the new file), or running but not the role's
         # configuration yet (the package's first start): then only a restart applies it.
@@ -300,6 +317,9 @@ def live(current_path, password_file, port, dry_run, next_text):
     with sock:
         _users(f, result, current_users, wanted_users, dry_run)
         keys = [k for k in LIVE if k in wanted] + sorted(k for k in wanted if k not in LIVE)
+        # Listener changes first: they decide whether port and bind may change live.
+        keys = [k for k in keys if k in LISTENERS] + [k for k in keys if k not in LISTENERS]
+        listeners_owed = False
         for key in keys:
             got = command(f, "CONFIG", "GET", key)
             running = got[1] if isinstance(got, list) and len(got) == 2 else None
@@ -311,7 +331,9 @@ def live(current_path, password_file, port, dry_run, next_text):
             change = (
                 f"{key}: {running if running is not None else current.get(key)} -> {' '.join(want)}"
             )
-            if key not in LIVE:
+            if key in LISTENERS:
+                listeners_owed = True
+            if key not in LIVE or (listeners_owed and key in ("port", "bind")):
                 result["restart"].append(change)
                 continue
             if dry_run:
@@ -431,9 +453,12 @@ def main(argv):
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--password-file", required=True)
     c.add_argument("--legacy-stdin", action="store_true")
+    c.add_argument("--socket")
     c.add_argument("args", nargs="+")
     a = sub.add_parser("check-app")
     a.add_argument("--port", type=int, required=True)
+    a.add_argument("--socket")
+    a.add_argument("--user", default="default")
     cc = sub.add_parser("check-conf")
     cc.add_argument("--server", default="redis-server")
     cc.add_argument("file")
@@ -442,6 +467,7 @@ def main(argv):
     lv.add_argument("--password-file", required=True)
     lv.add_argument("--port", type=int, default=6379)
     lv.add_argument("--dry-run", action="store_true")
+    lv.add_argument("--socket")
     un = sub.add_parser("unit")
     un.add_argument("--service", required=True)
     un.add_argument("--set", action="append")
@@ -453,18 +479,20 @@ def main(argv):
     if ns.what == "hash":
         return password_hash(ns.file)
     if ns.what == "call":
-        return call(ns.port, ns.password_file, ns.legacy_stdin, ns.args)
+        return call(ns.port, ns.password_file, ns.legacy_stdin, ns.args, ns.socket)
     if ns.what == "check-conf":
         return check_conf(ns.file, ns.server)
     if ns.what == "live":
         try:
-            return live(ns.current, ns.password_file, ns.port, ns.dry_run, sys.stdin.read())
+            return live(
+                ns.current, ns.password_file, ns.port, ns.dry_run, sys.stdin.read(), ns.socket
+            )
         except RedisError as e:
             print(f"redis-admin: {e}", file=sys.stderr)
             return 1
     if ns.what == "unit":
         return unit(ns.service, _props(ns.set), _props(ns.exec), ns.dry_run)
-    return check_app(ns.port)
+    return check_app(ns.port, ns.socket, ns.user)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,18 @@
 #   BackupAgeSeconds        age of the newest off-host backup (with backups on; not sent
 #                           before the first one: the backup-age alarm treats that as
 #                           breaching)
+#   TlsCertificateDaysLeft  with TLS on: days until the first of the served certificate
+#                           (as this run's TLS connection saw it) and the CA that signed
+#                           it expires (TLS_STATE_FILE, written by redis_tls.py)
+# With TLS on (REDIS_TLS_CA, the CA bundle) INFO is read over TLS on 127.0.0.1, the
+# server verified as consumers verify it: the unit runs as a dynamic user, which the
+# root-only unix socket does not admit.
 # With --dry-run FILE the payload is written to FILE instead of sent (tests use it);
 # --describe prints the metric names and dimensions as JSON.
 import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -52,15 +59,41 @@ METRICS = [
     ("LatencyP99Microseconds", "Microseconds"),
     ("LatestForkMicroseconds", "Microseconds"),
     ("BackupAgeSeconds", "Seconds"),
+    ("TlsCertificateDaysLeft", "Count"),
 ]
 UNITS = dict(METRICS)
 
 
-def read_info(host, port, user, password):
-    """INFO with the sections the metrics come from."""
-    sock, f = connect(host, port, user, password)
+def read_info(host, port, user, password, tls_ca=None):
+    """INFO with the sections the metrics come from, and (over TLS) the expiry of the
+    certificate the server presented (UNIX time; else None)."""
+    sock, f = connect(host, port, user, password, tls_ca=tls_ca)
     with sock:
-        return parse_info(command(f, "INFO", "default", "commandstats", "latencystats"))
+        served = None
+        if tls_ca:
+            served = ssl.cert_time_to_seconds(sock.getpeercert()["notAfter"])
+        info = parse_info(command(f, "INFO", "default", "commandstats", "latencystats"))
+        if served is not None:
+            info["infragen_tls_not_after"] = str(served)
+        return info
+
+
+def _tls_days_left(info, now):
+    """Days until the served certificate or its CA expires; None without TLS."""
+    ends = []
+    if info.get("infragen_tls_not_after"):
+        ends.append(float(info["infragen_tls_not_after"]))
+    path = os.environ.get("TLS_STATE_FILE")
+    if path:
+        try:
+            with open(path, encoding="ascii") as f:
+                state = json.load(f)
+            ends += [float(state["certificate_not_after"]), float(state["ca_not_after"])]
+        except (OSError, ValueError, KeyError):
+            pass
+    if not ends:
+        return None
+    return round((min(ends) - now) / 86400, 2)
 
 
 def _int(info, key):
@@ -171,6 +204,9 @@ def metrics(info, previous, now=None):
     age = _backup_age(now)
     if age is not None:
         data.append(("BackupAgeSeconds", round(age)))
+    days = _tls_days_left(info, now)
+    if days is not None:
+        data.append(("TlsCertificateDaysLeft", days))
     state = {
         "run_id": info.get("run_id"),
         "time": now,
@@ -212,6 +248,7 @@ def main(argv):
             int(env.get("REDIS_PORT", "6379")),
             env["REDIS_MONITOR_USER"],
             read_password(password_file),
+            tls_ca=env.get("REDIS_TLS_CA") or None,
         )
     except (OSError, RedisError) as e:
         # No data is the signal: the not-reporting alarm treats it as breaching.

@@ -168,7 +168,10 @@ def rebuild_aof(conf, data_dir, user):
             "--",
             PROGRAMS["server"],
             conf,
+            # No TCP listener at all, TLS included: no consumer reaches a half-loaded copy.
             "--port",
+            "0",
+            "--tls-port",
             "0",
             "--unixsocket",
             sock,

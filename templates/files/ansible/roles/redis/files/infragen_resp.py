@@ -1,10 +1,12 @@
-# A minimal Redis client (RESP2 over TCP) for the role's scripts on the host: the
-# metrics publisher, the backup timer, the restore command and the role's own admin
+# A minimal Redis client (RESP2 over TCP, TLS or a unix socket) for the role's scripts on
+# the host: the metrics publisher, the backup timer, the restore command and the role's own admin
 # calls. Standard library only, so the host needs no Python packages beyond python3.
 #
 # Every reply is read completely or not at all: a connection that closes mid-reply, or
 # a reply that is not RESP2, raises RedisError; nothing half-read is ever returned.
+import os
 import socket
+import ssl
 
 # Larger bulk replies are refused rather than buffered (INFO is a few KiB).
 MAX_BULK = 64 << 20
@@ -67,9 +69,30 @@ def command(f, *args):
     return _read_reply(f)
 
 
-def connect(host, port, user, password, timeout=5.0):
-    """An authenticated connection: (socket, file); close the socket when done."""
-    sock = socket.create_connection((host, port), timeout=timeout)
+def connect(host, port, user, password, timeout=5.0, tls_ca=None):
+    """An authenticated connection: (socket, file); close the socket when done.
+
+    `host` starting with `/` is the server's unix socket (`port` unused). `tls_ca`: a PEM
+    file of the CAs to verify the server with (TLS 1.2 or later, the name `host` checked
+    against the certificate's names)."""
+    if host.startswith("/"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(host)
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        if tls_ca:
+            ctx = ssl.create_default_context(cafile=tls_ca)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                sock = ctx.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
     f = sock.makefile("rwb")
     try:
         command(f, "AUTH", user, password)
@@ -77,6 +100,15 @@ def connect(host, port, user, password, timeout=5.0):
         sock.close()
         raise
     return sock, f
+
+
+def connect_local(socket_path, port, user, password, timeout=5.0):
+    """The local server as root reaches it: its unix socket when there is one (the TLS
+    setup, where the TCP port speaks TLS only), else plaintext TCP on 127.0.0.1:port (a
+    server configured without the socket, by an earlier release or with TLS off)."""
+    if socket_path and os.path.exists(socket_path):
+        return connect(socket_path, 0, user, password, timeout)
+    return connect("127.0.0.1", port, user, password, timeout)
 
 
 def read_password(path):

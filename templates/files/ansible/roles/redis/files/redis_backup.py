@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from infragen_resp import RedisError, command, connect, parse_info, read_password
+from infragen_resp import RedisError, command, connect_local, parse_info, read_password
 
 # Longest wait for the background save, in seconds.
 SAVE_TIMEOUT = 1800
@@ -163,8 +163,9 @@ def main(argv):
     started = time.monotonic()
     try:
         password = read_password(env["REDIS_BACKUP_PASSWORD_FILE"])
-        sock, f = connect(
-            env.get("REDIS_HOST", "127.0.0.1"),
+        # Root's unix socket (the TCP port may speak TLS only); plaintext TCP without one.
+        sock, f = connect_local(
+            env.get("REDIS_SOCKET"),
             int(env.get("REDIS_PORT", "6379")),
             env["REDIS_BACKUP_USER"],
             password,

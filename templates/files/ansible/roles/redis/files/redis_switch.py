@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 
-from infragen_resp import RedisError, command, connect, parse_info, read_password
+from infragen_resp import RedisError, command, connect, connect_local, parse_info, read_password
 
 # The private instance's user (it exists only there).
 PRIVATE_USER = "infragen-switch"
@@ -102,12 +102,35 @@ def active(service):
     return systemctl("is-active", "--quiet", service)[0] == 0
 
 
+# The engines' unix sockets (the old one's from its config, the new one's where the role
+# puts it): one engine runs at a time, so the socket that exists is the running server's.
+# Without one, plaintext TCP on the port (a server configured without TLS or socket).
+SOCKETS = []
+
+
+def _local(port, user, password):
+    for path in SOCKETS:
+        if path and os.path.exists(path):
+            return connect(path, 0, user, password)
+    return connect_local(None, port, user, password)
+
+
+def config_socket(path):
+    """The `unixsocket` line of a config, or None."""
+    with contextlib.suppress(OSError), open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "unixsocket":
+                return parts[1]
+    return None
+
+
 def admin(port, password, *args, attempts=1, user="infragen-admin"):
     """One command as the role's admin user; retried while the server starts or loads."""
     last = None
     for _ in range(attempts):
         try:
-            sock, f = connect("127.0.0.1", port, user, password)
+            sock, f = _local(port, user, password)
             with sock:
                 return command(f, *args)
         except (RedisError, OSError) as e:
@@ -274,6 +297,8 @@ def load_privately(ns, new_dir, new_user, new_bin, saved, saved_expires):
 def switch(ns):
     old_service, old_dir, old_config = ns.from_.split(":")
     new_service, new_dir, new_user, new_bin = ns.to.split(":")
+    new_engine = new_service.removesuffix("-server")
+    SOCKETS[:] = [config_socket(old_config), f"/run/{new_engine}/{new_service}.sock"]
     password = read_password(ns.password_file)
     done = []
     old_rdb = os.path.join(old_dir, "dump.rdb")

@@ -16,7 +16,7 @@
 
 use crate::apply::Deployment;
 use crate::common::{GOOD_BLUEPRINTS, SHIPPED, Test, redis_cli, repo, text};
-use crate::support::host::{Converge, Host, aws_extra_vars, serial};
+use crate::support::host::{Converge, Host, aws_extra_vars, aws_extra_vars_tls, serial};
 use crate::support::infra_repo::{STAND_IN_PASSWORD, terraform};
 use crate::support::moto::Aws;
 use serde_json::Value;
@@ -1131,31 +1131,70 @@ fn the_apply_feeds_the_playbook_and_a_consumer() {
     let outputs = d.outputs();
     let region = d.env.region.value.clone();
 
-    let extra_vars = aws_extra_vars(&endpoint);
+    // The generated configuration as it is: TLS with the host's CA, one user per consumer.
+    let extra_vars = aws_extra_vars_tls(&endpoint);
     let c = host.converge_with(
         &d.ansible_dir(),
         "dev",
         &["-e", extra_vars.as_str()],
         &[("INFRAGEN_SECRET_FROM_AWS", "1")],
     );
-    assert_converged(&c, "converge with the applied secret");
+    assert_converged(&c, "converge with the applied secrets");
 
-    // A consumer: the secret's ARN and the port from the outputs, nothing else.
-    let arn = outputs["redis_password_secret_arn"]["value"]
+    // A consumer as its Lambda function is wired: its entry of the output
+    // redis_consumer_environments and nothing else (its secret, its user, the CA's
+    // parameter, TLS with the server verified).
+    let env = &outputs["redis_consumer_environments"]["value"]["campaign-dialer"];
+    assert_eq!(env["REDIS_TLS"], "true", "{env}");
+    assert_eq!(env["REDIS_USER"], "campaign-dialer", "{env}");
+    let arn = env["REDIS_PASSWORD_SECRET_ARN"].as_str().unwrap();
+    let pw = aws.aws("get-secret", &[&region, arn]);
+    assert_eq!(
+        pw,
+        format!("{STAND_IN_PASSWORD}-campaign-dialer"),
+        "the applied secret"
+    );
+    assert_eq!(
+        host.consumer_password("dev", "campaign-dialer"),
+        pw,
+        "the role read another secret for campaign-dialer"
+    );
+    let shared = outputs["redis_password_secret_arn"]["value"]
         .as_str()
         .unwrap();
-    let pw = aws.aws("get-secret", &[&region, arn]);
-    assert_eq!(pw, STAND_IN_PASSWORD, "the applied secret");
-    assert_eq!(host.password("dev"), pw, "the role read another secret");
-    let port = outputs["redis_port"]["value"].as_u64().unwrap() as u16;
-    assert_eq!(
-        redis_cli(port, Some(&pw), &["SET", "chain:key", "from-the-apply"]),
-        "OK"
+    assert_ne!(
+        aws.aws("get-secret", &[&region, shared]),
+        pw,
+        "the consumer's password is the shared one"
     );
-    assert_eq!(
-        redis_cli(port, Some(&pw), &["GET", "chain:key"]),
-        "from-the-apply"
-    );
+    let parameter = env["REDIS_TLS_CA_PARAMETER"].as_str().unwrap();
+    let got = Command::new(crate::support::moto::venv_python())
+        .arg(repo().join("scripts/host/helper.py"))
+        .args(["get-parameter", &endpoint, &region, parameter])
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{}", text(&got));
+    let work = tempfile::tempdir().unwrap();
+    let ca = work.path().join("ca.pem");
+    std::fs::write(&ca, &got.stdout).unwrap();
+    let pw_file = work.path().join("pw");
+    std::fs::write(&pw_file, &pw).unwrap();
+    let port = env["REDIS_PORT"].as_str().unwrap().to_string();
+    let did: Value = serde_json::from_str(&tls_client(
+        &[
+            "can",
+            "127.0.0.1",
+            &port,
+            ca.to_str().unwrap(),
+            "campaign-dialer",
+            pw_file.to_str().unwrap(),
+        ],
+        Some(r#"[["SET", "campaign:chain", "from-the-apply"], ["GET", "campaign:chain"], ["GET", "call:1"]]"#),
+    ))
+    .unwrap();
+    assert_eq!(did["SET campaign:chain from-the-apply"], "ok", "{did}");
+    assert_eq!(did["GET campaign:chain"], "ok", "{did}");
+    assert_ne!(did["GET call:1"], "ok", "a key outside its patterns: {did}");
 
     // The backup goes to the applied bucket (its TLS-only policy lifted for the run: moto
     // denies whatever a Deny's condition says; see apply.rs).
@@ -1292,7 +1331,7 @@ fn tls_and_consumer_users_keep_their_promises() {
     let (out, host, aws) = shipped_on_bookworm();
     let ansible = out.path().join("out/ansible");
     let endpoint = aws.endpoint().to_string();
-    let extra_vars = crate::support::host::aws_extra_vars_tls(&endpoint);
+    let extra_vars = aws_extra_vars_tls(&endpoint);
     let extra = ["-e", extra_vars.as_str()];
 
     let first = host.converge(&ansible, "dev", &extra);

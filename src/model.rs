@@ -184,7 +184,13 @@ impl Consumer {
                 "+info",
                 "-script|flush",
                 "-script|kill",
+                // A debugging session blocks the server (SYNC) or forks it (YES).
+                "-script|debug",
                 "-function",
+                // SCAN and RANDOMKEY are not filtered by key patterns: they would show
+                // every key's name.
+                "-scan",
+                "-randomkey",
             ]
             .map(String::from),
         );

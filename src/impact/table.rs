@@ -521,7 +521,7 @@ pub const ROWS: &[Row] = &[
         Any,
         Consumers,
         "Redis restarts with TLS or plaintext on its port: clients that connect the other way fail from their next connection",
-        "deploy consumers with the matching REDIS_TLS first (or keep `tls.plaintext_port` while they move)",
+        "turning it on: keep the port consumers use as `tls.plaintext_port` and give TLS a new port while they move; turning it off: redeploy consumers with REDIS_TLS=false",
     ),
     row(
         Field::TlsEnabled,
@@ -529,7 +529,7 @@ pub const ROWS: &[Row] = &[
         On,
         Consumers,
         "Redis restarts with TLS on its port and plaintext only on a local socket: a plaintext client is refused from its next connection",
-        "deploy consumers with REDIS_TLS=true and the CA parameter first, or keep `tls.plaintext_port` open while they move",
+        "while consumers move, keep the port they use as `tls.plaintext_port` and give TLS a new port (runbook, \"Move consumers off the shared password\"); redeploy each with its entry of redis_consumer_environments",
     ),
     row(
         Field::TlsEnabled,
@@ -560,8 +560,8 @@ pub const ROWS: &[Row] = &[
         Field::TlsPlaintextPort,
         SelfHosted,
         Any,
-        Restart,
-        "a plaintext listener opens, moves or closes beside the TLS port (Redis restarts to bind it); the security group admits it for the consumers only while it is set; a consumer still on it when it closes is refused",
+        Reload,
+        "a plaintext listener opens, moves or closes beside the TLS port, live (CONFIG SET port; at the restart when TLS is turned on in the same change); only the consumers' security groups are admitted to it; a consumer still on it when it closes is refused",
         "when removing it, move every consumer to TLS first",
     ),
     unused(Field::TlsPlaintextPort, ElastiCache),

@@ -163,6 +163,7 @@ fn shared_acl(blocked: &[String]) -> String {
         "+info",
         "-script|flush",
         "-script|kill",
+        "-script|debug",
         "-function|flush",
         "-function|delete",
         "-function|restore",

@@ -36,7 +36,7 @@ impl Resolver<'_> {
             None => None,
             Some(raw) => {
                 let raw = raw.map(|i| i.0);
-                let help = "a port other than the TLS port (1024 to 65535), only with `tls.enabled: true`; remove it once every consumer connects with TLS";
+                let help = "a port other than the TLS port (1024 to 65535), only with `tls.enabled: true`: during a move to TLS, the port consumers use today, with the TLS port moved to a new one; remove it once every consumer connects with TLS";
                 match u16::try_from(raw.value)
                     .ok()
                     .filter(|_| PORT.accepts(raw.value))

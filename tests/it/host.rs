@@ -1446,6 +1446,9 @@ fn tls_and_consumer_users_keep_their_promises() {
         ["ACL", "SETUSER", "x"],
         ["DEBUG", "SLEEP", "0"],
         ["SCRIPT", "FLUSH"],
+        ["SCRIPT", "DEBUG", "SYNC"],
+        ["SCAN", "0"],
+        ["RANDOMKEY"],
         ["INFO", "server"],
         ["PING"]
     ])
@@ -1488,6 +1491,9 @@ fn tls_and_consumer_users_keep_their_promises() {
             "ACL SETUSER x",
             "DEBUG SLEEP 0",
             "SCRIPT FLUSH",
+            "SCRIPT DEBUG SYNC",
+            "SCAN 0",
+            "RANDOMKEY",
         ] {
             assert!(!ok(v, cmd), "{who} may run {cmd}: {v}");
         }

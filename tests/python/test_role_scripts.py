@@ -671,6 +671,22 @@ class TlsJudgement(unittest.TestCase):
         self.assertEqual(plan["issue"], "the signing CA is now ca-b")
         self.assertEqual(plan["bundle"], ["ca-a", "ca-b"])
 
+    def test_a_ca_counts_from_its_first_publication(self):
+        # The new CA was made 40 days ago but published only today (its puts failed):
+        # the old one still signs; overlap_days after the publication the new one does.
+        old = ca("ca-a", self.now - 3600 * DAY)
+        new = ca("ca-b", self.now - 40 * DAY)
+        published = {"ca-a": self.now - 3000 * DAY}
+        cas = redis_tls.as_published([old, new], published, self.now)
+        plan = redis_tls.judge(self.now, cas, self.leaf("ca-a", 40), SANS, TLS)
+        self.assertEqual(plan["signer"], "ca-a")
+        self.assertIsNone(plan["issue"])
+        published["ca-b"] = self.now
+        later = self.now + 30 * DAY
+        cas = redis_tls.as_published([old, new], published, later)
+        plan = redis_tls.judge(later, cas, self.leaf("ca-a", 10), SANS, TLS)
+        self.assertEqual(plan["signer"], "ca-b")
+
     def test_an_expired_ca_leaves_the_bundle(self):
         old = ca("ca-a", self.now - 3700 * DAY)
         new = ca("ca-b", self.now - 200 * DAY)

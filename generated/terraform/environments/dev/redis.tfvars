@@ -21,7 +21,7 @@ redis = {
   shared_password = false
   # The `default` user's ACL rules while it keeps the shared password: every command
   # but administration and the dangerous ones (ElastiCache's access string).
-  shared_access_string = "on ~* &* +@all -@admin -@dangerous +info -script|flush -script|kill -function|flush -function|delete -function|restore -function|kill -flushall -flushdb"
+  shared_access_string = "on ~* &* +@all -@admin -@dangerous +info -script|flush -script|kill -script|debug -function|flush -function|delete -function|restore -function|kill -flushall -flushdb"
   # TLS on the network (ElastiCache always); the host publishes its CA certificate here.
   tls              = true
   tls_ca_parameter = "/voice-campaign/dev/redis-tls-ca"
@@ -31,11 +31,11 @@ redis = {
   users = {
     "campaign-dialer" = {
       secret_name   = "voice-campaign/dev/redis-password/campaign-dialer"
-      access_string = "on ~campaign:* ~dialer:* resetchannels -@all +@read +@write +@transaction +@scripting +@connection -@admin -@dangerous +info -script|flush -script|kill -function -flushall -flushdb"
+      access_string = "on ~campaign:* ~dialer:* resetchannels -@all +@read +@write +@transaction +@scripting +@connection -@admin -@dangerous +info -script|flush -script|kill -script|debug -function -scan -randomkey -flushall -flushdb"
     }
     "call-results" = {
       secret_name   = "voice-campaign/dev/redis-password/call-results"
-      access_string = "on ~call:* ~campaign:* resetchannels -@all +@read +@write +@transaction +@scripting +@connection -@admin -@dangerous +info -script|flush -script|kill -function -flushall -flushdb"
+      access_string = "on ~call:* ~campaign:* resetchannels -@all +@read +@write +@transaction +@scripting +@connection -@admin -@dangerous +info -script|flush -script|kill -script|debug -function -scan -randomkey -flushall -flushdb"
     }
   }
   maxmemory_policy = "allkeys-lru"

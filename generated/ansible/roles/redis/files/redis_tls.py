@@ -54,6 +54,12 @@ class TlsError(Exception):
 # --- the judgement (pure: unit-tested in tests/python) --------------------------------
 
 
+def as_published(cas, published, now):
+    """The CAs as `judge` must see them: each from its first publication (published:
+    {name: epoch}); one never published counts from now."""
+    return [dict(c, not_before=max(c["not_before"], published.get(c["name"], now))) for c in cas]
+
+
 def judge(now, cas, leaf, sans, settings, force=False):
     """What `ensure` does. cas: [{name, not_before, not_after}] (epoch seconds); leaf:
     {issuer, not_after, sans} or None; sans: the names the certificate must carry.
@@ -261,16 +267,47 @@ def issue_leaf(ca_dir, signer, sans, days, hostname):
             return k.read() + c.read()
 
 
-def publish(settings, bundle):
-    argv = ["aws", "ssm", "put-parameter", "--region", settings["region"]]
+def _aws_ssm(settings, *args):
+    argv = ["aws", "ssm", *args[:1], "--region", settings["region"]]
     if settings.get("endpoint_url"):
         # Debian 12's AWS CLI (2.9) ignores AWS_ENDPOINT_URL.
         argv += ["--endpoint-url", settings["endpoint_url"]]
-    argv += ["--name", settings["ssm_parameter"], "--type", "String", "--overwrite"]
-    argv += ["--value=" + bundle, "--output", "text"]
+    argv += list(args[1:])
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
     env.update(settings.get("environment") or {})
-    out = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, timeout=120)
+    return subprocess.run(argv, capture_output=True, text=True, check=False, env=env, timeout=120)
+
+
+def published_value(settings):
+    """What consumers read now from the SSM parameter; None when it cannot be read. The
+    parameter itself is compared, never a record of an earlier put: Terraform may have
+    created it again (a mode round trip) with its placeholder."""
+    out = _aws_ssm(
+        settings,
+        "get-parameter",
+        "--name",
+        settings["ssm_parameter"],
+        "--query",
+        "Parameter.Value",
+        "--output",
+        "text",
+    )
+    return out.stdout if out.returncode == 0 else None
+
+
+def publish(settings, bundle):
+    out = _aws_ssm(
+        settings,
+        "put-parameter",
+        "--name",
+        settings["ssm_parameter"],
+        "--type",
+        "String",
+        "--overwrite",
+        "--value=" + bundle,
+        "--output",
+        "text",
+    )
     if out.returncode != 0:
         raise TlsError(
             f"aws ssm put-parameter {settings['ssm_parameter']}: {out.stderr.strip()[-400:]}"
@@ -323,7 +360,17 @@ def ensure(settings, force, now=None):
             "not_after": info["not_after"],
             "sans": info["sans"],
         }
-    plan = judge(now, cas, leaf, sans, settings, force)
+    state_path = settings["state_file"]
+    try:
+        with open(state_path, encoding="ascii") as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        state = {}
+    # A CA counts from its first publication, not its creation: it signs the server's
+    # certificate only once consumers have had overlap_days to read it (a CA whose
+    # publication failed for weeks does not sign the day it is finally published).
+    published = dict(state.get("ca_published") or {})
+    plan = judge(now, as_published(cas, published, now), leaf, sans, settings, force)
     done = {"changed": []}
     if plan["new_ca"]:
         name = make_ca(ca_dir, now, settings["ca_days"], hostname)
@@ -343,6 +390,13 @@ def ensure(settings, force, now=None):
     if old_bundle != bundle:
         write_atomic(bundle_path, bundle, 0o644)
         done["changed"].append("CA bundle written")
+    # Published before any certificate it verifies is served; a failure stops here.
+    live = published_value(settings)
+    if live is None or live.strip() != bundle.strip():
+        publish(settings, bundle)
+        done["changed"].append(f"CA bundle published to {settings['ssm_parameter']}")
+    for n in plan["bundle"]:
+        published.setdefault(n, now)
     if plan["issue"]:
         pem = issue_leaf(ca_dir, plan["signer"], sans, plan["leaf_days"], hostname)
         write_atomic(pem_path, pem, 0o640, gid)
@@ -357,21 +411,12 @@ def ensure(settings, force, now=None):
             os.chown(pem_path, 0, gid)
             os.chmod(pem_path, 0o640)
             done["changed"].append("server key given to the engine's group")
-    # Published when the bundle differs from what SSM last got from here.
-    state_path = settings["state_file"]
-    try:
-        with open(state_path, encoding="ascii") as f:
-            state = json.load(f)
-    except (OSError, ValueError):
-        state = {}
     digest = hashlib.sha256(bundle.encode()).hexdigest()
-    if state.get("published_sha256") != digest:
-        publish(settings, bundle)
-        done["changed"].append(f"CA bundle published to {settings['ssm_parameter']}")
     served = read_cert(pem_path)
     signer = next(c for c in load_cas(ca_dir) if c["subject"] == served["issuer"])
     new_state = {
         "published_sha256": digest,
+        "ca_published": {n: published[n] for n in plan["bundle"]},
         "certificate_not_after": served["not_after"],
         "ca_not_after": signer["not_after"],
     }

@@ -90,7 +90,7 @@ resource "aws_vpc_security_group_ingress_rule" "redis_cache_from_call_results" {
 # campaign-dialer may read its own password secret, the shared one while
 # var.redis.shared_password is true, and the TLS CA parameter while it exists.
 resource "aws_iam_role_policy" "redis_password_read_campaign_dialer" {
-  name = "${var.redis.name}-redis-password-read"
+  name = "${var.redis.name}-${var.redis.environment}-redis-password-read"
   role = module.lambda.campaign_dialer_role_name
 
   policy = jsonencode({
@@ -132,7 +132,7 @@ resource "aws_iam_role_policy" "redis_password_read_campaign_dialer" {
 # call-results may read its own password secret, the shared one while
 # var.redis.shared_password is true, and the TLS CA parameter while it exists.
 resource "aws_iam_role_policy" "redis_password_read_call_results" {
-  name = "${var.redis.name}-redis-password-read"
+  name = "${var.redis.name}-${var.redis.environment}-redis-password-read"
   role = module.lambda.call_results_role_name
 
   policy = jsonencode({

@@ -16,7 +16,7 @@
 
 use crate::apply::Deployment;
 use crate::common::{GOOD_BLUEPRINTS, SHIPPED, Test, redis_cli, repo, text};
-use crate::support::host::{Converge, Host, aws_extra_vars, aws_extra_vars_tls, serial};
+use crate::support::host::{Converge, Host, PRE_TLS, aws_extra_vars, aws_extra_vars_tls, serial};
 use crate::support::infra_repo::{STAND_IN_PASSWORD, terraform};
 use crate::support::moto::Aws;
 use serde_json::Value;
@@ -208,6 +208,11 @@ fn debian_12_converges_twice_to_the_blueprint() {
     let declared = host.on_host("python3 /usr/local/lib/infragen/redis_metrics.py --describe");
     let declared: Value = serde_json::from_str(&declared).unwrap();
     for name in declared["metrics"].as_array().unwrap() {
+        // TLS is off in this run (`aws_extra_vars`): no certificate, no days left; the
+        // TLS test checks that metric.
+        if name == "TlsCertificateDaysLeft" {
+            continue;
+        }
         let m = by_name(name.as_str().unwrap());
         assert_eq!(
             m["dimensions"],
@@ -425,7 +430,7 @@ fn a_converge_that_failed_after_the_config_is_repaired_by_the_next_run() {
     let before = generated(&shipped());
     let host = Host::boot("bookworm");
     assert_converged(
-        &host.converge(&before.path().join("out/ansible"), "dev", &[]),
+        &host.converge(&before.path().join("out/ansible"), "dev", PRE_TLS),
         "first",
     );
     assert_eq!(config_get(&host, "maxmemory"), (256u64 << 20).to_string());
@@ -441,9 +446,13 @@ fn a_converge_that_failed_after_the_config_is_repaired_by_the_next_run() {
         &ansible,
         "dev",
         &[
-            "-e",
-            "redis_sysctl_file=/proc/infragen-no-such-dir/60-redis.conf",
-        ],
+            PRE_TLS,
+            &[
+                "-e",
+                "redis_sysctl_file=/proc/infragen-no-such-dir/60-redis.conf",
+            ],
+        ]
+        .concat(),
     );
     assert_ne!(
         broken.code, 0,
@@ -455,7 +464,7 @@ fn a_converge_that_failed_after_the_config_is_repaired_by_the_next_run() {
     assert_eq!(config_get(&host, "maxmemory"), (300u64 << 20).to_string());
     assert_eq!(config_get(&host, "disable-thp"), "yes");
 
-    let fixed = host.converge(&ansible, "dev", &[]);
+    let fixed = host.converge(&ansible, "dev", PRE_TLS);
     assert_converged(&fixed, "the fixed run");
     assert_eq!(
         fixed.task("Restart Redis for what only a restart applies"),
@@ -466,7 +475,7 @@ fn a_converge_that_failed_after_the_config_is_repaired_by_the_next_run() {
     assert_eq!(config_get(&host, "disable-thp"), "no");
     assert_eq!(config_get(&host, "maxmemory"), (300u64 << 20).to_string());
     assert!(redis_cli(6379, None, &["PING"]).contains("NOAUTH"));
-    let again = host.converge(&ansible, "dev", &[]);
+    let again = host.converge(&ansible, "dev", PRE_TLS);
     assert_converged(&again, "the run after");
     assert_eq!(again.changed, 0, "{}", again.log);
 }
@@ -483,7 +492,7 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
     let host = Host::boot("bookworm");
     let off = generated(&rdb_only);
     assert_converged(
-        &host.converge(&off.path().join("out/ansible"), "dev", &[]),
+        &host.converge(&off.path().join("out/ansible"), "dev", PRE_TLS),
         "AOF off",
     );
     let pw = host.password("dev");
@@ -494,7 +503,7 @@ fn switching_aof_on_keeps_the_dataset_on_the_real_service() {
     assert_eq!(as_admin(&host, &["SAVE"]), "OK");
 
     let on = generated(&shipped());
-    let c = host.converge(&on.path().join("out/ansible"), "dev", &[]);
+    let c = host.converge(&on.path().join("out/ansible"), "dev", PRE_TLS);
     assert_converged(&c, "AOF on");
     assert!(
         c.log
@@ -526,7 +535,7 @@ fn debian_11_is_refused_and_its_redis_left_alone() {
     let _one = serial();
     let out = generated(&shipped());
     let host = Host::boot("bullseye");
-    let c = host.converge(&out.path().join("out/ansible"), "dev", &[]);
+    let c = host.converge(&out.path().join("out/ansible"), "dev", PRE_TLS);
     assert_ne!(c.code, 0, "Debian 11 must be refused:\n{}", c.log);
     let name = host.inventory_name();
     assert!(
@@ -564,7 +573,7 @@ fn debian_13_converges_with_redis_8_and_refuses_a_switch_to_valkey() {
     assert_eq!(redis_cli(6379, Some(&pw), &["SET", "kept", "1"]), "OK");
     let conf = host.on_host("sha256sum /etc/redis/redis.conf");
     let valkey = generated(&on_valkey("8.0"));
-    let refused = host.converge(&valkey.path().join("out/ansible"), "dev", &[]);
+    let refused = host.converge(&valkey.path().join("out/ansible"), "dev", PRE_TLS);
     assert_ne!(
         refused.code, 0,
         "the switch must be refused:\n{}",
@@ -631,8 +640,8 @@ fn trixie_converged_twice(blueprint: &str) -> (Host, String) {
     let out = generated(blueprint);
     let ansible = out.path().join("out/ansible");
     let host = Host::boot("trixie");
-    assert_converged(&host.converge(&ansible, "dev", &[]), "first");
-    let second = host.converge(&ansible, "dev", &[]);
+    assert_converged(&host.converge(&ansible, "dev", PRE_TLS), "first");
+    let second = host.converge(&ansible, "dev", PRE_TLS);
     assert_converged(&second, "second");
     assert_eq!(second.changed, 0, "{}", second.log);
     let pw = host.password("dev");
@@ -1350,6 +1359,25 @@ fn tls_and_consumer_users_keep_their_promises() {
             "{consumer}'s password is in the log"
         );
     }
+
+    // The publisher reaches the server over loopback TLS and sends the days left of the
+    // served certificate (dev: cert_days 90, just issued).
+    host.on_host("systemctl start redis-metrics.service");
+    assert_eq!(
+        systemd_prop(&host, "redis-metrics.service", "Result"),
+        "success"
+    );
+    let metrics: Value =
+        serde_json::from_str(&aws.aws("metrics", &["us-east-1", "VoiceCampaign/Redis"])).unwrap();
+    let days = metrics
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "TlsCertificateDaysLeft")
+        .unwrap_or_else(|| panic!("no TlsCertificateDaysLeft in {metrics:#}"))["maximum"]
+        .as_f64()
+        .unwrap();
+    assert!((89.0..=90.0).contains(&days), "days left: {days}");
 
     // (a) The CA bundle as consumers get it: from the SSM parameter Terraform names.
     let work = tempfile::tempdir().unwrap();

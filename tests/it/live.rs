@@ -13,7 +13,7 @@
 use crate::common::{redis_cli, repo};
 use crate::host::{assert_converged, config_get, generated, shipped, shipped_on_bookworm};
 use crate::support::consumer::{Consumer, Seen, Target};
-use crate::support::host::{Converge, Host, serial};
+use crate::support::host::{Converge, Host, PRE_TLS, serial};
 use infragen::field::Field;
 use infragen::impact::table::{Level, ROWS, When};
 use std::fmt::Write as _;
@@ -108,7 +108,7 @@ impl State<'_> {
     /// A converge with the role variables so far and `more`; the secret is read from
     /// the local AWS, never written (a rotation moves its labels).
     fn converge(&self, more: &[&str]) -> Converge {
-        let mut extra: Vec<String> = Vec::new();
+        let mut extra: Vec<String> = PRE_TLS.iter().map(|s| s.to_string()).collect();
         for (k, v) in &self.vars {
             extra.push("-e".into());
             extra.push(format!("{k}={v}"));
@@ -208,7 +208,7 @@ fn changes_reach_the_running_cache_without_failing_a_request() {
     let _one = serial();
     let (first, host, aws) = shipped_on_bookworm();
     assert_converged(
-        &host.converge(&first.join("out/ansible"), "dev", &[]),
+        &host.converge(&first.join("out/ansible"), "dev", PRE_TLS),
         "first",
     );
     let mut state = State {

@@ -251,14 +251,30 @@ fn configuration_follows_the_reviewed_rules() {
             .any(|a| a.key() == "create_before_destroy" && a.expr() == &hcl::Expression::Bool(true)),
         "the parameter group must be created before it is destroyed"
     );
-    // The token update strategy is explicit (provider 6 wants it with auth_token; 5.x
-    // defaults to ROTATE, so the planned value alone cannot tell).
+    // Consumers authenticate as users of the group's user group (RBAC), not with an AUTH
+    // token: the group sends no token, and the strategy that removes an old token is
+    // explicit (5.x defaults to ROTATE, so the planned value alone cannot tell).
     let expr = plan.expression(
         "module.data",
         "aws_elasticache_replication_group.redis",
         "auth_token_update_strategy",
     );
-    assert_eq!(expr["constant_value"], "ROTATE", "{expr}");
+    assert_eq!(expr["constant_value"], "DELETE", "{expr}");
+    let rg = plan.one("module.data.aws_elasticache_replication_group.redis[0]");
+    assert!(
+        rg.values["auth_token"].is_null(),
+        "the group sends an AUTH token: {}",
+        rg.values["auth_token"]
+    );
+    let (groups, _) = plan.after(
+        "module.data.aws_elasticache_replication_group.redis[0]",
+        "user_group_ids",
+    );
+    assert_eq!(
+        groups,
+        &serde_json::json!(["voice-campaign-prod"]),
+        "{groups}"
+    );
     // The final snapshot is named when the group is created.
     let group = plan.one("module.data.aws_elasticache_replication_group.redis[0]");
     assert_eq!(group.values["auto_minor_version_upgrade"], "true");

@@ -44,6 +44,13 @@ pub(crate) fn aws_extra_vars(endpoint: &str) -> String {
     v.to_string()
 }
 
+/// The shape of the tests written before issue 27, for converges that reach no AWS at
+/// all: plaintext with the shared password (TLS would publish its CA to SSM).
+pub(crate) const PRE_TLS: &[&str] = &[
+    "-e",
+    r#"{"redis_tls": false, "redis_shared_password": true}"#,
+];
+
 /// [`aws_extra_vars`] with the blueprint's TLS and per-consumer users left as generated.
 pub(crate) fn aws_extra_vars_tls(endpoint: &str) -> String {
     let creds = serde_json::json!({

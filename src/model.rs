@@ -305,6 +305,9 @@ pub struct Redis {
 #[derive(Debug, Clone)]
 pub struct Env {
     pub name: String,
+    /// Where the environment is declared (its key under `environments`): what is found
+    /// about a value it leaves to a default is reported there.
+    pub at: crate::diag::Pos,
     pub mode: Val<Mode>,
     pub sizing: CacheSizing,
     /// Set when `mode` is ElastiCache.

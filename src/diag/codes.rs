@@ -82,6 +82,7 @@ codes! {
     HostPackage = "IG412", "an engine version no supported Debian host installs";
     EngineSwitch = "IG413", "an engine switch the data on the host cannot survive";
     TlsCertDays = "IG414", "a TLS certificate lifetime out of range";
+    UpgradeDefault = "IG415", "a new default that would cut consumers off a running deployment";
     // ElastiCache.
     Placement = "IG501", "half an ElastiCache placement (`vpc_id` without `subnet_ids`, or the reverse)";
     Reference = "IG502", "not a Terraform reference";

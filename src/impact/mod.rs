@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod table;
+pub mod upgrade;
 
 use crate::field::Field;
 use crate::model::{MemSize, Mode, Model};
@@ -60,6 +61,10 @@ pub struct EnvImpact {
     /// A self-hosted engine switch and whether its data survives it ([`engine`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_switch: Option<engine::EngineSwitch>,
+    /// Fields left to a default that would cut consumers off this running deployment,
+    /// generated before the field existed ([`upgrade`]): refused until set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unset_defaults: Vec<Field>,
 }
 
 /// What writing the blueprint does to one file of the tree.
@@ -139,15 +144,26 @@ impl Impact {
     }
 
     /// IG413 for each self-hosted environment whose data cannot survive its engine
-    /// switch, located in `model` (the model the impact was computed for).
+    /// switch, and IG415 for each field an environment leaves to a default that would
+    /// cut its consumers off, located in `model` (the model the impact was computed for).
     pub fn refusals(&self, model: &Model) -> Vec<crate::diag::Diagnostic> {
         let Impact::Known { environments } = self else {
             return Vec::new();
         };
-        environments
-            .iter()
-            .filter_map(|e| engine::refusal(e.engine_switch.as_ref()?, model, &e.env))
-            .collect()
+        let mut out = Vec::new();
+        for e in environments {
+            if let Some(d) = e
+                .engine_switch
+                .as_ref()
+                .and_then(|s| engine::refusal(s, model, &e.env))
+            {
+                out.push(d);
+            }
+            if let Some(env) = model.envs.iter().find(|m| m.name == e.env) {
+                out.extend(e.unset_defaults.iter().map(|f| upgrade::refusal(*f, env)));
+            }
+        }
+        out
     }
 
     /// The environments with something to say (changed, new, removed).
@@ -388,11 +404,13 @@ pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
                 monthly_cost_usd: cost_change(None, &current),
                 unexplained: Vec::new(),
                 engine_switch: None,
+                unset_defaults: Vec::new(),
             });
             continue;
         };
         let mut env = compare_env(&e.name, old, &current, e.mode.value == Mode::SelfHosted);
         env.engine_switch = engine::switch_of(old, e);
+        env.unset_defaults = upgrade::cut_off(old, e);
         out.push(env);
     }
     for (name, old) in recorded {
@@ -408,6 +426,7 @@ pub fn compare(recorded: &Recorded, model: &Model) -> Vec<EnvImpact> {
                     .map(|c| (c, "0.00".to_string())),
                 unexplained: Vec::new(),
                 engine_switch: None,
+                unset_defaults: Vec::new(),
             });
         }
     }
@@ -484,6 +503,7 @@ fn compare_env(
         monthly_cost_usd: cost_change(Some(old), new),
         unexplained: Vec::new(),
         engine_switch: None,
+        unset_defaults: Vec::new(),
     }
 }
 

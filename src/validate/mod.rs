@@ -315,6 +315,7 @@ impl Resolver<'_> {
         Some((
             Env {
                 name: self.env.to_string(),
+                at: self.env_pos,
                 mode: mode?,
                 sizing: sizing?,
                 elasticache,

@@ -351,3 +351,39 @@ pub fn redis_cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
     .trim()
     .to_string()
 }
+
+/// Makes the tree in `out` look as an infragen from before `fields` existed wrote it:
+/// takes them out of every environment of its recorded values (pretty JSON, one field per
+/// line) and records the file's new hash in the manifest, as that infragen would have.
+/// Returns how many lines were taken out.
+pub fn unrecord(out: &Path, fields: &[&str]) -> usize {
+    use sha2::Digest;
+    let path = out.join("infragen-values.json");
+    let text = std::fs::read_to_string(&path).expect("the tree's recorded values");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !fields
+                .iter()
+                .any(|f| l.trim_start().starts_with(&format!("\"{f}\":")))
+        })
+        .collect();
+    let removed = text.lines().count() - kept.len();
+    let new = kept.join("\n") + "\n";
+    std::fs::write(&path, &new).unwrap();
+    let hash: String = sha2::Sha256::digest(new.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    edit_with(&out.join(".infragen-manifest"), |m| {
+        m.lines()
+            .map(|l| match l.split_once("  ") {
+                Some((_, "infragen-values.json")) => format!("{hash}  infragen-values.json"),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    });
+    removed
+}

@@ -7,7 +7,10 @@
 //!
 //! A rule that compares the blueprint with the tree it changes (IG413) has a second
 //! file, `<code>.before.yaml`, a valid blueprint the harness first generates a tree
-//! from; `<code>.yaml` is then checked against that tree.
+//! from; `<code>.yaml` is then checked against that tree. A rule about trees written by
+//! an earlier infragen (IG415) has a third, `<code>.unrecorded`: the recorded fields
+//! that infragen did not write, one per line, taken out of the tree's
+//! `infragen-values.json` before the check.
 
 use crate::common::{infragen, repo};
 use infragen::diag::Code;
@@ -52,6 +55,9 @@ fn before_of(code: Code) -> Option<String> {
 /// A fixture's prior tree: `<code>.before.yaml`.
 const BEFORE: &str = ".before.yaml";
 
+/// The fields the prior tree's recorded values lack: `<code>.unrecorded`.
+const UNRECORDED: &str = ".unrecorded";
+
 /// Runs the command that reports `code` on `fixture` (a repo-relative path, so the
 /// report is the same on every machine), in `format`: `validate`; or, for a code found
 /// when the files are rendered or compared with a tree, `check` against an empty tree
@@ -70,6 +76,15 @@ fn run(code: Code, fixture: &str, format: &str) -> crate::common::Run {
     if let Some(before) = &before {
         let made = infragen(&repo(), &["gen", "--blueprint", before, "--out", out]);
         assert_eq!(made.code, 0, "{before} must generate a tree: {made:?}");
+        let unrecorded = repo().join(format!("{DIR}/{}{UNRECORDED}", code.as_str()));
+        if let Ok(fields) = std::fs::read_to_string(&unrecorded) {
+            let fields: Vec<&str> = fields.split_whitespace().collect();
+            let removed = crate::common::unrecord(std::path::Path::new(out), &fields);
+            assert!(
+                removed > 0,
+                "none of {fields:?} is recorded in {before}'s tree"
+            );
+        }
     }
     let args = [
         "check",
@@ -179,6 +194,7 @@ fn every_fixture_is_named_after_a_code() {
             [
                 format!("{}.yaml", c.as_str()),
                 format!("{}{BEFORE}", c.as_str()),
+                format!("{}{UNRECORDED}", c.as_str()),
             ]
         })
         .collect();

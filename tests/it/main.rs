@@ -18,4 +18,5 @@ mod real_tools;
 mod snapshots;
 mod structure;
 mod support;
+mod upgrade;
 mod uptodate;

@@ -1326,10 +1326,14 @@ fn outside_address() -> String {
         .to_string()
 }
 
+/// The shipped blueprint's call-results entry, made read-only.
+const RESULTS_READ_ONLY: &str = "  - name: call-results\n    security_group: module.lambda.call_results_security_group_id\n    iam_role: module.lambda.call_results_role_name\n    # Writes call outcomes, reads the campaigns it reports on.\n    keys: [\"call:*\", \"campaign:*\"]\n    access: read_only\n";
+
 /// Issue 27 on Debian 12, with the blueprint as shipped (TLS on, `default` off, one user
-/// per consumer): converged twice (changed=0); the CA read back from SSM (moto) verifies
-/// the server over TLS, another CA does not; plaintext from a non-loopback address gets
-/// nothing; each consumer can do exactly what its entry allows; a forced renewal under a
+/// per consumer) but call-results read-only: converged twice (changed=0); the CA read
+/// back from SSM (moto) verifies the server over TLS, another CA does not; plaintext
+/// from a non-loopback address gets nothing; each consumer (read-write and read-only)
+/// can do exactly what its entry allows; a forced renewal under a
 /// client that keeps its TLS connection busy fails no request and new connections see
 /// the new certificate; revoking one consumer leaves the other's open connection and
 /// new ones working and refuses the revoked one.
@@ -1337,7 +1341,13 @@ fn outside_address() -> String {
 #[ignore = "boots Debian hosts; run by scripts/test.sh (cargo test -- --include-ignored)"]
 fn tls_and_consumer_users_keep_their_promises() {
     let _one = serial();
-    let (out, host, aws) = shipped_on_bookworm();
+    let read_write = RESULTS_READ_ONLY.replace("access: read_only", "access: read_write");
+    let blueprint = shipped().replacen(&read_write, RESULTS_READ_ONLY, 1);
+    assert_ne!(blueprint, shipped());
+    let out = generated(&blueprint);
+    let host = Host::boot("bookworm");
+    let aws = host.moto(&[]);
+    aws.aws("make-bucket", &["us-east-1", DEV_BUCKET]);
     let ansible = out.path().join("out/ansible");
     let endpoint = aws.endpoint().to_string();
     let extra_vars = aws_extra_vars_tls(&endpoint);
@@ -1456,7 +1466,9 @@ fn tls_and_consumer_users_keep_their_promises() {
         Some("0")
     );
 
-    // (d) Each consumer, command by command and key pattern by key pattern.
+    // (d) Each consumer, command by command and key pattern by key pattern (call:1
+    // written by the admin: the read-only consumer may read it, not write it).
+    host_admin(&host, "-s /run/redis/redis-server.sock SET call:1 v");
     let checks = serde_json::json!([
         ["SET", "campaign:1", "v"],
         ["GET", "campaign:1"],
@@ -1478,6 +1490,8 @@ fn tls_and_consumer_users_keep_their_promises() {
         ["SCAN", "0"],
         ["RANDOMKEY"],
         ["INFO", "server"],
+        ["EVAL", "return 1", "0"],
+        ["DEL", "campaign:none"],
         ["PING"]
     ])
     .to_string();
@@ -1491,16 +1505,28 @@ fn tls_and_consumer_users_keep_their_promises() {
     let dialer = allowed("campaign-dialer", &dialer_pw);
     let results = allowed("call-results", &results_pw);
     let ok = |v: &Value, cmd: &str| v[cmd] == "ok";
-    for cmd in ["SET campaign:1 v", "GET campaign:1", "SET dialer:1 v"] {
-        assert!(ok(&dialer, cmd), "campaign-dialer {cmd}: {dialer}");
-    }
     for cmd in [
         "SET campaign:1 v",
         "GET campaign:1",
-        "SET call:1 v",
-        "GET call:1",
+        "SET dialer:1 v",
+        "EVAL return 1 0",
     ] {
+        assert!(ok(&dialer, cmd), "campaign-dialer {cmd}: {dialer}");
+    }
+    // Read-only: reads within its patterns, and no write, script or delete anywhere.
+    for cmd in ["GET campaign:1", "GET call:1"] {
         assert!(ok(&results, cmd), "call-results {cmd}: {results}");
+    }
+    for cmd in [
+        "SET campaign:1 v",
+        "SET call:1 v",
+        "EVAL return 1 0",
+        "DEL campaign:none",
+    ] {
+        assert!(
+            !ok(&results, cmd),
+            "read-only call-results may {cmd}: {results}"
+        );
     }
     assert!(
         !ok(&dialer, "SET call:1 v") && !ok(&dialer, "GET call:1"),
@@ -1583,10 +1609,7 @@ fn tls_and_consumer_users_keep_their_promises() {
     // and the next one nothing.
     let dialer_busy = hold("campaign-dialer", &dialer_pw, "campaign:revoke", "revoke");
     std::thread::sleep(std::time::Duration::from_secs(1));
-    out.edit(
-        "  - name: call-results\n    security_group: module.lambda.call_results_security_group_id\n    iam_role: module.lambda.call_results_role_name\n    # Writes call outcomes, reads the campaigns it reports on.\n    keys: [\"call:*\", \"campaign:*\"]\n    access: read_write\n",
-        "",
-    );
+    out.edit(RESULTS_READ_ONLY, "");
     out.generate().expect_code(0);
     let revoked = host.converge(&ansible, "dev", &extra);
     assert_converged(&revoked, "the converge that revokes call-results");

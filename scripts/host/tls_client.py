@@ -21,6 +21,8 @@ import sys
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 def client(host, port, ca, user, pwfile):
@@ -37,7 +39,8 @@ def client(host, port, ca, user, pwfile):
         ssl_check_hostname=True,
         ssl_min_version=ssl.TLSVersion.TLSv1_2,
         socket_timeout=5,
-        retry_on_timeout=False,
+        # No silent retry: a failed request must count as one.
+        retry=Retry(NoBackoff(), 0),
     )
 
 
@@ -77,7 +80,7 @@ def main(argv):
         host, port, ca, user, pwfile, key, stop, out_path = argv[2:10]
         r = client(host, port, ca, user, pwfile)
         # One connection for the whole run: redis-py's pool would reconnect silently.
-        conn = r.connection_pool.get_connection("PING")
+        conn = r.connection_pool.get_connection()
         counts = {"requests": 0, "failed": 0, "errors": [], "connections": 1}
         while not os.path.exists(stop):
             try:

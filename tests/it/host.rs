@@ -59,6 +59,17 @@ pub(crate) fn config_get(host: &Host, key: &str) -> String {
     out.lines().nth(1).unwrap_or_default().to_string()
 }
 
+/// Runs the metrics publisher once (it must succeed) and returns what the local AWS
+/// holds of the namespace, one entry per metric.
+fn publish_metrics(host: &Host, aws: &Aws) -> Value {
+    host.on_host("systemctl start redis-metrics.service");
+    assert_eq!(
+        systemd_prop(host, "redis-metrics.service", "Result"),
+        "success"
+    );
+    serde_json::from_str(&aws.aws("metrics", &["us-east-1", "VoiceCampaign/Redis"])).unwrap()
+}
+
 pub(crate) fn systemd_prop(host: &Host, unit: &str, prop: &str) -> String {
     host.on_host(&format!("systemctl show -P {prop} {unit}"))
 }
@@ -189,13 +200,7 @@ fn debian_12_converges_twice_to_the_blueprint() {
     for i in 0..20 {
         redis_cli(6379, Some(&pw), &["GET", &format!("k{}", i * 2)]);
     }
-    host.on_host("systemctl start redis-metrics.service");
-    assert_eq!(
-        systemd_prop(&host, "redis-metrics.service", "Result"),
-        "success"
-    );
-    let metrics: Value =
-        serde_json::from_str(&aws.aws("metrics", &["us-east-1", "VoiceCampaign/Redis"])).unwrap();
+    let metrics = publish_metrics(&host, &aws);
     let by_name = |name: &str| {
         metrics
             .as_array()
@@ -1372,13 +1377,7 @@ fn tls_and_consumer_users_keep_their_promises() {
 
     // The publisher reaches the server over loopback TLS and sends the days left of the
     // served certificate (dev: cert_days 90, just issued).
-    host.on_host("systemctl start redis-metrics.service");
-    assert_eq!(
-        systemd_prop(&host, "redis-metrics.service", "Result"),
-        "success"
-    );
-    let metrics: Value =
-        serde_json::from_str(&aws.aws("metrics", &["us-east-1", "VoiceCampaign/Redis"])).unwrap();
+    let metrics = publish_metrics(&host, &aws);
     let days = metrics
         .as_array()
         .unwrap()

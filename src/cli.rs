@@ -50,6 +50,32 @@ pub enum Command {
         #[command(flatten)]
         links: Links,
     },
+    /// Read-only: compare each environment's live deployment (hosts, AWS) with the tree;
+    /// exit 0 when it matches, 1 on drift, 2 when something could not be read.
+    Verify {
+        #[command(flatten)]
+        blueprint: Blueprint,
+        #[command(flatten)]
+        out: Out,
+        /// An environment to verify (repeatable; default: every one, in blueprint order).
+        #[arg(long = "env", value_name = "ENV")]
+        envs: Vec<String>,
+        /// The Ansible inventory; `{env}` is replaced by the environment's name
+        /// (default: OUT/ansible/inventory/{env}, where the tree's group_vars are).
+        #[arg(long, value_name = "PATH")]
+        inventory: Option<String>,
+        /// The ansible-playbook to run (it needs boto3 and the ansible.posix and
+        /// amazon.aws collections).
+        #[arg(long, value_name = "PATH", default_value = "ansible-playbook")]
+        ansible_playbook: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[command(flatten)]
+        links: Links,
+        /// Passed to ansible-playbook as they are (`-- -e ... --private-key ...`).
+        #[arg(last = true, value_name = "ANSIBLE-PLAYBOOK-ARGS")]
+        ansible_args: Vec<String>,
+    },
     /// Load and validate the blueprint only.
     Validate {
         #[command(flatten)]
@@ -146,7 +172,9 @@ pub fn main() -> ExitCode {
 /// Runs one command, writing to `out` and `err`; returns the exit code.
 pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let format = match &command {
-        Command::Check { format, .. } | Command::Validate { format, .. } => *format,
+        Command::Check { format, .. }
+        | Command::Validate { format, .. }
+        | Command::Verify { format, .. } => *format,
         _ => Format::Human,
     };
     let kind = match format {
@@ -202,6 +230,28 @@ fn dispatch(command: Command, s: &mut Streams) -> Result<Outcome, Error> {
             env.as_deref(),
             out.as_deref(),
             links.follow,
+            s,
+        ),
+        Command::Verify {
+            blueprint,
+            out,
+            envs,
+            inventory,
+            ansible_playbook,
+            format,
+            links,
+            ansible_args,
+        } => commands::verify(
+            &blueprint.path,
+            &out.dir,
+            links.follow,
+            &commands::VerifyArgs {
+                envs: &envs,
+                inventory: inventory.as_deref(),
+                ansible_playbook: &ansible_playbook,
+                ansible_args: &ansible_args,
+                format,
+            },
             s,
         ),
         Command::Init { path } => commands::init(&path, s),

@@ -336,3 +336,124 @@ pub fn init(path: &Path, s: &mut Streams) -> Result<Outcome, Error> {
     ))?;
     Ok(Outcome::Success)
 }
+
+/// What `verify` was asked: which environments, how to reach them.
+pub struct VerifyArgs<'a> {
+    pub envs: &'a [String],
+    /// The inventory, `{env}` replaced by each environment's name.
+    pub inventory: Option<&'a str>,
+    pub ansible_playbook: &'a Path,
+    pub ansible_args: &'a [String],
+    pub format: Format,
+}
+
+/// `verify`: compare each environment's live state with the (current) tree; never
+/// writes, here or there.
+pub fn verify(
+    blueprint: &Path,
+    dir: &Path,
+    follow_out_links: bool,
+    a: &VerifyArgs,
+    s: &mut Streams,
+) -> Result<Outcome, Error> {
+    use crate::verify::{self, Verdict};
+    let model = pipeline::compile(blueprint)?;
+    let names: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
+    for wanted in a.envs {
+        if !names.contains(&wanted.as_str()) {
+            return Err(Error::Usage {
+                message: format!(
+                    "no environment `{}` in {}{}",
+                    crate::diag::shorten(wanted, 80),
+                    model.source,
+                    crate::suggest::did_you_mean(wanted, names.iter().copied())
+                ),
+                help: Some(names.join(", ")),
+            });
+        }
+    }
+    out_without_links(dir, follow_out_links)?;
+    let shown = display_path(dir);
+    let blueprint_shown = display_path(blueprint);
+    // The expected side is the tree: it must be what the blueprint generates, so that
+    // every file Ansible runs is infragen's own output.
+    {
+        let _lock = sync::lock(dir, false)?;
+        let plan = plan_streaming(&model, blueprint, dir)?;
+        if !plan.is_clean() {
+            return Err(Error::TreeNotCurrent {
+                out: shown,
+                blueprint: blueprint_shown,
+            });
+        }
+    }
+    let mut verdicts = Vec::new();
+    for env in model
+        .envs
+        .iter()
+        .filter(|e| a.envs.is_empty() || a.envs.contains(&e.name))
+    {
+        let inventory = a
+            .inventory
+            .map(|i| i.replace("{env}", &env.name))
+            .unwrap_or_else(|| {
+                crate::report::join(&shown, &format!("ansible/inventory/{}", env.name))
+            });
+        let ctx = verify::Context {
+            inventory: inventory.clone(),
+            out: shown.clone(),
+            ansible_args: a.ansible_args.to_vec(),
+        };
+        wrote(writeln!(
+            s.err,
+            "verify: reading {} ({}) through {}",
+            env.name,
+            env.mode.value.as_str(),
+            inventory
+        )
+        .map_err(Into::into))?;
+        let call = crate::probe::PlaybookCall {
+            ansible_playbook: a.ansible_playbook.to_path_buf(),
+            inventory,
+            playbook: dir.join("ansible/redis_verify.yml"),
+            request: verify::request(&model, env).to_string(),
+            args: a.ansible_args.to_vec(),
+            timeout: std::time::Duration::from_secs(15 * 60),
+        };
+        let target = verify::hosts(&model, env);
+        let verdict = match crate::probe::run(&call) {
+            Err(crate::probe::RunError::Tool(why)) => verify::unverified(env, &target, "tool", &why),
+            Err(crate::probe::RunError::Timeout(d)) => verify::unverified(
+                env,
+                &target,
+                "timeout",
+                &format!("ansible-playbook ran past {} s and was stopped", d.as_secs()),
+            ),
+            Ok(raw) => match verify::parse(&raw.stdout) {
+                Ok(run) => verify::judge(&model, env, &run, &ctx),
+                Err(why) => verify::unverified(
+                    env,
+                    &target,
+                    "tool",
+                    &format!(
+                        "{why}; ansible-playbook exited {}: {}",
+                        raw.status.map_or("by a signal".to_string(), |c| c.to_string()),
+                        raw.stderr_tail
+                    ),
+                ),
+            },
+        };
+        verdicts.push(verdict);
+    }
+    let r = verify::Report::new(blueprint_shown, shown, verdicts);
+    wrote(match a.format {
+        Format::Human => report::verify::human(&r, &mut s.out),
+        Format::Json => report::verify::json(&r, &mut s.out),
+        Format::Github => report::verify::github(&r, &mut s.out),
+    })?;
+    Ok(match r.status {
+        Verdict::Match => Outcome::Success,
+        Verdict::Drift => Outcome::Different,
+        Verdict::Trouble => Outcome::Unverified,
+    })
+}

@@ -19,6 +19,9 @@ pub enum Outcome {
     /// `gen` refused because something `--force` never touches is in the way (a linked
     /// directory, a directory at a file's path): shown, nothing written.
     Blocked,
+    /// `verify` could not read some environment (unreachable, no credentials): reported,
+    /// with whatever drift it found elsewhere.
+    Unverified,
 }
 
 /// Why a command stopped.
@@ -51,6 +54,8 @@ pub enum Error {
     },
     /// Writing the report failed (standard output closed or full).
     Output(io::Error),
+    /// `verify` compares the live deployment with the tree: the tree must be current.
+    TreeNotCurrent { out: String, blueprint: String },
 }
 
 impl Error {
@@ -109,6 +114,10 @@ impl std::fmt::Display for Error {
             Error::Render(e) => write!(f, "{e}"),
             Error::Usage { message, .. } => write!(f, "{message}"),
             Error::Output(e) => write!(f, "cannot write the report: {e}"),
+            Error::TreeNotCurrent { out, blueprint } => write!(
+                f,
+                "{out} is not what {blueprint} generates: verify compares the live deployment with a current tree. Run `infragen check --blueprint {blueprint} --out {out}` to see what differs, and `infragen gen` to bring it up to date"
+            ),
         }
     }
 }
@@ -172,7 +181,7 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
     match result {
         Ok(Outcome::Success) => DONE,
         Ok(Outcome::Different) => DIFFERENT,
-        Ok(Outcome::Blocked) | Err(_) => TROUBLE,
+        Ok(Outcome::Blocked | Outcome::Unverified) | Err(_) => TROUBLE,
     }
 }
 

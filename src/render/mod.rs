@@ -14,6 +14,7 @@ pub mod marker;
 pub mod outputs;
 pub mod values;
 mod views;
+pub use views::shared_acl;
 
 pub use marker::{
     MANIFEST, MARKER_PREFIX, check_marker_source, has_marker, marker, parse_manifest, sha256_hex,

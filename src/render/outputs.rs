@@ -202,10 +202,14 @@ pub const OUTPUTS: &[Output] = &[
     // `import_playbook: redis.yml` stays valid; on ElastiCache the role stops at once.
     file("ansible/.yamllint"),
     tf("ansible/redis.yml", "ansible/playbook.yml.mj", Always),
+    tf("ansible/redis_verify.yml", "ansible/verify.yml.mj", Always),
     file("ansible/redis_password.py"),
+    file("ansible/redis_verify_aws.py"),
     file("ansible/collections/requirements.yml"),
     file("ansible/roles/redis/defaults/main.yml"),
     file("ansible/roles/redis/tasks/main.yml"),
+    file("ansible/roles/redis/tasks/passwords.yml"),
+    file("ansible/roles/redis/tasks/verify.yml"),
     file("ansible/roles/redis/handlers/main.yml"),
     file("ansible/roles/redis/meta/main.yml"),
     file("ansible/roles/redis/templates/redis.conf.j2"),
@@ -227,6 +231,7 @@ pub const OUTPUTS: &[Output] = &[
     file("ansible/roles/redis/files/redis_backup.py"),
     file("ansible/roles/redis/files/redis_restore.py"),
     file("ansible/roles/redis/files/redis_tls.py"),
+    file("ansible/roles/redis/files/redis_verify.py"),
     out(
         "ansible/inventory/{env}/group_vars/{group}/redis.yml",
         Body::MiniJinja("ansible/group_vars.yml.mj"),
@@ -287,6 +292,7 @@ pub const TEMPLATES: &[(&str, &str)] = embed!["minijinja":
     "terraform/versions.tf.mj",
     "terraform/versions_override.tf.mj",
     "ansible/playbook.yml.mj",
+    "ansible/verify.yml.mj",
     "ansible/group_vars.yml.mj",
     "docs/migration.md.mj",
     "docs/runbook.md.mj",
@@ -298,9 +304,12 @@ pub const TEMPLATES: &[(&str, &str)] = embed!["minijinja":
 pub const FILES: &[(&str, &str)] = embed!["files":
     "ansible/.yamllint",
     "ansible/redis_password.py",
+    "ansible/redis_verify_aws.py",
     "ansible/collections/requirements.yml",
     "ansible/roles/redis/defaults/main.yml",
     "ansible/roles/redis/tasks/main.yml",
+    "ansible/roles/redis/tasks/passwords.yml",
+    "ansible/roles/redis/tasks/verify.yml",
     "ansible/roles/redis/handlers/main.yml",
     "ansible/roles/redis/meta/main.yml",
     "ansible/roles/redis/templates/redis.conf.j2",
@@ -322,6 +331,7 @@ pub const FILES: &[(&str, &str)] = embed!["files":
     "ansible/roles/redis/files/redis_backup.py",
     "ansible/roles/redis/files/redis_restore.py",
     "ansible/roles/redis/files/redis_tls.py",
+    "ansible/roles/redis/files/redis_verify.py",
 ];
 
 #[cfg(test)]

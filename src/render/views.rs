@@ -153,7 +153,7 @@ pub fn tls_renew_days(cert_days: u32) -> u32 {
 /// own): every key and channel, every command but administration and the dangerous ones
 /// (`+info` for clients' ready checks), no script or function management, and the
 /// blueprint's blocked commands.
-fn shared_acl(blocked: &[String]) -> String {
+pub fn shared_acl(blocked: &[String]) -> String {
     let mut rules: Vec<String> = [
         "~*",
         "&*",

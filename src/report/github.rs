@@ -11,7 +11,7 @@ use std::io;
 
 /// Escapes a workflow-command message: unsafe characters and `##[` as [`safe::inline`]
 /// shows them (so no CR or LF is left), then `%`.
-fn message(s: &str) -> String {
+pub(super) fn message(s: &str) -> String {
     safe::inline(s)
         .replace('%', "%25")
         .replace('\r', "%0D")
@@ -19,7 +19,7 @@ fn message(s: &str) -> String {
 }
 
 /// Escapes a workflow-command property value (also `:` and `,`).
-fn property(s: &str) -> String {
+pub(super) fn property(s: &str) -> String {
     message(s).replace(':', "%3A").replace(',', "%2C")
 }
 

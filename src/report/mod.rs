@@ -10,6 +10,7 @@ pub mod human;
 pub mod impact;
 pub mod json;
 pub mod safe;
+pub mod verify;
 
 use crate::error::Error;
 use crate::impact::Impact;

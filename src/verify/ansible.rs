@@ -148,13 +148,16 @@ pub fn parse(stdout: &str) -> Result<PlaybookRun, String> {
                     });
                     continue;
                 }
-                if FILE_TASKS.contains(&name.as_str()) {
+                // Tasks of a role are named `role : task`.
+                let bare = name.rsplit_once(" : ").map_or(name.as_str(), |(_, t)| t);
+                if FILE_TASKS.contains(&bare) {
                     for item in result["results"].as_array().into_iter().flatten() {
                         if item["skipped"].as_bool() == Some(true) {
                             continue;
                         }
                         let path = item["dest"]
                             .as_str()
+                            .or_else(|| item["item"]["dest"].as_str())
                             .or_else(|| item["invocation"]["module_args"]["dest"].as_str())
                             .or_else(|| item["_ansible_item_label"].as_str())
                             .unwrap_or("?")

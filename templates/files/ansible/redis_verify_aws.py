@@ -170,10 +170,24 @@ def age_text(seconds):
     return f"{seconds // 3600}h {seconds % 3600 // 60}m old"
 
 
+def taken_at(o):
+    """When a backup's data was taken: the UTC time in its name (redis_backup.py names
+    each dump-<%Y%m%dT%H%M%SZ>.rdb when it takes it), or its upload time when earlier or
+    the name has none. An old dump copied into the bucket again is still old data."""
+    name = o["Key"].rsplit("/", 1)[-1]
+    try:
+        stamp = datetime.datetime.strptime(name, "dump-%Y%m%dT%H%M%SZ.rdb").replace(
+            tzinfo=datetime.UTC
+        )
+    except ValueError:
+        return o["LastModified"]
+    return min(stamp, o["LastModified"])
+
+
 def newest_backup(objects):
     """The newest `.rdb` object (what redis_backup.py uploads: <prefix><host>/dump-<UTC>.rdb)."""
     dumps = [o for o in objects if o.get("Key", "").endswith(".rdb")]
-    return max(dumps, key=lambda o: o["LastModified"]) if dumps else None
+    return max(dumps, key=taken_at) if dumps else None
 
 
 def compare_backup(report, want, target, objects, now):
@@ -185,7 +199,7 @@ def compare_backup(report, want, target, objects, now):
             target, "backup", "newest backup", limit, "no backup", False, INVESTIGATE, hint
         )
         return
-    age = (now - newest["LastModified"]).total_seconds()
+    age = (now - taken_at(newest)).total_seconds()
     report.check(
         target,
         "backup",

@@ -404,14 +404,16 @@ pub fn verify(
             out: shown.clone(),
             ansible_args: a.ansible_args.to_vec(),
         };
-        wrote(writeln!(
-            s.err,
-            "verify: reading {} ({}) through {}",
-            env.name,
-            env.mode.value.as_str(),
-            inventory
-        )
-        .map_err(Into::into))?;
+        wrote(
+            writeln!(
+                s.err,
+                "verify: reading {} ({}) through {}",
+                env.name,
+                env.mode.value.as_str(),
+                inventory
+            )
+            .map_err(Into::into),
+        )?;
         let call = crate::probe::PlaybookCall {
             ansible_playbook: a.ansible_playbook.to_path_buf(),
             inventory,
@@ -422,12 +424,17 @@ pub fn verify(
         };
         let target = verify::hosts(&model, env);
         let verdict = match crate::probe::run(&call) {
-            Err(crate::probe::RunError::Tool(why)) => verify::unverified(env, &target, "tool", &why),
+            Err(crate::probe::RunError::Tool(why)) => {
+                verify::unverified(env, &target, "tool", &why)
+            }
             Err(crate::probe::RunError::Timeout(d)) => verify::unverified(
                 env,
                 &target,
                 "timeout",
-                &format!("ansible-playbook ran past {} s and was stopped", d.as_secs()),
+                &format!(
+                    "ansible-playbook ran past {} s and was stopped",
+                    d.as_secs()
+                ),
             ),
             Ok(raw) => match verify::parse(&raw.stdout) {
                 Ok(run) => verify::judge(&model, env, &run, &ctx),
@@ -437,7 +444,8 @@ pub fn verify(
                     "tool",
                     &format!(
                         "{why}; ansible-playbook exited {}: {}",
-                        raw.status.map_or("by a signal".to_string(), |c| c.to_string()),
+                        raw.status
+                            .map_or("by a signal".to_string(), |c| c.to_string()),
                         raw.stderr_tail
                     ),
                 ),

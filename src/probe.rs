@@ -87,7 +87,11 @@ pub fn run(call: &PlaybookCall) -> Result<RawRun, RunError> {
                 return Err(RunError::Timeout(call.timeout));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(RunError::Tool(format!("cannot wait for ansible-playbook: {e}"))),
+            Err(e) => {
+                return Err(RunError::Tool(format!(
+                    "cannot wait for ansible-playbook: {e}"
+                )));
+            }
         }
     };
     let stdout = out.join().unwrap_or_default();

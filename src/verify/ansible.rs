@@ -87,7 +87,10 @@ fn unified(diff: &Value, path: &str) -> Option<String> {
         similar::TextDiff::from_lines(before, after)
             .unified_diff()
             .context_radius(2)
-            .header(&format!("{path} (on the host)"), &format!("{path} (this tree)"))
+            .header(
+                &format!("{path} (on the host)"),
+                &format!("{path} (this tree)"),
+            )
             .to_string(),
     )
 }

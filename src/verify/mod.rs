@@ -424,8 +424,7 @@ pub fn judge(model: &Model, env: &Env, run: &PlaybookRun, ctx: &Context) -> EnvV
         _ => v.trouble.push(Trouble {
             target: "localhost".into(),
             kind: "probe".into(),
-            detail: "the controller's AWS comparison (redis_verify_aws.py) did not report"
-                .into(),
+            detail: "the controller's AWS comparison (redis_verify_aws.py) did not report".into(),
         }),
     }
     if env.mode.value == Mode::ElastiCache {

@@ -20,3 +20,4 @@ mod structure;
 mod support;
 mod upgrade;
 mod uptodate;
+mod verify;

@@ -1,0 +1,274 @@
+//! `infragen verify`: the command's behaviour on recorded runs of the verify playbook
+//! (tests/fixtures/verify/*.json, each recorded from the booted host of
+//! `host::the_apply_feeds_the_playbook_and_a_consumer` or a real unreachable host), a
+//! stand-in ansible-playbook that prints them, and the reports reviewers read.
+//! The live comparisons themselves are tested on booted hosts (host.rs) and in
+//! tests/python.
+
+use crate::common::{BP, SHIPPED, Test, repo, tree};
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/verify").join(name)
+}
+
+/// `infragen verify --env dev` on the shipped blueprint's tree, with the stand-in
+/// printing the recorded run `name`.
+fn verify(t: &Test, name: &str, extra: &[&str]) -> crate::common::Run {
+    let fake = fixture("ansible-playbook");
+    let mut args = vec![
+        "verify",
+        "--blueprint",
+        BP,
+        "--out",
+        "out",
+        "--env",
+        "dev",
+        "--ansible-playbook",
+        fake.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    t.cmd(&args)
+        .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture(name))
+        .run()
+}
+
+fn json_of(run: &crate::common::Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+#[test]
+fn drift_is_reported_per_finding_with_its_fix_and_exit_1() {
+    let t = Test::with(SHIPPED).generated();
+    let human = verify(&t, "drift.json", &[]);
+    assert_eq!(human.code, 1, "{human:?}");
+    insta::assert_snapshot!("verify_drift_human", human.stdout);
+    let run = verify(&t, "drift.json", &["--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let doc = json_of(&run);
+    assert_eq!(doc["status"], "drift");
+    let env = &doc["environments"][0];
+    let found: Vec<(String, String)> = env["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["area"].as_str().unwrap().to_string(),
+                f["item"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Each drift the host test injected, once: a live CONFIG SET, an ACL SETUSER, a
+    // removed drop-in, a stopped timer, an edited redis.conf, a stale backup.
+    for want in [
+        ("config", "maxmemory"),
+        ("acl", "user campaign-dialer commands"),
+        (
+            "guard",
+            "/etc/systemd/system/redis-server.service.d/infragen-guard.conf",
+        ),
+        ("timer", "redis-backup.timer"),
+        ("config-file", "maxmemory-policy"),
+        ("file", "/etc/redis/redis.conf"),
+        ("backup", "newest backup"),
+    ] {
+        assert!(
+            found.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {found:?}"
+        );
+    }
+    let maxmemory = env["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["item"] == "maxmemory")
+        .unwrap();
+    assert_eq!(maxmemory["blueprint"], "256mb");
+    assert_eq!(maxmemory["live"], "1073741824");
+    assert_eq!(maxmemory["fix"]["kind"], "config-set");
+    insta::assert_snapshot!(
+        "verify_drift_github",
+        verify(&t, "drift.json", &["--format", "github"]).stdout
+    );
+}
+
+#[test]
+fn a_host_that_matches_exits_0() {
+    let t = Test::with(SHIPPED).generated();
+    let run = verify(&t, "clean.json", &["--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc = json_of(&run);
+    assert_eq!(doc["status"], "match");
+    assert!(
+        doc["environments"][0]["checked"].as_u64().unwrap() > 100,
+        "{doc}"
+    );
+    let human = verify(&t, "clean.json", &[]);
+    insta::assert_snapshot!("verify_clean_human", human.stdout);
+}
+
+#[test]
+fn an_unreachable_host_is_trouble_and_named() {
+    let t = Test::with(SHIPPED).generated();
+    let run = verify(&t, "unreachable.json", &["--format", "json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let doc = json_of(&run);
+    assert_eq!(doc["status"], "trouble");
+    let trouble = &doc["environments"][0]["trouble"];
+    assert!(
+        trouble
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "unreachable" && t["target"] != ""),
+        "{trouble}"
+    );
+    insta::assert_snapshot!(
+        "verify_unreachable_human",
+        verify(&t, "unreachable.json", &[]).stdout
+    );
+}
+
+#[test]
+fn output_that_is_not_the_json_report_is_trouble() {
+    let t = Test::with(SHIPPED).generated();
+    t.write("garbage.txt", "PLAY [x] ****\nnot json\n");
+    let run = t
+        .cmd(&[
+            "verify",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--ansible-playbook",
+            fixture("ansible-playbook").to_str().unwrap(),
+        ])
+        .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", t.join("garbage.txt"))
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("tool: ansible-playbook's output holds no ansible.posix.json report"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn no_ansible_playbook_is_trouble_not_a_panic() {
+    let t = Test::with(SHIPPED).generated();
+    let run = t.run(&[
+        "verify",
+        "--blueprint",
+        BP,
+        "--out",
+        "out",
+        "--ansible-playbook",
+        "/nonexistent/ansible-playbook",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let doc = json_of(&run);
+    // Every environment, each in trouble: nothing could be read.
+    let envs = doc["environments"].as_array().unwrap();
+    assert_eq!(envs.len(), 2, "{doc}");
+    for e in envs {
+        assert_eq!(e["status"], "trouble");
+        assert_eq!(e["trouble"][0]["kind"], "tool");
+    }
+}
+
+#[test]
+fn a_stale_tree_is_refused_and_nothing_runs_or_is_written() {
+    let t = Test::with(SHIPPED).generated();
+    t.edit("memory_alert_percent: 80", "memory_alert_percent: 85");
+    let before = tree(t.path());
+    let args_file = t.path().join("args.txt");
+    let run = t
+        .cmd(&[
+            "verify",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--ansible-playbook",
+            fixture("ansible-playbook").to_str().unwrap(),
+        ])
+        .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture("clean.json"))
+        .env("INFRAGEN_FAKE_PLAYBOOK_ARGS", &args_file)
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("is not what blueprint.yaml generates"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !args_file.exists(),
+        "ansible-playbook ran against a stale tree"
+    );
+    assert_eq!(tree(t.path()), before, "verify wrote something");
+}
+
+#[test]
+fn an_unknown_environment_is_a_usage_error() {
+    let t = Test::with(SHIPPED).generated();
+    let run = t.run(&["verify", "--blueprint", BP, "--out", "out", "--env", "prdo"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("did you mean `prod`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_playbook_runs_in_check_mode_with_the_request_and_the_users_arguments() {
+    let t = Test::with(SHIPPED).generated();
+    let args_file = t.path().join("args.txt");
+    let run = t
+        .cmd(&[
+            "verify",
+            "--blueprint",
+            BP,
+            "--out",
+            "out",
+            "--env",
+            "dev",
+            "--ansible-playbook",
+            fixture("ansible-playbook").to_str().unwrap(),
+            "--",
+            "--private-key",
+            "/keys/deploy",
+        ])
+        .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture("clean.json"))
+        .env("INFRAGEN_FAKE_PLAYBOOK_ARGS", &args_file)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let args: Vec<String> = std::fs::read_to_string(&args_file)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        args[..5],
+        [
+            "--check",
+            "--diff",
+            "-i",
+            "out/ansible/inventory/dev",
+            "out/ansible/redis_verify.yml"
+        ],
+        "{args:?}"
+    );
+    assert_eq!(args[5], "-e");
+    let request: serde_json::Value = serde_json::from_str(&args[6]).unwrap();
+    let r = &request["redis_verify"];
+    assert_eq!(r["env"], "dev");
+    assert_eq!(r["hosts"], "asterisk");
+    assert_eq!(r["backup"]["max_age_hours"], 26);
+    assert_eq!(r["metrics"]["metric"], "Up");
+    assert_eq!(args[7..], ["--private-key", "/keys/deploy"]);
+}

@@ -404,16 +404,13 @@ pub fn verify(
             out: shown.clone(),
             ansible_args: a.ansible_args.to_vec(),
         };
-        wrote(
-            writeln!(
-                s.err,
-                "verify: reading {} ({}) through {}",
-                env.name,
-                env.mode.value.as_str(),
-                inventory
-            )
-            .map_err(Into::into),
-        )?;
+        wrote(writeln!(
+            s.err,
+            "verify: reading {} ({}) through {}",
+            env.name,
+            env.mode.value.as_str(),
+            inventory
+        ))?;
         let call = crate::probe::PlaybookCall {
             ansible_playbook: a.ansible_playbook.to_path_buf(),
             inventory,

@@ -23,6 +23,7 @@ host venv), so boot.sh can run the others with the machine's python3.
 """
 
 import argparse
+import datetime
 import json
 import pathlib
 import secrets
@@ -165,6 +166,24 @@ def list_objects(args):
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     json.dump(sorted(keys), sys.stdout)
     print()
+
+
+def age_backups(args):
+    """Every backup under a prefix renamed to a dump taken 4 days ago (what a backup
+    timer stopped for days leaves): copied under the old name, the original deleted."""
+    s3 = aws_client("s3", args.endpoint, args.region)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=args.bucket, Prefix=args.prefix)
+    keys = [
+        o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".rdb")
+    ]
+    old = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=4)).strftime(
+        "%Y%m%dT%H%M%SZ"
+    )
+    for key in keys:
+        aged = f"{key.rsplit('/', 1)[0]}/dump-{old}.rdb"
+        s3.copy_object(Bucket=args.bucket, Key=aged, CopySource={"Bucket": args.bucket, "Key": key})
+        s3.delete_object(Bucket=args.bucket, Key=key)
+    print(len(keys))
 
 
 def get_object(args):
@@ -320,6 +339,12 @@ def main():
     p.add_argument("bucket")
     p.add_argument("prefix")
     p.set_defaults(func=list_objects)
+    p = sub.add_parser("age-backups")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("bucket")
+    p.add_argument("prefix")
+    p.set_defaults(func=age_backups)
     for name, func in (("get-object", get_object), ("put-object", put_object)):
         p = sub.add_parser(name)
         p.add_argument("endpoint")

@@ -1283,6 +1283,118 @@ fn the_apply_feeds_the_playbook_and_a_consumer() {
         watched >= 5,
         "only {watched} alarm metrics on the host's namespace"
     );
+
+    // infragen verify, on this deployment: the converged host and the applied AWS match
+    // the tree (exit 0), each kind of drift is found (exit 1), and verify changes nothing
+    // on the host either time. It compares with a current tree: the infra repo's own has
+    // the password stand-ins, so a fresh `gen` of the same blueprint (the same Ansible).
+    let blueprint = repo().join(GOOD_BLUEPRINTS[0]);
+    let tree = work.path().join("tree");
+    let generated = crate::common::infragen(
+        work.path(),
+        &[
+            "gen",
+            "--blueprint",
+            blueprint.to_str().unwrap(),
+            "--out",
+            tree.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(generated.code, 0, "{generated:?}");
+    let verify = |what: &str| {
+        // The bucket's TLS-only policy lifted for the run (moto denies on any Deny's
+        // condition, see apply.rs), put back after.
+        aws.aws("lift-policy", &[&region, &bucket, policy]);
+        let before = host.state();
+        let (code, doc, stderr) = host.verify(
+            &blueprint,
+            &tree,
+            "dev",
+            &endpoint,
+            &region,
+            &["-e", extra_vars.as_str()],
+        );
+        let after = host.state();
+        aws.aws("put-policy", &[&region, &bucket, policy]);
+        assert_eq!(before, after, "verify ({what}) changed the host");
+        assert!(
+            !stderr.contains(&pw) && !doc.to_string().contains(&pw),
+            "a password in verify's output"
+        );
+        (code, doc)
+    };
+    let (code, doc) = verify("converged");
+    assert_eq!(code, 0, "a converged host: {doc:#}");
+    let checked = doc["environments"][0]["checked"].as_u64().unwrap();
+    assert!(checked >= 100, "only {checked} comparisons: {doc:#}");
+
+    // Six kinds of drift, made as an operator would.
+    let admin = "redis-cli --no-auth-warning --user infragen-admin -a \"$(cat /etc/infragen/redis-admin.password)\" -s /run/redis/redis-server.sock";
+    host.on_host(&format!(
+        "{admin} CONFIG SET maxmemory 1gb && {admin} ACL SETUSER campaign-dialer +@all \
+         && rm /etc/systemd/system/redis-server.service.d/infragen-guard.conf \
+         && systemctl disable --now redis-backup.timer \
+         && sed -i 's/^maxmemory-policy .*/maxmemory-policy noeviction/' /etc/redis/redis.conf"
+    ));
+    aws.aws("lift-policy", &[&region, &bucket, policy]);
+    let aged = aws.aws("age-backups", &[&region, &bucket, "voice-campaign/dev/"]);
+    aws.aws("put-policy", &[&region, &bucket, policy]);
+    assert_ne!(aged, "0", "no backup to age");
+    let (code, doc) = verify("drifted");
+    assert_eq!(code, 1, "a drifted host: {doc:#}");
+    let found: std::collections::BTreeSet<(String, String)> = doc["environments"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["area"].as_str().unwrap().into(),
+                f["item"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let guard = "/etc/systemd/system/redis-server.service.d/infragen-guard.conf";
+    let wanted: std::collections::BTreeSet<(String, String)> = [
+        ("config", "maxmemory"),
+        ("acl", "user campaign-dialer commands"),
+        ("guard", guard),
+        ("file", guard),
+        ("timer", "redis-backup.timer"),
+        ("config-file", "maxmemory-policy"),
+        ("file", "/etc/redis/redis.conf"),
+        ("backup", "newest backup"),
+    ]
+    .iter()
+    .map(|(a, i)| (a.to_string(), i.to_string()))
+    .collect();
+    // systemd may also say the unit changed on disk since it was loaded (the drop-in).
+    let allowed = (
+        "guard".to_string(),
+        "redis-server.service on disk".to_string(),
+    );
+    assert!(
+        wanted.is_subset(&found) && found.iter().all(|f| wanted.contains(f) || *f == allowed),
+        "found {found:#?}\nwanted {wanted:#?}"
+    );
+    let maxmemory = doc["environments"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["item"] == "maxmemory")
+        .unwrap();
+    assert_eq!(
+        (
+            &maxmemory["blueprint"],
+            &maxmemory["live"],
+            &maxmemory["fix"]["kind"]
+        ),
+        (
+            &Value::from("256mb"),
+            &Value::from("1073741824"),
+            &Value::from("config-set")
+        ),
+        "{maxmemory:#}"
+    );
     d.destroy();
 }
 

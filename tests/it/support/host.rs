@@ -149,6 +149,91 @@ impl Host {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// `infragen verify --env ENV --format json` of the tree `out` (generated from
+    /// `blueprint`) against this host, the way converge.sh runs the playbook: the
+    /// inventory of the last converge of ENV, its ansible.cfg, the moto endpoint with the
+    /// fake credentials, and `extra` after `--`. The key id `INFRAGENVERIFY` tells its
+    /// AWS calls apart in moto's log.
+    pub(crate) fn verify(
+        &self,
+        blueprint: &Path,
+        out: &Path,
+        env: &str,
+        endpoint: &str,
+        region: &str,
+        extra: &[&str],
+    ) -> (i32, serde_json::Value, String) {
+        let playbook = crate::support::moto::venv_python()
+            .parent()
+            .unwrap()
+            .join("ansible-playbook");
+        let inventory = self.dir().join(format!("inventory-{env}"));
+        let mut args: Vec<String> = [
+            "verify",
+            "--blueprint",
+            &blueprint.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+            "--env",
+            env,
+            "--inventory",
+            &inventory.display().to_string(),
+            "--ansible-playbook",
+            &playbook.display().to_string(),
+            "--format",
+            "json",
+            "--",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_infragen"))
+            .args(&args)
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "INFRAGENVERIFY")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", region)
+            .env("ANSIBLE_CONFIG", self.dir().join("ansible.cfg"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+        let doc = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("verify printed no JSON ({e}):\n{stdout}\n{stderr}"));
+        (run.status.code().unwrap_or(-1), doc, stderr)
+    }
+
+    /// What `verify` must leave as it found it: the files under /etc, /usr/local and the
+    /// role's state (paths, types, modes, owners, sizes, times; and the contents of the
+    /// role's own), runtime unit changes, the units and timers, the kernel setting, no
+    /// reference-server directory left, and Redis's run, configuration and users.
+    /// Not compared, each for a reason: /var/log and the journal (SSH logins), the
+    /// publisher's state (its timer), /var/lib/redis (automatic saves).
+    pub(crate) fn state(&self) -> String {
+        self.on_host(
+            r#"set -e
+find /etc /usr/local /var/lib/infragen /run/systemd/system.control /run/systemd/transient -xdev \
+  -printf '%p %y %m %U:%G %s %T@\n' 2>/dev/null | sort | sha256sum
+find /etc/redis /etc/infragen /etc/systemd/system /usr/local/lib/infragen -type f -print0 \
+  | xargs -0 sha256sum | sort | sha256sum
+for u in redis-server redis-metrics.timer redis-backup.timer redis-tls.timer; do
+  systemctl show "$u" -p MainPID,InvocationID,ActiveState,UnitFileState,MemoryMax,CPUWeight,IOWeight,NeedDaemonReload
+done
+cat /proc/sys/vm/overcommit_memory
+ls -d /tmp/infragen-verify-* 2>/dev/null || echo "no reference-server directory"
+P=$(cat /etc/infragen/redis-admin.password)
+C="redis-cli --no-auth-warning --user infragen-admin -a $P -s /run/redis/redis-server.sock"
+$C INFO server | grep -E '^(run_id|process_id)'
+$C CONFIG GET '*' | paste - - | sort | sha256sum
+$C ACL LIST | sha256sum"#,
+        )
+    }
+
     /// The local AWS (moto) of this host's run, started with `envs` if it is not
     /// running yet; the host's `stop.sh` stops it with the host.
     pub(crate) fn moto(&self, envs: &[(&str, &str)]) -> Aws {

@@ -78,3 +78,14 @@ fn shown(p: &Path, inside: &Path) -> String {
         _ => p.display().to_string(),
     }
 }
+
+/// `out` joined with a generated path, as every report shows it: `generated/x.tf`, and
+/// `x.tf` for `--out .`.
+pub fn join(out: &str, path: &str) -> String {
+    let out = out.trim_end_matches('/');
+    if out.is_empty() || out == "." {
+        path.to_string()
+    } else {
+        format!("{out}/{path}")
+    }
+}

@@ -33,14 +33,7 @@ pub enum Format {
 
 /// `out` joined with a generated path, as every report shows it: `generated/x.tf`, and
 /// `x.tf` for `--out .`.
-pub fn join(out: &str, path: &str) -> String {
-    let out = out.trim_end_matches('/');
-    if out.is_empty() || out == "." {
-        path.to_string()
-    } else {
-        format!("{out}/{path}")
-    }
-}
+pub use crate::paths::join;
 
 /// A command's error, in `format`: the human report on `err`; JSON on `out`; GitHub
 /// annotations on `out` and the human report on `err`.

@@ -124,7 +124,7 @@ impl Context {
         let mut cmd = format!(
             "ansible-playbook -i {} {}",
             self.inventory,
-            crate::report::join(&self.out, "ansible/redis.yml")
+            crate::paths::join(&self.out, "ansible/redis.yml")
         );
         for a in &self.ansible_args {
             cmd.push(' ');
@@ -285,7 +285,7 @@ fn text(v: &Value) -> String {
 fn fix(kind: &str, finding: &Value, env: &Env, ctx: &Context) -> Fix {
     let tfvars = format!(
         "terraform apply -var-file={}",
-        crate::report::join(
+        crate::paths::join(
             &ctx.out,
             &format!("terraform/environments/{}/redis.tfvars", env.name)
         )

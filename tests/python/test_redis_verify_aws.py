@@ -523,8 +523,8 @@ class BackupAndMetrics(unittest.TestCase):
     def objects(self, *ages_hours):
         contents = []
         for i, hours in enumerate(ages_hours):
-            key = f"voice-campaign/dev/redis-{i}/dump-2025060{i}T000000Z.rdb"
             when = NOW - datetime.timedelta(hours=hours)
+            key = f"voice-campaign/dev/redis-{i}/dump-{when:%Y%m%dT%H%M%SZ}.rdb"
             contents.append({"Key": key, "LastModified": when, "Size": 10})
             contents.append({"Key": key + ".sha256", "LastModified": NOW, "Size": 80})
         self.aws.ok(
@@ -553,6 +553,23 @@ class BackupAndMetrics(unittest.TestCase):
             f["live"].startswith("30h 5m old (key voice-campaign/dev/redis-1/"), f["live"]
         )
         self.assertIn("journalctl -u redis-backup.service", f["hint"])
+
+    def test_an_old_dump_uploaded_again_is_still_old_data(self):
+        # Its name says when it was taken; S3's time says only when it was copied.
+        key = "voice-campaign/dev/redis-0/dump-20250101T000000Z.rdb"
+        self.aws.ok(
+            "s3",
+            "list_objects_v2",
+            {
+                "Contents": [{"Key": key, "LastModified": NOW, "Size": 10}],
+                "IsTruncated": False,
+            },
+            {"Bucket": self.bucket, "Prefix": "voice-campaign/dev/"},
+        )
+        out = self.aws.run(request(backup=BACKUP))
+        (f,) = out["findings"]
+        self.assertEqual((f["area"], f["item"]), ("backup", "newest backup"))
+        self.assertIn(key, f["live"])
 
     def test_no_backup_at_all(self):
         self.aws.ok("s3", "list_objects_v2", {"IsTruncated": False, "KeyCount": 0})

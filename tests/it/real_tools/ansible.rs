@@ -14,19 +14,22 @@ fn ansible_syntax_check_ansible_lint_and_yamllint_are_clean() {
             .into_iter()
             .filter(|e| e.mode.value == Mode::SelfHosted)
         {
-            let mut c = t.cmd("ansible-playbook");
-            c.args(["--syntax-check", "-i"])
-                .arg(format!("inventory/{}", env.name))
-                .arg("redis.yml")
-                .env("ANSIBLE_HOME", home.path())
-                .current_dir(&ansible);
-            let o = run(c);
-            assert!(
-                o.status.success(),
-                "ansible-playbook --syntax-check fails on {bp} ({}):\n{}",
-                env.name,
-                text(&o)
-            );
+            // The converge and `infragen verify`'s playbook.
+            for playbook in ["redis.yml", "redis_verify.yml"] {
+                let mut c = t.cmd("ansible-playbook");
+                c.args(["--syntax-check", "-i"])
+                    .arg(format!("inventory/{}", env.name))
+                    .arg(playbook)
+                    .env("ANSIBLE_HOME", home.path())
+                    .current_dir(&ansible);
+                let o = run(c);
+                assert!(
+                    o.status.success(),
+                    "ansible-playbook --syntax-check {playbook} fails on {bp} ({}):\n{}",
+                    env.name,
+                    text(&o)
+                );
+            }
         }
         let mut c = t.cmd("ansible-lint");
         c.args(["--offline", "--profile", "production", "--nocolor"])

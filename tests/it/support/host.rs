@@ -218,9 +218,9 @@ impl Host {
         self.on_host(
             r#"set -e
 find /etc /usr/local /var/lib/infragen /run/systemd/system.control /run/systemd/transient -xdev \
-  -printf '%p %y %m %U:%G %s %T@\n' 2>/dev/null | sort | sha256sum
+  -printf '%p %y %m %U:%G %s %T@\n' 2>/dev/null | sort
 find /etc/redis /etc/infragen /etc/systemd/system /usr/local/lib/infragen -type f -print0 \
-  | xargs -0 sha256sum | sort | sha256sum
+  | xargs -0 sha256sum | sort
 for u in redis-server redis-metrics.timer redis-backup.timer redis-tls.timer; do
   systemctl show "$u" -p MainPID,InvocationID,ActiveState,UnitFileState,MemoryMax,CPUWeight,IOWeight,NeedDaemonReload
 done

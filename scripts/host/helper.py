@@ -186,6 +186,93 @@ def age_backups(args):
     print(len(keys))
 
 
+def ec_seed(args):
+    """An ElastiCache environment in the local endpoint as `terraform apply` leaves it,
+    from infragen verify's request (its `elasticache` part): the users, then the
+    replication group. moto ignores NumCacheClusters: its members come from
+    ReplicasPerNodeGroup. Where the endpoint has parameter groups and user groups
+    (moto_plus.py; plain moto fails CreateCacheParameterGroup), also the parameter
+    group with its parameters and the user group of every user, both attached to the
+    replication group."""
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
+
+    want = json.loads(args.request)["elasticache"]
+    ec = aws_client("elasticache", args.endpoint, args.region)
+    for u in want["users"]:
+        ec.create_user(
+            UserId=u["user_id"],
+            UserName=u["user_name"],
+            Engine=want["engine"],
+            AccessString=u["access_string"],
+            Passwords=["a-stand-in-password-of-16+"],
+        )
+    group_id = want["replication_group_id"]
+    ec.create_replication_group(
+        ReplicationGroupId=group_id,
+        ReplicationGroupDescription="seeded for infragen verify",
+        Engine=want["engine"],
+        EngineVersion=want["engine_version"],
+        CacheNodeType=want["node_type"],
+        ReplicasPerNodeGroup=want["nodes"] - 1,
+        Port=want["port"],
+        MultiAZEnabled=want["multi_az"],
+        AutomaticFailoverEnabled=want["multi_az"],
+        AtRestEncryptionEnabled=want["at_rest_encryption"],
+        TransitEncryptionEnabled=want["transit_encryption"],
+        SnapshotRetentionLimit=want["snapshot_retention_days"],
+        SnapshotWindow=want["snapshot_window"],
+        PreferredMaintenanceWindow=want["maintenance_window"],
+        AutoMinorVersionUpgrade=want["auto_minor_version_upgrade"],
+    )
+    pg = want["parameter_group"]
+    # The name is <replication group>-<family>-<8 hex>, e.g. voice-campaign-prod-redis7-1a2b3c4d.
+    family = pg["name"].removeprefix(group_id + "-").rsplit("-", 1)[0]
+    try:
+        ec.create_cache_parameter_group(
+            CacheParameterGroupName=pg["name"],
+            CacheParameterGroupFamily=family,
+            Description="seeded for infragen verify",
+        )
+    except (ClientError, ResponseParserError):
+        return  # plain moto answers with an HTML 500: no parameter groups, no user groups
+    if pg["parameters"]:
+        ec.modify_cache_parameter_group(
+            CacheParameterGroupName=pg["name"],
+            ParameterNameValues=[
+                {"ParameterName": k, "ParameterValue": str(v)} for k, v in pg["parameters"].items()
+            ],
+        )
+    ec.create_user_group(
+        UserGroupId=want["user_group_id"],
+        Engine=want["engine"],
+        UserIds=[u["user_id"] for u in want["users"]],
+    )
+    ec.modify_replication_group(
+        ReplicationGroupId=group_id,
+        CacheParameterGroupName=pg["name"],
+        UserGroupIdsToAdd=[want["user_group_id"]],
+        ApplyImmediately=True,
+    )
+
+
+def ec_parameter(args):
+    """Sets one parameter of a cache parameter group, as a console edit would."""
+    ec = aws_client("elasticache", args.endpoint, args.region)
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName=args.group,
+        ParameterNameValues=[{"ParameterName": args.name, "ParameterValue": args.value}],
+    )
+
+
+def ec_node_type(args):
+    """Changes the replication group's node type, as a console edit would."""
+    ec = aws_client("elasticache", args.endpoint, args.region)
+    ec.modify_replication_group(
+        ReplicationGroupId=args.group, CacheNodeType=args.node_type, ApplyImmediately=True
+    )
+
+
 def get_object(args):
     """Downloads one object of the local endpoint to a file."""
     aws_client("s3", args.endpoint, args.region).download_file(args.bucket, args.key, args.file)
@@ -339,6 +426,24 @@ def main():
     p.add_argument("bucket")
     p.add_argument("prefix")
     p.set_defaults(func=list_objects)
+    p = sub.add_parser("ec-seed")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("request")
+    p.set_defaults(func=ec_seed)
+    p = sub.add_parser("ec-node-type")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("group")
+    p.add_argument("node_type")
+    p.set_defaults(func=ec_node_type)
+    p = sub.add_parser("ec-parameter")
+    p.add_argument("endpoint")
+    p.add_argument("region")
+    p.add_argument("group")
+    p.add_argument("name")
+    p.add_argument("value")
+    p.set_defaults(func=ec_parameter)
     p = sub.add_parser("age-backups")
     p.add_argument("endpoint")
     p.add_argument("region")

@@ -8,6 +8,7 @@
 # State goes to WORKDIR/moto.env (MOTO_PID, MOTO_START, MOTO_PORT, MOTO_ENDPOINT) and the
 # server's output to WORKDIR/moto.log. stop.sh WORKDIR stops it too.
 # moto keeps everything in memory: a restart forgets every secret.
+# With INFRAGEN_MOTO_PLUS=1 at start, it runs moto_plus.py instead (see there).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh source-path=SCRIPTDIR
@@ -31,6 +32,11 @@ start)
   fi
   rm -f "$env_file"
   venv=$("$here/venv.sh")
+  # INFRAGEN_MOTO_PLUS=1: moto_plus.py, moto_server plus the ElastiCache reads moto lacks.
+  server=("$venv/bin/moto_server")
+  if [ "${INFRAGEN_MOTO_PLUS:-}" = 1 ]; then
+    server=("$venv/bin/python" "$here/moto_plus.py")
+  fi
   t=$(host_now)
   # The port is free when picked; if moto loses the race for it, it exits: try another.
   for attempt in 1 2 3; do
@@ -38,7 +44,7 @@ start)
     # setsid: not in the caller's process group (see boot.sh). The fake credentials keep
     # botocore inside moto from looking for real ones.
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-      setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" \
+      setsid "${server[@]}" -H 127.0.0.1 -p "$port" \
       </dev/null >>"$work/moto.log" 2>&1 &
     pid=$!
     start=$(host_proc_start "$pid") || { sleep 0.2; continue; }

@@ -100,6 +100,12 @@ impl std::ops::Deref for Moto {
 
 impl Moto {
     pub(crate) fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// [`Moto::start`] with `envs` for moto.sh (`INFRAGEN_MOTO_PLUS=1`: moto_plus.py, the
+    /// ElastiCache reads moto lacks).
+    pub(crate) fn start_with(envs: &[(&str, &str)]) -> Moto {
         CLEANUP.call_once(|| {
             if let Ok(entries) = std::fs::read_dir(runs_dir()) {
                 for e in entries.flatten() {
@@ -117,7 +123,9 @@ impl Moto {
             .tempdir_in(runs_dir())
             .unwrap();
         // The example attaches AWS-managed policies (AmazonSSMManagedInstanceCore).
-        let aws = start_in(work.path(), &[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")]);
+        let mut all = vec![("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")];
+        all.extend_from_slice(envs);
+        let aws = start_in(work.path(), &all);
         Moto { work, aws }
     }
 }

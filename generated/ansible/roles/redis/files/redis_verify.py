@@ -18,9 +18,10 @@
 #   timer       each timer active and enabled, its service's last result a success;
 #   engine      the running engine and version against the blueprint's;
 #   sysctl      vm.overcommit_memory in the running kernel.
-# Reads only: the admin user's password file, redis.conf (O_NOFOLLOW), /proc, and
-# `systemctl show`. Never a password or a hash in its output. Always exits 0 with one JSON
-# object: {"checked": N, "findings": [...], "trouble": [...], "running": "redis 7.0.15"}.
+# Reads only: Redis as infragen-verify (CONFIG GET, ACL GETUSER and USERS, INFO: all that
+# user may run), its password file, redis.conf (O_NOFOLLOW), /proc, and `systemctl show`.
+# Never a password or a hash in its output. Always exits 0 with one JSON object:
+#   {"checked": N, "findings": [...], "trouble": [...], "running": "redis 7.0.15"}.
 import argparse
 import contextlib
 import io
@@ -406,10 +407,16 @@ def verify(s, rendered):
         )
     try:
         sock, f = connect_local(
-            s["socket"], s["port"], "infragen-admin", read_password(s["admin_password_file"])
+            s["socket"], s["port"], s["user"], read_password(s["password_file"])
         )
     except (RedisError, OSError) as e:
-        report.trouble.append({"kind": "redis", "detail": f"cannot reach Redis as the role: {e}"})
+        report.trouble.append(
+            {
+                "kind": "redis",
+                "detail": f"cannot reach Redis as {s['user']}: {e} (a host converged by an"
+                " older tree has no such user: run the playbook once)",
+            }
+        )
         compare_unit(report, s)
         compare_timers(report, s["timers"])
         return report

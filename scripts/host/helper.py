@@ -17,6 +17,18 @@
                                         what protects a bucket and what it holds, as JSON
   helper.py get-secret ENDPOINT REGION ID
                                         print a secret's current value
+  helper.py age-backups ENDPOINT REGION BUCKET PREFIX
+                                        rename every backup under PREFIX to a dump taken
+                                        4 days ago (a stale backup, for infragen verify)
+  helper.py ec-seed ENDPOINT REGION REQUEST
+                                        the ElastiCache environment of infragen verify's
+                                        request as an apply leaves it (users, replication
+                                        group; with moto_plus.py also the parameter group
+                                        and the user group)
+  helper.py ec-node-type ENDPOINT REGION GROUP TYPE
+  helper.py ec-parameter ENDPOINT REGION GROUP NAME VALUE
+                                        console edits of a replication group's node type
+                                        and of a cache parameter
 
 Standard library only, except the subcommands that call AWS (boto3: run them with the
 host venv), so boot.sh can run the others with the machine's python3.

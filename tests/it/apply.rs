@@ -19,6 +19,9 @@
 //!   on the replication group: the per-node alarms, the dashboard's update and the
 //!   Lambda functions' new Redis endpoint on the flip (the test prints the list it
 //!   leaves out; `plan.rs`'s round trip plans them);
+//!   (`scripts/host/moto_plus.py` adds the ElastiCache reads `infragen verify` needs,
+//!   parameter groups and user groups among them, for `verify::elasticache_drift_on_moto`;
+//!   the applies here run plain moto);
 //! - `MonitorInstances` (EC2 detailed monitoring answers 500 and the provider retries for
 //!   ever): the example's instance is applied with `monitoring = false`;
 //! - the description of a security-group rule that references a group (it stores none):

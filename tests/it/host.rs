@@ -637,6 +637,58 @@ fn debian_13_converges_with_valkey_8_1() {
     assert_eq!(config_get(&host, "maxmemory"), (256u64 << 20).to_string());
     assert_eq!(config_get(&host, "appendonly"), "yes");
     assert!(redis_cli(6379, Some(&pw), &["FLUSHALL"]).contains("NOPERM"));
+
+    // infragen verify reads Valkey 8.1 (plaintext, the shared password) as converged:
+    // nothing on the host differs. (No apply made the bucket, and the publisher reaches
+    // no AWS here: the AWS side's findings are not this test's.)
+    let verified = tempfile::tempdir().unwrap();
+    let blueprint = verified.path().join("valkey.yaml");
+    std::fs::write(&blueprint, on_valkey("8.1")).unwrap();
+    let tree = verified.path().join("tree");
+    let made = crate::common::infragen(
+        verified.path(),
+        &[
+            "gen",
+            "--blueprint",
+            blueprint.to_str().unwrap(),
+            "--out",
+            tree.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(made.code, 0, "{made:?}");
+    let aws = host.moto(&[]);
+    let before = host.state();
+    let (code, doc, _) = host.verify(
+        &blueprint,
+        &tree,
+        "dev",
+        aws.endpoint(),
+        "us-east-1",
+        PRE_TLS,
+    );
+    assert_eq!(host.state(), before, "verify changed the host");
+    assert!(code == 1 || code == 2, "{doc:#}");
+    let env = &doc["environments"][0];
+    let name = host.inventory_name();
+    let on_host: Vec<&Value> = env["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(env["trouble"].as_array().unwrap())
+        .filter(|f| f["target"] == name.as_str())
+        .collect();
+    assert!(
+        on_host.is_empty(),
+        "the converged Valkey host differs: {on_host:#?}"
+    );
+    assert!(env["checked"].as_u64().unwrap() >= 100, "{doc:#}");
+    assert!(
+        env["targets"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(name)),
+        "{doc:#}"
+    );
 }
 
 /// A new Debian 13 host converged twice with `blueprint`'s dev (the second run must

@@ -183,6 +183,53 @@ fn configuration_follows_the_reviewed_rules() {
         suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
         "{pg_name}"
     );
+    // What `infragen verify` looks for in AWS is what this plan creates: the parameter
+    // group's name (computed in Rust as Terraform computes it), the replication group,
+    // its users and their access strings, and the user group.
+    let prod = model.envs.iter().find(|e| e.name == "prod").unwrap();
+    let request = infragen::verify::request(&model, prod);
+    let ec = &request["elasticache"];
+    assert_eq!(ec["parameter_group"]["name"], pg_name, "{ec:#}");
+    let rg = plan.one("module.data.aws_elasticache_replication_group.redis[0]");
+    assert_eq!(
+        ec["replication_group_id"],
+        rg.values["replication_group_id"]
+    );
+    assert_eq!(ec["node_type"], rg.values["node_type"]);
+    assert_eq!(ec["nodes"], rg.values["num_cache_clusters"]);
+    assert_eq!(ec["port"], rg.values["port"]);
+    assert_eq!(ec["multi_az"], rg.values["multi_az_enabled"]);
+    assert_eq!(ec["engine_version"], rg.values["engine_version"]);
+    assert_eq!(ec["snapshot_window"], rg.values["snapshot_window"]);
+    assert_eq!(ec["maintenance_window"], rg.values["maintenance_window"]);
+    assert_eq!(
+        ec["snapshot_retention_days"],
+        rg.values["snapshot_retention_limit"]
+    );
+    let ug = plan.one("module.data.aws_elasticache_user_group.redis[0]");
+    assert_eq!(ec["user_group_id"], ug.values["user_group_id"]);
+    let planned: BTreeSet<(String, String)> = plan
+        .of_kind("aws_elasticache_user")
+        .iter()
+        .map(|u| {
+            (
+                u.values["user_id"].as_str().unwrap().to_string(),
+                u.values["access_string"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let wanted: BTreeSet<(String, String)> = ec["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["user_id"].as_str().unwrap().to_string(),
+                u["access_string"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(planned, wanted, "verify's users are not the planned ones");
     // A created key has an alias named after the deployment.
     for (which, p) in [("prod", &plan), ("dev", &dev)] {
         assert_eq!(

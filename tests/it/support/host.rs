@@ -217,17 +217,18 @@ impl Host {
     pub(crate) fn state(&self) -> String {
         self.on_host(
             r#"set -e
+E=redis; [ -e /run/valkey/valkey-server.sock ] && E=valkey
 find /etc /usr/local /var/lib/infragen /run/systemd/system.control /run/systemd/transient -xdev \
   -printf '%p %y %m %U:%G %s %T@\n' 2>/dev/null | sort
-find /etc/redis /etc/infragen /etc/systemd/system /usr/local/lib/infragen -type f -print0 \
+find /etc/$E /etc/infragen /etc/systemd/system /usr/local/lib/infragen -type f -print0 \
   | xargs -0 sha256sum | sort
-for u in redis-server redis-metrics.timer redis-backup.timer redis-tls.timer; do
+for u in $E-server redis-metrics.timer redis-backup.timer redis-tls.timer; do
   systemctl show "$u" -p MainPID,InvocationID,ActiveState,UnitFileState,MemoryMax,CPUWeight,IOWeight,NeedDaemonReload
 done
 cat /proc/sys/vm/overcommit_memory
 ls -d /tmp/infragen-verify-* 2>/dev/null || echo "no reference-server directory"
 P=$(cat /etc/infragen/redis-admin.password)
-C="redis-cli --no-auth-warning --user infragen-admin -a $P -s /run/redis/redis-server.sock"
+C="$E-cli --no-auth-warning --user infragen-admin -a $P -s /run/$E/$E-server.sock"
 $C INFO server | grep -E '^(run_id|process_id)'
 $C CONFIG GET '*' | paste - - | sort | sha256sum
 $C ACL LIST | sha256sum"#,

@@ -25,6 +25,9 @@
                                         request as an apply leaves it (users, replication
                                         group; with moto_plus.py also the parameter group
                                         and the user group)
+  helper.py recorded-operations FILE KEY
+                                        the AWS operations in moto's recording signed with
+                                        the access key id KEY (service:Operation, JSON)
   helper.py ec-node-type ENDPOINT REGION GROUP TYPE
   helper.py ec-parameter ENDPOINT REGION GROUP NAME VALUE
                                         console edits of a replication group's node type
@@ -35,6 +38,7 @@ host venv), so boot.sh can run the others with the machine's python3.
 """
 
 import argparse
+import base64
 import datetime
 import json
 import pathlib
@@ -285,6 +289,39 @@ def ec_node_type(args):
     )
 
 
+def recorded_operations(args):
+    """The operations in moto's recording (MOTO_RECORDER_FILEPATH: one JSON request per
+    line) signed with the access key id KEY, as sorted `service:Operation` JSON. The
+    operation comes from X-Amz-Target, an rpc-v2 path's /operation/X, a query body's
+    Action=, or for S3's REST calls the method (`s3:GET`, `s3:HEAD`, `s3:PUT`...)."""
+    ops = set()
+    with open(args.file, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+            auth = headers.get("authorization", "")
+            if f"Credential={args.key}/" not in auth:
+                continue
+            service = auth.split("Credential=", 1)[1].split("/")[3]
+            body = entry.get("body") or ""
+            if entry.get("body_encoded"):
+                body = base64.b64decode(body).decode("utf-8", "replace")
+            url = entry.get("url", "")
+            if "x-amz-target" in headers:
+                op = headers["x-amz-target"].rsplit(".", 1)[-1]
+            elif "/operation/" in url:
+                op = url.split("/operation/", 1)[1].split("?")[0].split("/")[0]
+            elif "Action=" in body:
+                op = body.split("Action=", 1)[1].split("&")[0]
+            else:
+                op = entry.get("method", "?")
+            ops.add(f"{service}:{op}")
+    json.dump(sorted(ops), sys.stdout)
+    print()
+
+
 def get_object(args):
     """Downloads one object of the local endpoint to a file."""
     aws_client("s3", args.endpoint, args.region).download_file(args.bucket, args.key, args.file)
@@ -456,6 +493,10 @@ def main():
     p.add_argument("name")
     p.add_argument("value")
     p.set_defaults(func=ec_parameter)
+    p = sub.add_parser("recorded-operations")
+    p.add_argument("file")
+    p.add_argument("key")
+    p.set_defaults(func=recorded_operations)
     p = sub.add_parser("age-backups")
     p.add_argument("endpoint")
     p.add_argument("region")

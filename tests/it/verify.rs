@@ -282,7 +282,12 @@ fn the_playbook_runs_in_check_mode_with_the_request_and_the_users_arguments() {
 #[test]
 #[ignore = "needs the host tests' venv (ansible, boto3, moto): run by scripts/test.sh"]
 fn elasticache_drift_on_moto() {
-    let moto = crate::support::moto::Moto::start_with(&[("INFRAGEN_MOTO_PLUS", "1")]);
+    let recording = tempfile::tempdir().unwrap();
+    let recorded = recording.path().join("moto-recording.jsonl");
+    let moto = crate::support::moto::Moto::start_with(&[
+        ("INFRAGEN_MOTO_PLUS", "1"),
+        ("MOTO_RECORDER_FILEPATH", recorded.to_str().unwrap()),
+    ]);
     let blueprint = "tests/fixtures/elasticache.yaml";
     let t = Test::with(blueprint).generated();
     let m = crate::common::model(repo().join(blueprint));
@@ -312,7 +317,8 @@ fn elasticache_drift_on_moto() {
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("AWS_ENDPOINT_URL", moto.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "testing")
+            // Its own key id: its requests are told apart in moto's recording.
+            .env("AWS_ACCESS_KEY_ID", "INFRAGENVERIFY")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_DEFAULT_REGION", &region)
             .env("ANSIBLE_HOME", t.join("ansible-home"))
@@ -320,6 +326,19 @@ fn elasticache_drift_on_moto() {
         let doc = json_of(&r);
         (r.code, doc)
     };
+    let recorder = |what: &str| {
+        let url = format!("{}/moto-api/recorder/{what}-recording", moto.endpoint());
+        let out = std::process::Command::new(crate::support::moto::venv_python())
+            .args(["-c", "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], method='POST'))", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            crate::common::text(&out)
+        );
+    };
+    recorder("start");
     let (code, doc) = run();
     assert_eq!(code, 0, "as applied: {doc:#}");
     let checked = doc["environments"][0]["checked"].as_u64().unwrap();
@@ -373,6 +392,32 @@ fn elasticache_drift_on_moto() {
         findings[0]["blueprint"],
         env.sizing.node_type.value.as_str()
     );
+    // moto's own record of what verify sent (the console edits between the runs are
+    // signed with another key): reads only, and the reads the comparison needs.
+    recorder("stop");
+    let operations = verify_operations(&recorded);
+    for op in &operations {
+        assert!(
+            ["Describe", "List", "Get", "Head"].iter().any(|read| op
+                .split(':')
+                .nth(1)
+                .unwrap_or("")
+                .starts_with(read)),
+            "verify sent {op}: {operations:?}"
+        );
+    }
+    for needed in [
+        "sts:GetCallerIdentity",
+        "elasticache:DescribeReplicationGroups",
+        "elasticache:DescribeCacheParameters",
+        "elasticache:DescribeUserGroups",
+        "elasticache:DescribeUsers",
+    ] {
+        assert!(
+            operations.iter().any(|o| o == needed),
+            "{needed} not in {operations:?}"
+        );
+    }
     assert!(
         findings[0]["fix"]["command"]
             .as_str()
@@ -380,4 +425,20 @@ fn elasticache_drift_on_moto() {
             .contains("terraform/environments/prod/redis.tfvars"),
         "{doc:#}"
     );
+}
+
+/// The operations of moto's recording signed with the key id `INFRAGENVERIFY`
+/// (`helper.py recorded-operations`).
+fn verify_operations(recording: &std::path::Path) -> Vec<String> {
+    let out = std::process::Command::new(crate::support::moto::venv_python())
+        .arg(repo().join("scripts/host/helper.py"))
+        .args([
+            "recorded-operations",
+            recording.to_str().unwrap(),
+            "INFRAGENVERIFY",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::common::text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -68,6 +68,14 @@ pub(crate) fn aws_extra_vars_tls(endpoint: &str) -> String {
     .to_string()
 }
 
+/// A tree `infragen verify` compares with: run in `cwd`, with `blueprint` and `out` as
+/// `gen` was given them (the blueprint's name is in every file's marker).
+pub(crate) struct VerifiedTree<'a> {
+    pub(crate) cwd: &'a Path,
+    pub(crate) blueprint: &'a Path,
+    pub(crate) out: &'a Path,
+}
+
 /// A booted Debian host; stopped (by PID) when dropped.
 pub(crate) struct Host {
     work: tempfile::TempDir,
@@ -149,15 +157,15 @@ impl Host {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    /// `infragen verify --env ENV --format json` of the tree `out` (generated from
-    /// `blueprint`) against this host, the way converge.sh runs the playbook: the
+    /// `infragen verify --env ENV --format json` in `cwd` of the tree `out` (generated
+    /// from `blueprint`, named as `gen` was given it: the name is in every file's
+    /// marker) against this host, the way converge.sh runs the playbook: the
     /// inventory of the last converge of ENV, its ansible.cfg, the moto endpoint with the
     /// fake credentials, and `extra` after `--`. The key id `INFRAGENVERIFY` tells its
     /// AWS calls apart in moto's log.
     pub(crate) fn verify(
         &self,
-        blueprint: &Path,
-        out: &Path,
+        tree: &VerifiedTree,
         env: &str,
         endpoint: &str,
         region: &str,
@@ -171,9 +179,9 @@ impl Host {
         let mut args: Vec<String> = [
             "verify",
             "--blueprint",
-            &blueprint.display().to_string(),
+            &tree.blueprint.display().to_string(),
             "--out",
-            &out.display().to_string(),
+            &tree.out.display().to_string(),
             "--env",
             env,
             "--inventory",
@@ -198,6 +206,7 @@ impl Host {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_DEFAULT_REGION", region)
             .env("ANSIBLE_CONFIG", self.dir().join("ansible.cfg"))
+            .current_dir(tree.cwd)
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();

@@ -372,6 +372,25 @@ pub fn verify(
             });
         }
     }
+    let selected = if a.envs.is_empty() {
+        model.envs.len()
+    } else {
+        a.envs.len()
+    };
+    if let Some(inventory) = a.inventory
+        && selected > 1
+        && !inventory.contains("{env}")
+    {
+        // One inventory's group_vars are one environment's: the others would be judged
+        // against them (the role refuses it; said here before anything runs).
+        return Err(Error::Usage {
+            message: format!(
+                "--inventory {} names no {{env}}, but {selected} environments are selected: each needs its own inventory",
+                crate::diag::shorten(inventory, 120)
+            ),
+            help: Some("--inventory 'inventories/{env}', or one --env".into()),
+        });
+    }
     out_without_links(dir, follow_out_links)?;
     let shown = display_path(dir);
     let blueprint_shown = display_path(blueprint);

@@ -4,6 +4,7 @@
 //! judges; `crate::verify` does.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -55,6 +56,9 @@ pub fn run(call: &PlaybookCall) -> Result<RawRun, RunError> {
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_FORCE_COLOR", "0")
+        // Modules over SSH's stdin: no module file (some with the rendered redis.conf as
+        // their input) is written to the host's temporary directory.
+        .env("ANSIBLE_PIPELINING", "1")
         .arg("--check")
         .arg("--diff")
         .arg("-i")
@@ -65,7 +69,9 @@ pub fn run(call: &PlaybookCall) -> Result<RawRun, RunError> {
         .args(&call.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // Its own process group: a timeout stops its workers and SSH connections too.
+        .process_group(0);
     let mut child = cmd.spawn().map_err(|e| {
         RunError::Tool(format!(
             "cannot run {}: {e}",
@@ -81,7 +87,14 @@ pub fn run(call: &PlaybookCall) -> Result<RawRun, RunError> {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() > call.timeout => {
-                // Its own PID, never a name.
+                // Its own process group (its PID), never a name; kill(1) rather than
+                // unsafe code.
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(RunError::Timeout(call.timeout));

@@ -68,6 +68,7 @@ pub struct Cmd {
     cwd: PathBuf,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
+    removed: Vec<OsString>,
     deadline: Option<Duration>,
 }
 
@@ -77,8 +78,15 @@ impl Cmd {
             cwd: cwd.to_path_buf(),
             args: args.iter().map(OsString::from).collect(),
             envs: Vec::new(),
+            removed: Vec::new(),
             deadline: None,
         }
+    }
+
+    /// Runs without `key` in the environment.
+    pub fn env_remove(mut self, key: &str) -> Cmd {
+        self.removed.push(key.into());
+        self
     }
 
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Cmd {
@@ -94,6 +102,9 @@ impl Cmd {
 
     pub fn run(self) -> Run {
         let mut c = Command::new(env!("CARGO_BIN_EXE_infragen"));
+        for key in &self.removed {
+            c.env_remove(key);
+        }
         c.args(&self.args)
             .current_dir(&self.cwd)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))

@@ -96,14 +96,15 @@ class CompareConfig(unittest.TestCase):
         self.assertEqual(f["fix"], "playbook-restart")
 
     def test_an_edited_file_is_what_the_next_restart_loads(self):
-        edited = RENDERED.replace("allkeys-lru", "noeviction") + "rename-command CONFIG x\n"
+        edited = RENDERED.replace("allkeys-lru", "noeviction") + "requirepass hunter2\n"
         report = self.compare(RUNNING, edited)
         got = sorted((f["area"], f["item"], f["on_disk"]) for f in report.findings)
         self.assertEqual(
             got,
             [
                 ("config-file", "maxmemory-policy", "noeviction"),
-                ("config-file", "rename-command", "CONFIG x"),
+                # A directive infragen does not write: its value may be a secret.
+                ("config-file", "requirepass", "set (value not shown)"),
             ],
         )
 
@@ -113,6 +114,21 @@ class SubprocessAllowlist(unittest.TestCase):
         for argv in (["rm", "-rf", "/"], ["systemctl", "stop", "redis-server"], ["sh", "-c", "x"]):
             with self.assertRaises(ValueError):
                 redis_verify.run(argv)
+
+
+class BackupGrace(unittest.TestCase):
+    def test_the_setup_age_counts_until_the_first_backup(self):
+        with tempfile.TemporaryDirectory() as d:
+            since = os.path.join(d, "since")
+            state = os.path.join(d, "last")
+            with open(since, "w") as f:
+                f.write("1000\n")
+            s = {"backup_since_file": since, "backup_state_file": state}
+            self.assertEqual(redis_verify.backup_grace(s, now=4600), 3600)
+            with open(state, "w") as f:
+                f.write("4000\n")
+            self.assertIsNone(redis_verify.backup_grace(s, now=4600))
+            self.assertIsNone(redis_verify.backup_grace({"backup_since_file": ""}, now=1))
 
 
 class Versions(unittest.TestCase):

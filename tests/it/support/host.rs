@@ -220,7 +220,8 @@ impl Host {
     /// What `verify` must leave as it found it: the files under /etc, /usr/local and the
     /// role's state (paths, types, modes, owners, sizes, times; and the contents of the
     /// role's own), runtime unit changes, the units and timers, the kernel setting, no
-    /// reference-server directory left, and Redis's run, configuration and users.
+    /// reference-server directory left, Ansible's remote temporary files (/root/.ansible),
+    /// and Redis's run, configuration and users.
     /// Not compared, each for a reason: /var/log and the journal (SSH logins), the
     /// publisher's state (its timer), /var/lib/redis (automatic saves).
     pub(crate) fn state(&self) -> String {
@@ -236,6 +237,8 @@ for u in $E-server redis-metrics.timer redis-backup.timer redis-tls.timer; do
 done
 cat /proc/sys/vm/overcommit_memory
 ls -d /tmp/infragen-verify-* 2>/dev/null || echo "no reference-server directory"
+# Ansible's own remote files (modules, their arguments): none with pipelining.
+find /root/.ansible -printf '%p %y %T@\n' 2>/dev/null | sort || true
 P=$(cat /etc/infragen/redis-admin.password)
 C="$E-cli --no-auth-warning --user infragen-admin -a $P -s /run/$E/$E-server.sock"
 $C INFO server | grep -E '^(run_id|process_id)'

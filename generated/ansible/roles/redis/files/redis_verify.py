@@ -59,6 +59,7 @@ class Report:
         self.findings = []
         self.trouble = []
         self.running = ""
+        self.backup_setup_age_s = None
 
     def check(self, ok, area, item, blueprint, live, fix, on_disk=None, hint=""):
         """Count one comparison; record it when it fails."""
@@ -82,6 +83,7 @@ class Report:
             "findings": self.findings,
             "trouble": self.trouble,
             "running": self.running,
+            "backup_setup_age_s": self.backup_setup_age_s,
         }
 
 
@@ -124,8 +126,10 @@ def compare_config(report, f, wanted, disk):
             on_disk="(missing)" if on_disk is None else words(on_disk),
             hint="the next restart would load the file's value",
         )
-    for key, args in disk.items():
+    for key in disk:
         if key not in wanted:
+            # Its value is not shown: a directive infragen does not write may hold a
+            # secret (requirepass, masterauth, tls-key-file-pass).
             report.check(
                 False,
                 "config-file",
@@ -133,7 +137,7 @@ def compare_config(report, f, wanted, disk):
                 "(not set)",
                 "",
                 "playbook",
-                on_disk=words(args),
+                on_disk="set (value not shown)",
                 hint="a directive infragen does not write; the next restart would load it",
             )
 
@@ -265,7 +269,15 @@ def reference_server(server, wanted_users, timeout=10.0):
                 ]
                 raise RedisError(f"the reference {server} did not start: " + " | ".join(lines[-2:]))
             time.sleep(0.02)
-        sock, f = connect(sock_path, 0, REFERENCE_USER, "unused")
+        # The socket file exists from bind(); the server may not listen yet.
+        while True:
+            try:
+                sock, f = connect(sock_path, 0, REFERENCE_USER, "unused")
+                break
+            except ConnectionRefusedError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         yield f
     finally:
         if sock is not None:
@@ -386,6 +398,21 @@ def compare_sysctl(report, s):
     report.check(have == "1", "sysctl", "vm.overcommit_memory", "1", have, "playbook")
 
 
+def backup_grace(s, now=None):
+    """Seconds since backups were set up on this host, while it has taken none yet (the
+    timer's first run may be a day away): the controller's "no backup" is then not drift
+    until the blueprint's maximum age has passed. None once a backup succeeded, or when
+    backups are off."""
+    if not s.get("backup_since_file") or os.path.exists(s.get("backup_state_file") or "/"):
+        return None
+    try:
+        with open(s["backup_since_file"], encoding="ascii") as f:
+            since = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    return max(0, int((now if now is not None else time.time()) - since))
+
+
 def read_disk(path):
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with open(fd, encoding="utf-8") as f:
@@ -394,6 +421,7 @@ def read_disk(path):
 
 def verify(s, rendered):
     report = Report()
+    report.backup_setup_age_s = backup_grace(s)
     # Ansible hands numbers over as numbers; systemd and redis_admin speak text.
     for props in ("unit_set", "unit_exec"):
         s[props] = {k: str(v) for k, v in s[props].items()}

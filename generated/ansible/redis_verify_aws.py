@@ -124,6 +124,10 @@ class Report:
         self.checked = 0
         self.findings = []
         self.trouble = []
+        # The newest backup of each host (the part of its key after the prefix names
+        # it): infragen verify judges each host's own (one host's fresh backups must not
+        # hide another's that stopped).
+        self.backups = None
 
     def check(self, target, area, item, blueprint, live, ok=None, fix=TERRAFORM, hint=""):
         """One comparison; a finding when it fails (`ok` defaults to equality)."""
@@ -159,6 +163,7 @@ class Report:
             "checked": self.checked,
             "findings": self.findings,
             "trouble": self.trouble,
+            "backups": self.backups,
             "operations": list(operations),
         }
 
@@ -191,7 +196,24 @@ def newest_backup(objects):
     return max(dumps, key=taken_at) if dumps else None
 
 
+def newest_per_host(prefix, objects, now):
+    """{host: {"age_s", "key"}}: the newest backup under each <prefix><host>/."""
+    hosts = {}
+    for o in objects:
+        rest = o.get("Key", "")[len(prefix) :]
+        if "/" in rest:
+            hosts.setdefault(rest.split("/", 1)[0], []).append(o)
+    out = {}
+    for host, objs in sorted(hosts.items()):
+        newest = newest_backup(objs)
+        if newest is not None:
+            age = int((now - taken_at(newest)).total_seconds())
+            out[host] = {"age_s": max(0, age), "key": newest["Key"]}
+    return out
+
+
 def compare_backup(report, want, target, objects, now):
+    report.backups = newest_per_host(want["prefix"], objects, now)
     newest = newest_backup(objects)
     limit = f"at most {want['max_age_hours']}h old"
     hint = "journalctl -u redis-backup.service on the host"
@@ -302,6 +324,23 @@ def compare_replication_group(report, want, group):
         ", ".join(groups) or "none",
         want["user_group_id"] in groups,
     )
+
+
+def mark_pending(report, want, cluster):
+    """A node type or engine version Terraform already asked for, which ElastiCache holds
+    for the maintenance window (apply_immediately false): not a new apply's to fix."""
+    pending = cluster.get("PendingModifiedValues") or {}
+    wanted = {"node_type": "CacheNodeType", "engine_version": "EngineVersion"}
+    for f in report.findings:
+        key = wanted.get(f["item"])
+        if f["target"] == want["replication_group_id"] and key:
+            value = pending.get(key)
+            if value is not None and str(value).startswith(str(want[f["item"]])):
+                f["fix"] = INVESTIGATE
+                f["hint"] = (
+                    f"{value} is pending: ElastiCache applies it in the maintenance window"
+                    f" ({cluster.get('PreferredMaintenanceWindow', '?')})"
+                )
 
 
 def compare_cache_cluster(report, want, cluster):
@@ -547,6 +586,7 @@ def verify_elasticache(c, clients, want):
             )
             if clusters is not None and clusters.get("CacheClusters"):
                 compare_cache_cluster(c.report, want, clusters["CacheClusters"][0])
+                mark_pending(c.report, want, clusters["CacheClusters"][0])
 
     pg = want["parameter_group"]
     pages = c.pages(

@@ -416,6 +416,7 @@ pub fn judge(model: &Model, env: &Env, run: &PlaybookRun, ctx: &Context) -> EnvV
         trouble: Vec::new(),
     };
     // The controller's part (every mode).
+    let mut backups: Option<Value> = None;
     match run.custom.get("localhost").map(|s| &s["redis_verify_aws"]) {
         Some(entry) if !entry.is_null() => {
             let target = match env.mode.value {
@@ -424,6 +425,7 @@ pub fn judge(model: &Model, env: &Env, run: &PlaybookRun, ctx: &Context) -> EnvV
             };
             let (answer, stderr) = answer_of(entry);
             script_answer(&mut v, &target, &answer, &stderr, env, ctx);
+            backups = answer.get("backups").cloned();
         }
         _ => v.trouble.push(Trouble {
             target: "localhost".into(),
@@ -457,7 +459,7 @@ pub fn judge(model: &Model, env: &Env, run: &PlaybookRun, ctx: &Context) -> EnvV
         });
     }
     // Each host that answered.
-    let mut setup_ages: Vec<u64> = Vec::new();
+    let mut hosts_backups: Vec<(String, String, Option<u64>)> = Vec::new();
     if env.mode.value == Mode::SelfHosted {
         let hosts: Vec<&String> = run.stats.iter().filter(|h| *h != "localhost").collect();
         if hosts.is_empty() {
@@ -500,8 +502,12 @@ pub fn judge(model: &Model, env: &Env, run: &PlaybookRun, ctx: &Context) -> EnvV
                 continue;
             }
             script_answer(&mut v, host, &answer, &stderr, env, ctx);
-            if let Some(age) = answer["backup_setup_age_s"].as_u64() {
-                setup_ages.push(age);
+            if let Some(hostname) = answer["hostname"].as_str() {
+                hosts_backups.push((
+                    host.clone(),
+                    hostname.to_string(),
+                    answer["backup_setup_age_s"].as_u64(),
+                ));
             }
             for file in run.files.iter().filter(|f| &f.host == host) {
                 v.checked += 1;
@@ -525,17 +531,45 @@ pub fn judge(model: &Model, env: &Env, run: &PlaybookRun, ctx: &Context) -> EnvV
             }
         }
     }
-    // No backup yet on hosts whose backups were set up less than the maximum age ago
-    // (the timer's first run may be a day away): not drift yet.
-    if let Some(b) = &env.backup {
+    // Backups, host by host: the controller lists the newest under each host's part of
+    // the prefix; each host says the name it files them under and, before its first
+    // backup, how long ago backups were set up (the timer's first run may be a day
+    // away: no backup is drift only after the blueprint's maximum age).
+    if let (Some(b), Some(per_host)) = (&env.backup, backups.as_ref().and_then(Value::as_object))
+        && !hosts_backups.is_empty()
+    {
         let limit = u64::from(b.max_age_hours.value) * 3600;
-        let in_grace = !v.targets.is_empty()
-            && !setup_ages.is_empty()
-            && setup_ages.len() == v.targets.len()
-            && setup_ages.iter().all(|age| *age <= limit);
-        if in_grace {
-            v.findings
-                .retain(|f| !(f.area == "backup" && f.live == "no backup"));
+        // These replace the controller's judgement of the newest backup of all hosts.
+        v.findings
+            .retain(|f| !(f.area == "backup" && f.item == "newest backup"));
+        for (target, hostname, setup_age) in &hosts_backups {
+            v.checked += 1;
+            let newest = per_host.get(hostname.as_str());
+            let age = newest.and_then(|n| n["age_s"].as_u64());
+            let live = match (newest, age) {
+                (Some(n), Some(age)) if age > limit => format!(
+                    "{}h {}m old (key {})",
+                    age / 3600,
+                    age % 3600 / 60,
+                    text(&n["key"])
+                ),
+                (Some(_), Some(_)) => continue,
+                _ if setup_age.is_some_and(|s| s <= limit) => continue,
+                _ => "no backup".to_string(),
+            };
+            let finding =
+                json!({"hint": format!("journalctl -u redis-backup.service on {target}")});
+            v.findings.push(Finding {
+                target: target.clone(),
+                area: "backup".into(),
+                item: format!("newest backup of {}", scrub(hostname)),
+                blueprint: format!("at most {}h old", b.max_age_hours.value),
+                live,
+                on_disk: None,
+                fix: fix("investigate", &finding, env, ctx),
+                hint: String::new(),
+                diff: None,
+            });
         }
     }
     v.status = if !v.trouble.is_empty() {

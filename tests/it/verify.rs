@@ -583,8 +583,13 @@ fn no_backup_yet_is_drift_only_once_the_maximum_age_has_passed() {
                         "item": "newest backup", "blueprint": "at most 26h old",
                         "live": "no backup", "fix": "investigate", "hint": ""
                     }));
+                // Another host's fresh backup does not count for this one.
+                answer["backups"] = serde_json::json!({"asterisk-2": {
+                    "age_s": 60, "key": "voice-campaign/dev/asterisk-2/dump-20261203T000000Z.rdb"
+                }});
             } else {
                 answer["backup_setup_age_s"] = age.into();
+                answer["hostname"] = "asterisk-1".into();
             }
             data[key]["stdout"] = answer.to_string().into();
         }
@@ -609,7 +614,9 @@ fn no_backup_yet_is_drift_only_once_the_maximum_age_has_passed() {
     let overdue = with_setup_age(27 * 3600);
     assert_eq!(overdue.code, 1, "{overdue:?}");
     assert!(
-        overdue.stdout.contains("live no backup"),
+        overdue.stdout.contains(
+            "backup newest backup of asterisk-1: blueprint at most 26h old, live no backup"
+        ),
         "{}",
         overdue.stdout
     );

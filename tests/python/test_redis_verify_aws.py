@@ -281,6 +281,17 @@ class ElastiCache(unittest.TestCase):
             ],
         )
 
+    def test_a_node_type_pending_for_the_maintenance_window_is_not_an_apply_to_make(self):
+        group = replication_group()
+        group["CacheNodeType"] = "cache.t4g.small"
+        cluster = cache_cluster()
+        cluster["PendingModifiedValues"] = {"CacheNodeType": "cache.t4g.medium"}
+        self.aws.elasticache(group=group, cluster=cluster)
+        out = self.aws.run(request(elasticache=ELASTICACHE))
+        (f,) = out["findings"]
+        self.assertEqual((f["item"], f["fix"]), ("node_type", "investigate"))
+        self.assertIn("pending", f["hint"])
+
     def test_the_replication_group_settings_are_all_compared(self):
         group = replication_group()
         group.update(
@@ -553,6 +564,13 @@ class BackupAndMetrics(unittest.TestCase):
             f["live"].startswith("30h 5m old (key voice-campaign/dev/redis-1/"), f["live"]
         )
         self.assertIn("journalctl -u redis-backup.service", f["hint"])
+
+    def test_each_hosts_newest_backup_is_handed_back(self):
+        self.objects(40, 2.5)
+        out = self.aws.run(request(backup=BACKUP))
+        self.assertEqual(sorted(out["backups"]), ["redis-0", "redis-1"])
+        self.assertEqual(out["backups"]["redis-0"]["age_s"], 40 * 3600)
+        self.assertEqual(out["backups"]["redis-1"]["age_s"], int(2.5 * 3600))
 
     def test_an_old_dump_uploaded_again_is_still_old_data(self):
         # Its name says when it was taken; S3's time says only when it was copied.

@@ -68,6 +68,23 @@ pub(crate) fn aws_extra_vars_tls(endpoint: &str) -> String {
     .to_string()
 }
 
+/// Fails with the lines that differ when two [`Host::state`]s are not the same.
+#[track_caller]
+pub(crate) fn assert_same_state(before: &str, after: &str, what: &str) {
+    let gone: Vec<&str> = before
+        .lines()
+        .filter(|l| !after.lines().any(|a| a == *l))
+        .collect();
+    let new: Vec<&str> = after
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .collect();
+    assert!(
+        gone.is_empty() && new.is_empty(),
+        "{what} changed the host:\nbefore: {gone:#?}\nafter: {new:#?}"
+    );
+}
+
 /// A tree `infragen verify` compares with: run in `cwd`, with `blueprint` and `out` as
 /// `gen` was given them (the blueprint's name is in every file's marker).
 pub(crate) struct VerifiedTree<'a> {
@@ -220,8 +237,8 @@ impl Host {
     /// What `verify` must leave as it found it: the files under /etc, /usr/local and the
     /// role's state (paths, types, modes, owners, sizes, times; and the contents of the
     /// role's own), runtime unit changes, the units and timers, the kernel setting, no
-    /// reference-server directory left, Ansible's remote temporary files (/root/.ansible),
-    /// and Redis's run, configuration and users.
+    /// reference-server directory left, nothing left under /root/.ansible (Ansible's
+    /// remote temporary files), and Redis's run, configuration and users.
     /// Not compared, each for a reason: /var/log and the journal (SSH logins), the
     /// publisher's state (its timer), /var/lib/redis (automatic saves).
     pub(crate) fn state(&self) -> String {
@@ -237,8 +254,9 @@ for u in $E-server redis-metrics.timer redis-backup.timer redis-tls.timer; do
 done
 cat /proc/sys/vm/overcommit_memory
 ls -d /tmp/infragen-verify-* 2>/dev/null || echo "no reference-server directory"
-# Ansible's own remote files (modules, their arguments): none with pipelining.
-find /root/.ansible -printf '%p %y %T@\n' 2>/dev/null | sort || true
+# Ansible's own remote files: none left (its file tasks make a directory under tmp and
+# remove it, so tmp's own time is not compared).
+find /root/.ansible -printf '%p %y %T@\n' 2>/dev/null | grep -v '^/root/.ansible/tmp d ' | sort || true
 P=$(cat /etc/infragen/redis-admin.password)
 C="$E-cli --no-auth-warning --user infragen-admin -a $P -s /run/$E/$E-server.sock"
 $C INFO server | grep -E '^(run_id|process_id)'

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,8 @@ class Report:
             "trouble": self.trouble,
             "running": self.running,
             "backup_setup_age_s": self.backup_setup_age_s,
+            # The name the backup job files this host's backups under.
+            "hostname": socket.gethostname(),
         }
 
 

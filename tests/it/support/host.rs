@@ -188,10 +188,18 @@ impl Host {
         region: &str,
         extra: &[&str],
     ) -> (i32, serde_json::Value, String) {
-        let playbook = crate::support::moto::venv_python()
+        let real = crate::support::moto::venv_python()
             .parent()
             .unwrap()
             .join("ansible-playbook");
+        // INFRAGEN_VERIFY_RECORD=DIR: each run's JSON report is kept there (the runs
+        // tests/fixtures/verify/ holds are recorded so).
+        let record = std::env::var_os("INFRAGEN_VERIFY_RECORD");
+        let playbook = if record.is_some() {
+            crate::common::repo().join("tests/fixtures/verify/record-ansible-playbook")
+        } else {
+            real.clone()
+        };
         let inventory = self.dir().join(format!("inventory-{env}"));
         let mut args: Vec<String> = [
             "verify",
@@ -223,6 +231,7 @@ impl Host {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_DEFAULT_REGION", region)
             .env("ANSIBLE_CONFIG", self.dir().join("ansible.cfg"))
+            .env("INFRAGEN_REAL_ANSIBLE_PLAYBOOK", &real)
             .current_dir(tree.cwd)
             .stdin(std::process::Stdio::null())
             .output()

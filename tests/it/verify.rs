@@ -71,7 +71,8 @@ fn drift_is_reported_per_finding_with_its_fix_and_exit_1() {
         ("timer", "redis-backup.timer"),
         ("config-file", "maxmemory-policy"),
         ("file", "/etc/redis/redis.conf"),
-        ("backup", "newest backup"),
+        // The recorded host's own backups (the container's hostname).
+        ("backup", "newest backup of ig-bookworm-b9be35"),
     ] {
         assert!(
             found.contains(&(want.0.to_string(), want.1.to_string())),

@@ -255,18 +255,9 @@ pub fn explain(
     s: &mut Streams,
 ) -> Result<Outcome, Error> {
     let model = pipeline::compile(blueprint)?;
-    let names: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
-    let wanted = env.unwrap_or(names[0]);
+    let wanted = env.unwrap_or(model.envs[0].name.as_str());
     let Some(e) = model.envs.iter().find(|e| e.name == wanted) else {
-        return Err(Error::Usage {
-            message: format!(
-                "no environment `{}` in {}{}",
-                crate::diag::shorten(wanted, 80),
-                model.source,
-                crate::suggest::did_you_mean(wanted, names.iter().copied())
-            ),
-            help: Some(names.join(", ")),
-        });
+        return Err(unknown_env(&model, wanted));
     };
     let recorded = match tree {
         None => None,
@@ -347,6 +338,20 @@ pub struct VerifyArgs<'a> {
     pub format: Format,
 }
 
+/// `--env` naming no environment of the blueprint: the names it has, and the closest.
+fn unknown_env(model: &Model, wanted: &str) -> Error {
+    let names: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
+    Error::Usage {
+        message: format!(
+            "no environment `{}` in {}{}",
+            crate::diag::shorten(wanted, 80),
+            model.source,
+            crate::suggest::did_you_mean(wanted, names.iter().copied())
+        ),
+        help: Some(names.join(", ")),
+    }
+}
+
 /// `verify`: compare each environment's live state with the (current) tree; never
 /// writes, here or there.
 pub fn verify(
@@ -358,19 +363,12 @@ pub fn verify(
 ) -> Result<Outcome, Error> {
     use crate::verify::{self, Verdict};
     let model = pipeline::compile(blueprint)?;
-    let names: Vec<&str> = model.envs.iter().map(|e| e.name.as_str()).collect();
-    for wanted in a.envs {
-        if !names.contains(&wanted.as_str()) {
-            return Err(Error::Usage {
-                message: format!(
-                    "no environment `{}` in {}{}",
-                    crate::diag::shorten(wanted, 80),
-                    model.source,
-                    crate::suggest::did_you_mean(wanted, names.iter().copied())
-                ),
-                help: Some(names.join(", ")),
-            });
-        }
+    if let Some(wanted) = a
+        .envs
+        .iter()
+        .find(|w| !model.envs.iter().any(|e| &e.name == *w))
+    {
+        return Err(unknown_env(&model, wanted));
     }
     let selected = if a.envs.is_empty() {
         model.envs.len()

@@ -16,21 +16,18 @@ fn fixture(name: &str) -> PathBuf {
 /// printing the recorded run `name`.
 fn verify(t: &Test, name: &str, extra: &[&str]) -> crate::common::Run {
     let fake = fixture("ansible-playbook");
-    let mut args = vec![
-        "verify",
-        "--blueprint",
-        BP,
-        "--out",
-        "out",
-        "--env",
-        "dev",
-        "--ansible-playbook",
-        fake.to_str().unwrap(),
-    ];
+    let mut args = vec!["--env", "dev", "--ansible-playbook", fake.to_str().unwrap()];
     args.extend_from_slice(extra);
-    t.cmd(&args)
+    verify_cmd(t, &args)
         .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture(name))
         .run()
+}
+
+/// `infragen verify --blueprint blueprint.yaml --out out ARGS...` in the work directory.
+fn verify_cmd(t: &Test, args: &[&str]) -> crate::common::Cmd {
+    let mut all = vec!["verify", "--blueprint", BP, "--out", "out"];
+    all.extend_from_slice(args);
+    t.cmd(&all)
 }
 
 fn json_of(run: &crate::common::Run) -> serde_json::Value {
@@ -135,18 +132,15 @@ fn an_unreachable_host_is_trouble_and_named() {
 fn output_that_is_not_the_json_report_is_trouble() {
     let t = Test::with(SHIPPED).generated();
     t.write("garbage.txt", "PLAY [x] ****\nnot json\n");
-    let run = t
-        .cmd(&[
-            "verify",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
+    let run = verify_cmd(
+        &t,
+        &[
             "--ansible-playbook",
             fixture("ansible-playbook").to_str().unwrap(),
-        ])
-        .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", t.join("garbage.txt"))
-        .run();
+        ],
+    )
+    .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", t.join("garbage.txt"))
+    .run();
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stdout
@@ -159,17 +153,16 @@ fn output_that_is_not_the_json_report_is_trouble() {
 #[test]
 fn no_ansible_playbook_is_trouble_not_a_panic() {
     let t = Test::with(SHIPPED).generated();
-    let run = t.run(&[
-        "verify",
-        "--blueprint",
-        BP,
-        "--out",
-        "out",
-        "--ansible-playbook",
-        "/nonexistent/ansible-playbook",
-        "--format",
-        "json",
-    ]);
+    let run = verify_cmd(
+        &t,
+        &[
+            "--ansible-playbook",
+            "/nonexistent/ansible-playbook",
+            "--format",
+            "json",
+        ],
+    )
+    .run();
     assert_eq!(run.code, 2, "{run:?}");
     let doc = json_of(&run);
     // Every environment, each in trouble: nothing could be read.
@@ -187,19 +180,16 @@ fn a_stale_tree_is_refused_and_nothing_runs_or_is_written() {
     t.edit("memory_alert_percent: 80", "memory_alert_percent: 85");
     let before = tree(t.path());
     let args_file = t.path().join("args.txt");
-    let run = t
-        .cmd(&[
-            "verify",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
+    let run = verify_cmd(
+        &t,
+        &[
             "--ansible-playbook",
             fixture("ansible-playbook").to_str().unwrap(),
-        ])
-        .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture("clean.json"))
-        .env("INFRAGEN_FAKE_PLAYBOOK_ARGS", &args_file)
-        .run();
+        ],
+    )
+    .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture("clean.json"))
+    .env("INFRAGEN_FAKE_PLAYBOOK_ARGS", &args_file)
+    .run();
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("is not what blueprint.yaml generates"),
@@ -216,7 +206,7 @@ fn a_stale_tree_is_refused_and_nothing_runs_or_is_written() {
 #[test]
 fn an_unknown_environment_is_a_usage_error() {
     let t = Test::with(SHIPPED).generated();
-    let run = t.run(&["verify", "--blueprint", BP, "--out", "out", "--env", "prdo"]);
+    let run = verify_cmd(&t, &["--env", "prdo"]).run();
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("did you mean `prod`?"),
@@ -229,13 +219,9 @@ fn an_unknown_environment_is_a_usage_error() {
 fn the_playbook_runs_in_check_mode_with_the_request_and_the_users_arguments() {
     let t = Test::with(SHIPPED).generated();
     let args_file = t.path().join("args.txt");
-    let run = t
-        .cmd(&[
-            "verify",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
+    let run = verify_cmd(
+        &t,
+        &[
             "--env",
             "dev",
             "--ansible-playbook",
@@ -243,10 +229,11 @@ fn the_playbook_runs_in_check_mode_with_the_request_and_the_users_arguments() {
             "--",
             "--private-key",
             "/keys/deploy",
-        ])
-        .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture("clean.json"))
-        .env("INFRAGEN_FAKE_PLAYBOOK_ARGS", &args_file)
-        .run();
+        ],
+    )
+    .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", fixture("clean.json"))
+    .env("INFRAGEN_FAKE_PLAYBOOK_ARGS", &args_file)
+    .run();
     assert_eq!(run.code, 0, "{run:?}");
     let args: Vec<String> = std::fs::read_to_string(&args_file)
         .unwrap()
@@ -301,29 +288,26 @@ fn elasticache_drift_on_moto() {
         .unwrap()
         .join("ansible-playbook");
     let run = || {
-        let r = t
-            .cmd(&[
-                "verify",
-                "--blueprint",
-                BP,
-                "--out",
-                "out",
+        let r = verify_cmd(
+            &t,
+            &[
                 "--env",
                 "prod",
                 "--ansible-playbook",
                 playbook.to_str().unwrap(),
                 "--format",
                 "json",
-            ])
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_ENDPOINT_URL", moto.endpoint())
-            // Its own key id: its requests are told apart in moto's recording.
-            .env("AWS_ACCESS_KEY_ID", "INFRAGENVERIFY")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", &region)
-            .env("ANSIBLE_HOME", t.join("ansible-home"))
-            .run();
+            ],
+        )
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        // Its own key id: its requests are told apart in moto's recording.
+        .env("AWS_ACCESS_KEY_ID", "INFRAGENVERIFY")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", &region)
+        .env("ANSIBLE_HOME", t.join("ansible-home"))
+        .run();
         let doc = json_of(&r);
         (r.code, doc)
     };
@@ -447,15 +431,7 @@ fn verify_operations(recording: &std::path::Path) -> Vec<String> {
 #[test]
 fn one_inventory_for_several_environments_is_refused() {
     let t = Test::with(SHIPPED).generated();
-    let run = t.run(&[
-        "verify",
-        "--blueprint",
-        BP,
-        "--out",
-        "out",
-        "--inventory",
-        "hosts.ini",
-    ]);
+    let run = verify_cmd(&t, &["--inventory", "hosts.ini"]).run();
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("names no {env}"), "{}", run.stderr);
 }
@@ -507,13 +483,9 @@ fn another_environments_inventory_is_trouble() {
         ),
     )
     .unwrap();
-    let run = t
-        .cmd(&[
-            "verify",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
+    let run = verify_cmd(
+        &t,
+        &[
             "--env",
             "dev",
             "--inventory",
@@ -525,14 +497,15 @@ fn another_environments_inventory_is_trouble() {
             "--",
             "-e",
             "ansible_become=false",
-        ])
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("ANSIBLE_HOME", t.join("ansible-home"))
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .run();
+        ],
+    )
+    .env("AWS_CONFIG_FILE", "/dev/null")
+    .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("ANSIBLE_HOME", t.join("ansible-home"))
+    .env_remove("AWS_ACCESS_KEY_ID")
+    .env_remove("AWS_SECRET_ACCESS_KEY")
+    .run();
     assert_eq!(run.code, 2, "{run:?}");
     let doc = json_of(&run);
     let trouble = doc["environments"][0]["trouble"].as_array().unwrap();
@@ -596,17 +569,15 @@ fn no_backup_yet_is_drift_only_once_the_maximum_age_has_passed() {
         }
         let name = format!("setup-{age}.json");
         t.write(&name, doc.to_string());
-        t.cmd(&[
-            "verify",
-            "--blueprint",
-            BP,
-            "--out",
-            "out",
-            "--env",
-            "dev",
-            "--ansible-playbook",
-            fixture("ansible-playbook").to_str().unwrap(),
-        ])
+        verify_cmd(
+            &t,
+            &[
+                "--env",
+                "dev",
+                "--ansible-playbook",
+                fixture("ansible-playbook").to_str().unwrap(),
+            ],
+        )
         .env("INFRAGEN_FAKE_PLAYBOOK_OUTPUT", t.join(&name))
         .run()
     };

@@ -24,10 +24,12 @@
 #   {"checked": N, "findings": [...], "trouble": [...], "running": "redis 7.0.15"}.
 import argparse
 import contextlib
+import ctypes
 import io
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -242,6 +244,13 @@ def reference_conf(scratch, wanted_users):
     return "\n".join(lines) + "\n"
 
 
+def _die_with_parent():
+    """In the reference server's child, before exec: the kernel kills it when this
+    script dies (PR_SET_PDEATHSIG), so a killed verify leaves no server behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def reference_server(server, wanted_users, timeout=10.0):
     """A throwaway server that has loaded the rendered users: (socket, file)."""
@@ -257,6 +266,7 @@ def reference_server(server, wanted_users, timeout=10.0):
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (single-threaded script)
         )
         sock_path = os.path.join(scratch, "ref.sock")
         deadline = time.monotonic() + timeout

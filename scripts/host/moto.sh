@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A local AWS endpoint (moto_server) for the host tests.
+# A local AWS endpoint (moto_server, through moto_serve.py) for the host tests.
 #
 #   endpoint=$(scripts/host/moto.sh start WORKDIR)   # prints http://127.0.0.1:PORT
 #   eval "$(scripts/host/moto.sh env WORKDIR)"       # exports AWS_ENDPOINT_URL + fake creds
@@ -32,8 +32,10 @@ start)
   fi
   rm -f "$env_file"
   venv=$("$here/venv.sh")
-  # INFRAGEN_MOTO_PLUS=1: moto_plus.py, moto_server plus the ElastiCache reads moto lacks.
-  server=("$venv/bin/moto_server")
+  # moto_serve.py: moto_server with each reply in one write (see there: a reply's head
+  # and body written apart made Terraform's SDK retry creates moto had already made).
+  # INFRAGEN_MOTO_PLUS=1: moto_plus.py, the same plus the ElastiCache reads moto lacks.
+  server=("$venv/bin/python" "$here/moto_serve.py")
   if [ "${INFRAGEN_MOTO_PLUS:-}" = 1 ]; then
     server=("$venv/bin/python" "$here/moto_plus.py")
   fi

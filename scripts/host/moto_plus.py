@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """moto_server with the ElastiCache operations `infragen verify` reads and moto lacks.
 
-  moto_plus.py -H HOST -p PORT      moto_server's command line (moto.sh runs it, with the
+  moto_plus.py -H HOST -p PORT      moto_serve.py's command line (moto.sh runs it, with the
                                     host venv's python, when INFRAGEN_MOTO_PLUS=1)
 
 Why: moto 5.2.5 has no cache parameter groups, no user groups, and no cache clusters for a
@@ -18,7 +18,7 @@ account/region's backend (so moto's reset clears it too):
 Replies are dicts shaped as botocore's elasticache model, which moto serialises.
 """
 
-import moto.server
+import moto_serve
 from moto.core.responses import ActionResult, EmptyResult, PaginatedResult
 from moto.elasticache.exceptions import ElastiCacheException, UserNotFound
 from moto.elasticache.responses import ElastiCacheResponse
@@ -241,4 +241,4 @@ for added in (
 
 
 if __name__ == "__main__":
-    moto.server.main()
+    moto_serve.main()

@@ -18,6 +18,11 @@
 #   redis_admin.py check-app --port N [--socket PATH] [--user NAME]
 #       Reads a password on stdin; exits 0 when it authenticates as NAME (default: the
 #       shared application user, `default`).
+#   redis_admin.py acl-check --port N [--socket PATH] --password-file FILE
+#       Reads on stdin what each user must be refused and allowed (JSON, see
+#       acl_checks) and asks the server itself, with ACL DRYRUN on one connection as the
+#       role's admin user. Prints JSON: how many were checked and each answer that was
+#       not the expected one; exits 1 if there is one.
 #   redis_admin.py check-conf [--server BIN] FILE
 #       Exits 0 when the server BIN (redis-server, the default, or valkey-server) accepts
 #       FILE (Ansible's `validate` before redis.conf is replaced): Redis has no
@@ -38,6 +43,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import secrets
 import shlex
 import subprocess
@@ -118,6 +124,85 @@ def check_app(port, socket_path=None, user="default"):
         return 2
     print(f"the password of {user} authenticates")
     return 0
+
+
+# A key pattern of an ACL rule: ~pat, %R~pat, %W~pat, %RW~pat (Redis 7 and Valkey).
+_KEY_PATTERN = re.compile(r"^(?:%(R|W|RW|WR)~|~)(.*)$")
+
+
+def _key_patterns(acl):
+    """(readable, writable, pattern) of each key pattern of a rule string."""
+    out = []
+    for word in acl.split():
+        if word == "allkeys":
+            out.append((True, True, "*"))
+            continue
+        m = _KEY_PATTERN.match(word)
+        if m:
+            perms = m.group(1) or "RW"
+            out.append(("R" in perms, "W" in perms, m.group(2)))
+    return out
+
+
+def acl_checks(spec):
+    """The (user, command, allowed) triples of a spec:
+    {"users": [{"name": U, "deny": [[CMD, ARG...], ...]}],
+     "consumers": [{"name": U, "acl": RULES}], "consumer_deny": [[CMD, ...], ...]}
+    Each consumer is also refused a key no pattern of its own matches (unless one pattern
+    is every key) and allowed a key of its first pattern, wildcards read as `x` (GET
+    for a readable pattern, else SET)."""
+    checks = []
+    for user in spec.get("users", []):
+        checks += [(user["name"], list(cmd), False) for cmd in user["deny"]]
+    for consumer in spec.get("consumers", []):
+        name = consumer["name"]
+        checks += [(name, list(cmd), False) for cmd in spec.get("consumer_deny", [])]
+        patterns = _key_patterns(consumer["acl"])
+        if not any(p == "*" for _, _, p in patterns):
+            checks.append((name, ["GET", "infragen-verify:outside-every-pattern"], False))
+            checks.append((name, ["SET", "infragen-verify:outside-every-pattern", "1"], False))
+        if patterns:
+            readable, _, pattern = patterns[0]
+            key = "".join("x" if c in "*?" else c for c in pattern)
+            checks.append((name, ["GET", key] if readable else ["SET", key, "1"], True))
+    return checks
+
+
+def run_acl_checks(f, checks):
+    """ACL DRYRUN of each check on connection f: the ones not answered as expected.
+    Redis answers OK when the user may run the command, a "... no permissions ..." text
+    when it may not, and an error (an unknown user or command) is neither."""
+    wrong = []
+    for user, cmd, allowed in checks:
+        try:
+            reply = command(f, "ACL", "DRYRUN", user, *cmd)
+        except RedisError as e:
+            reply = f"(error) {e}"
+        reply = "" if reply is None else str(reply)
+        ok = reply == "OK" if allowed else "no permissions" in reply
+        if not ok:
+            wrong.append(
+                {
+                    "user": user,
+                    "command": " ".join(cmd),
+                    "expected": "allowed" if allowed else "refused",
+                    "reply": reply,
+                }
+            )
+    return wrong
+
+
+def acl_check(port, password_file, spec, socket_path=None):
+    checks = acl_checks(spec)
+    try:
+        sock, f = connect_local(socket_path, port, "infragen-admin", read_password(password_file))
+    except (RedisError, OSError) as e:
+        print(f"redis-admin: cannot reach Redis on port {port} as the role: {e}", file=sys.stderr)
+        return 2
+    with sock:
+        wrong = run_acl_checks(f, checks)
+    print(json.dumps({"checked": len(checks), "unexpected": wrong}, indent=1))
+    return 1 if wrong else 0
 
 
 def check_conf(path, server="redis-server"):
@@ -459,6 +544,10 @@ def main(argv):
     a.add_argument("--port", type=int, required=True)
     a.add_argument("--socket")
     a.add_argument("--user", default="default")
+    ac = sub.add_parser("acl-check")
+    ac.add_argument("--port", type=int, required=True)
+    ac.add_argument("--socket")
+    ac.add_argument("--password-file", required=True)
     cc = sub.add_parser("check-conf")
     cc.add_argument("--server", default="redis-server")
     cc.add_argument("file")
@@ -480,6 +569,13 @@ def main(argv):
         return password_hash(ns.file)
     if ns.what == "call":
         return call(ns.port, ns.password_file, ns.legacy_stdin, ns.args, ns.socket)
+    if ns.what == "acl-check":
+        try:
+            spec = json.loads(sys.stdin.read())
+        except ValueError as e:
+            print(f"redis-admin: acl-check reads JSON on stdin: {e}", file=sys.stderr)
+            return 2
+        return acl_check(ns.port, ns.password_file, spec, ns.socket)
     if ns.what == "check-conf":
         return check_conf(ns.file, ns.server)
     if ns.what == "live":
